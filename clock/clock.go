@@ -1,0 +1,112 @@
+// Package clock is the time source of credd. Code takes a Clock; a nil Clock
+// means real time, and tests pass a Fake they advance by hand.
+package clock
+
+import (
+	"sync"
+	"time"
+)
+
+// Clock tells the time and makes timers.
+type Clock interface {
+	Now() time.Time
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is the part of *time.Timer that credd uses.
+type Timer interface {
+	C() <-chan time.Time
+	Stop() bool
+}
+
+// Or returns c, or real time when c is nil.
+func Or(c Clock) Clock {
+	if c == nil {
+		return Real{}
+	}
+	return c
+}
+
+// Real is the wall clock.
+type Real struct{}
+
+func (Real) Now() time.Time { return time.Now() }
+
+func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time { return r.t.C }
+func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+// Fake is a clock that moves only when Advance or Set is called.
+type Fake struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+// NewFake returns a Fake set to now.
+func NewFake(now time.Time) *Fake { return &Fake{now: now} }
+
+func (f *Fake) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+// Advance moves the clock forward and fires every timer that is due.
+func (f *Fake) Advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	now := f.now
+	var keep []*fakeTimer
+	var due []*fakeTimer
+	for _, t := range f.timers {
+		if !t.when.After(now) {
+			due = append(due, t)
+		} else {
+			keep = append(keep, t)
+		}
+	}
+	f.timers = keep
+	f.mu.Unlock()
+	for _, t := range due {
+		select {
+		case t.c <- now:
+		default:
+		}
+	}
+}
+
+func (f *Fake) NewTimer(d time.Duration) Timer {
+	f.mu.Lock()
+	t := &fakeTimer{f: f, when: f.now.Add(d), c: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.c <- f.now
+	} else {
+		f.timers = append(f.timers, t)
+	}
+	f.mu.Unlock()
+	return t
+}
+
+type fakeTimer struct {
+	f    *Fake
+	when time.Time
+	c    chan time.Time
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.c }
+
+func (t *fakeTimer) Stop() bool {
+	t.f.mu.Lock()
+	defer t.f.mu.Unlock()
+	for i, x := range t.f.timers {
+		if x == t {
+			t.f.timers = append(t.f.timers[:i], t.f.timers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,155 @@
+// Package cli is credd's command line: it parses flags and the environment
+// (the only code that does), loads the configuration and calls into the
+// packages below. The command tree is built fresh for every Run.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/credd/credd/config"
+)
+
+// Exit codes (DESIGN.md §3).
+const (
+	ExitOK            = 0
+	ExitFailure       = 1
+	ExitUsage         = 2
+	ExitNotRunning    = 3
+	ExitLoginRequired = 4
+)
+
+// IO is the process's outside world, so tests can run the CLI in-process.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+	Getenv   func(string) string
+	Environ  func() []string
+	// Unsetenv removes a variable from the process (serve drops variables
+	// that would make the SDK bypass ~/.aws/config); nil does nothing.
+	Unsetenv func(string) error
+	// ErrIsTerminal reports whether Err is a terminal (log format, colours).
+	ErrIsTerminal bool
+}
+
+// Std is the real process environment.
+func Std() IO {
+	return IO{
+		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
+		Getenv: os.Getenv, Environ: os.Environ, Unsetenv: os.Unsetenv,
+		ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+	}
+}
+
+// exitError carries an exit code with a message for the user.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitf(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// app is the state of one CLI invocation.
+type app struct {
+	io         IO
+	configPath string
+	logLevel   string
+	logFormat  string
+	listen     string
+	stateDir   string
+}
+
+// Run runs the command line args and returns the exit code.
+func Run(ctx context.Context, args []string, stdio IO) int {
+	a := &app{io: stdio}
+	root := a.root()
+	root.SetArgs(args)
+	root.SetIn(stdio.In)
+	root.SetOut(stdio.Out)
+	root.SetErr(stdio.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFailure
+	var ee *exitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.code
+	case isUsageError(err):
+		code = ExitUsage
+	}
+	if es, ok := config.AsErrors(err); ok {
+		fmt.Fprintf(stdio.Err, "credd: the configuration has %d problem(s):\n", len(es))
+		for _, e := range es {
+			fmt.Fprintf(stdio.Err, "  %s\n", e)
+		}
+		fmt.Fprintln(stdio.Err, "Fix them and run `credd config check`; docs/configuration.md lists every key.")
+		return ExitUsage
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, silent) {
+		return code
+	}
+	fmt.Fprintf(stdio.Err, "credd: %v\n", err)
+	return code
+}
+
+func isUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires exactly"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "credd",
+		Short:         "A local AWS credential daemon: one sign-in, fresh credentials for every SDK",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&a.configPath, "config", "", "config file (default: $CREDD_CONFIG or <user config dir>/credd/config.yaml)")
+	f.StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&a.logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text, json")
+	f.StringVar(&a.listen, "listen", "", "listen address (overrides the config's listen)")
+	f.StringVar(&a.stateDir, "state-dir", "", "state directory (overrides the config's state_dir)")
+	root.AddCommand(a.serveCmd(), a.configCmd(), a.versionCmd(), a.envCmd(), a.execCmd())
+	return root
+}
+
+func (a *app) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return nil, exitf(ExitUsage, "--log-level: %q is not one of debug, info, warn, error", a.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(a.io.Err, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(a.io.Err, opts)), nil
+	case "auto", "":
+		if a.io.ErrIsTerminal {
+			return slog.New(slog.NewTextHandler(a.io.Err, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(a.io.Err, opts)), nil
+	}
+	return nil, exitf(ExitUsage, "--log-format: %q is not one of auto, text, json", a.logFormat)
+}

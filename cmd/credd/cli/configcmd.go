@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+)
+
+func (a *app) configCmd() *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Validate, show or locate the configuration"}
+	c.AddCommand(&cobra.Command{
+		Use:   "check",
+		Short: "Validate the configuration; every problem is listed with its key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := a.load()
+			if err != nil {
+				return err
+			}
+			src := l.path
+			if !l.fromFile {
+				src = "no config file; the profiles of the shared AWS config"
+			}
+			fmt.Fprintf(a.io.Out, "ok: %d profile(s), default %q (%s)\n", len(l.cfg.Profiles), l.cfg.DefaultProfile, src)
+			return nil
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "show",
+		Short: "Print the effective configuration, secrets redacted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := a.load()
+			if err != nil {
+				return err
+			}
+			out, err := yaml.Marshal(l.cfg.Redacted())
+			if err != nil {
+				return err
+			}
+			_, err = a.io.Out.Write(out)
+			return err
+		},
+	})
+	c.AddCommand(&cobra.Command{
+		Use:   "path",
+		Short: "Print where the configuration file is (or would be)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			path, _, err := a.resolveConfigPath()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.io.Out, path)
+			if _, err := os.Stat(path); err != nil {
+				fmt.Fprintln(a.io.Err, "(the file does not exist: credd serves the profiles of ~/.aws/config)")
+			}
+			return nil
+		},
+	})
+	return c
+}

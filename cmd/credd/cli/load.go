@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/viper"
+
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/source"
+)
+
+// loaded is a configuration and where it came from.
+type loaded struct {
+	cfg  config.Config
+	path string // the config file, found or not
+	// fromFile is false in zero-configuration mode (no file: serve the
+	// profiles of ~/.aws/config).
+	fromFile bool
+	// skipped lists ~/.aws/config profiles that zero-config mode could not
+	// serve under their name.
+	skipped []string
+}
+
+// load reads the config file (or builds the zero-configuration default),
+// applies CREDD_* variables and flags, fills per-OS defaults and validates.
+func (a *app) load() (loaded, error) {
+	l, err := a.loadUnvalidated()
+	if err != nil {
+		return l, err
+	}
+	if err := l.cfg.Validate(); err != nil {
+		return l, err
+	}
+	return l, nil
+}
+
+func (a *app) loadUnvalidated() (loaded, error) {
+	path, explicit, err := a.resolveConfigPath()
+	if err != nil {
+		return loaded{}, err
+	}
+	l := loaded{path: path, cfg: config.Default()}
+	data, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		l.fromFile = true
+		cfg, err := config.Parse(bytes.NewReader(data))
+		if err != nil {
+			if es, ok := config.AsErrors(err); ok {
+				return l, es
+			}
+			return l, exitf(ExitUsage, "%s: %v", path, err)
+		}
+		l.cfg = cfg
+	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		l.cfg.Profiles, l.cfg.DefaultProfile, l.skipped, err = a.zeroConfigProfiles()
+		if err != nil {
+			return l, err
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		return l, exitf(ExitUsage, "config file %s does not exist: create it (see docs/configuration.md) or drop --config/CREDD_CONFIG to serve ~/.aws/config", path)
+	default:
+		return l, exitf(ExitUsage, "reading config: %v", err)
+	}
+	if err := a.applyOverrides(&l.cfg); err != nil {
+		return l, err
+	}
+	if l.cfg.StateDir == "" {
+		dir, err := defaultStateDir(a.io.Getenv)
+		if err != nil {
+			return l, exitf(ExitUsage, "finding a state directory: %v; set state_dir in the config", err)
+		}
+		l.cfg.StateDir = dir
+	}
+	return l, nil
+}
+
+// resolveConfigPath: --config, then CREDD_CONFIG, then the per-OS default.
+func (a *app) resolveConfigPath() (path string, explicit bool, err error) {
+	if a.configPath != "" {
+		return a.configPath, true, nil
+	}
+	if p := a.io.Getenv("CREDD_CONFIG"); p != "" {
+		return p, true, nil
+	}
+	dir, err := userConfigDir(a.io.Getenv)
+	if err != nil {
+		return "", false, exitf(ExitUsage, "finding the config directory: %v; pass --config", err)
+	}
+	return filepath.Join(dir, "credd", "config.yaml"), false, nil
+}
+
+// applyOverrides merges CREDD_<KEY> variables and then flags (later wins)
+// in one viper instance per run, and applies what is set to cfg. The
+// environment is read through IO rather than viper's AutomaticEnv so that
+// tests control it.
+func (a *app) applyOverrides(cfg *config.Config) error {
+	v := viper.New()
+	for _, k := range config.EnvKeys {
+		env := "CREDD_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(k))
+		if val := a.io.Getenv(env); val != "" {
+			v.Set(k, val)
+		}
+	}
+	if a.listen != "" {
+		v.Set("listen", a.listen)
+	}
+	if a.stateDir != "" {
+		v.Set("state_dir", a.stateDir)
+	}
+	var errs config.Errors
+	for _, k := range config.EnvKeys {
+		if !v.IsSet(k) {
+			continue
+		}
+		if err := cfg.Set(k, v.GetString(k)); err != nil {
+			var fe config.FieldError
+			if errors.As(err, &fe) {
+				errs = append(errs, fe)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// zeroConfigProfiles serves every profile of the shared AWS files under its
+// own name; the default is AWS_PROFILE, else "default".
+func (a *app) zeroConfigProfiles() (map[string]config.Profile, string, []string, error) {
+	cfgFile, credFile, err := a.awsFiles()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	names, err := source.SharedProfiles(cfgFile, credFile)
+	if err != nil {
+		return nil, "", nil, exitf(ExitUsage, "reading the AWS config files: %v", err)
+	}
+	profiles := map[string]config.Profile{}
+	var skipped []string
+	for _, n := range names {
+		probe := config.Default()
+		probe.Profiles = map[string]config.Profile{n: {AWSProfile: n}}
+		if probe.Validate() != nil {
+			skipped = append(skipped, n)
+			continue
+		}
+		profiles[n] = config.Profile{AWSProfile: n}
+	}
+	def := ""
+	if p := a.io.Getenv("AWS_PROFILE"); p != "" {
+		if _, ok := profiles[p]; ok {
+			def = p
+		}
+	}
+	if _, ok := profiles["default"]; ok && def == "" {
+		def = "default"
+	}
+	return profiles, def, skipped, nil
+}
+
+// awsFiles locates the shared AWS config and credentials files as the SDKs
+// do: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/.
+func (a *app) awsFiles() (cfgFile, credFile string, err error) {
+	cfgFile, credFile = a.io.Getenv("AWS_CONFIG_FILE"), a.io.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+	if cfgFile != "" && credFile != "" {
+		return cfgFile, credFile, nil
+	}
+	home, err := homeDir(a.io.Getenv)
+	if err != nil {
+		return "", "", fmt.Errorf("finding the home directory: %w", err)
+	}
+	if cfgFile == "" {
+		cfgFile = filepath.Join(home, ".aws", "config")
+	}
+	if credFile == "" {
+		credFile = filepath.Join(home, ".aws", "credentials")
+	}
+	return cfgFile, credFile, nil
+}

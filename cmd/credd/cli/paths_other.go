@@ -1,0 +1,23 @@
+//go:build !linux && !darwin && !windows
+
+package cli
+
+import "path/filepath"
+
+var homeVars = []string{"HOME"}
+
+func userConfigDir(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_CONFIG_HOME"); filepath.IsAbs(d) {
+		return d, nil
+	}
+	home, err := homeDir(getenv)
+	return filepath.Join(home, ".config"), err
+}
+
+func defaultStateDir(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "credd"), nil
+	}
+	home, err := homeDir(getenv)
+	return filepath.Join(home, ".local", "state", "credd"), err
+}

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"fmt"
+	"os/user"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/credd/credd/daemon"
+)
+
+// shadowingVars make the AWS SDK ignore the profile credd asks it to
+// resolve (environment credentials win over profiles), or point it back at
+// credd itself. serve drops them from its own environment.
+var shadowingVars = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+	"AWS_CREDENTIAL_EXPIRATION", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the daemon in the foreground (what the OS service runs)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := a.logger()
+			if err != nil {
+				return err
+			}
+			l, err := a.load()
+			if err != nil {
+				return err
+			}
+			if l.fromFile {
+				if err := daemon.CheckPrivate(l.path); err != nil {
+					return exitf(ExitUsage, "refusing to start: %v", err)
+				}
+			} else {
+				log.Info("no config file: serving the profiles of the shared AWS config", "config", l.path, "profiles", len(l.cfg.Profiles), "default_profile", l.cfg.DefaultProfile)
+				if len(l.skipped) > 0 {
+					log.Warn("AWS profiles with names credd cannot serve were skipped", "profiles", strings.Join(l.skipped, ", "))
+				}
+			}
+			for _, v := range shadowingVars {
+				if a.io.Getenv(v) != "" && a.io.Unsetenv != nil {
+					log.Warn("ignoring a variable that would override the configured profiles", "variable", v)
+					_ = a.io.Unsetenv(v)
+				}
+			}
+			_, token, err := daemon.EnsureToken(l.cfg.StateDir)
+			if err != nil {
+				return exitf(ExitUsage, "refusing to start: %v", err)
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			d, err := daemon.New(cmd.Context(), l.cfg, daemon.Deps{
+				Logger:      log,
+				Registerer:  reg,
+				Gatherer:    reg,
+				UserName:    currentUser(a.io.Getenv),
+				ClientToken: token,
+			})
+			if err != nil {
+				return err
+			}
+			lns, err := daemon.Listen(l.cfg)
+			if err != nil {
+				return exitf(ExitFailure, "%v", err)
+			}
+			log.Info("credd started", "version", version(), "profiles", len(l.cfg.Profiles), "state_dir", l.cfg.StateDir)
+			if err := d.Run(cmd.Context(), lns...); err != nil {
+				return fmt.Errorf("daemon stopped: %w", err)
+			}
+			log.Info("credd stopped")
+			return nil
+		},
+	}
+}
+
+// currentUser is the local user name, the default role session name.
+func currentUser(getenv func(string) string) string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	for _, k := range []string{"USER", "USERNAME", "LOGNAME"} {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	return "credd"
+}

@@ -1,0 +1,18 @@
+// Command credd is a local AWS credential daemon. See README.md.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/credd/credd/cmd/credd/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, os.Args[1:], cli.Std())
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,227 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Parse reads YAML over the defaults. Unknown keys and values of the wrong
+// kind are reported together, each under its key path. Parse does not
+// validate: call Validate on the result.
+func Parse(r io.Reader) (Config, error) {
+	cfg := Default()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return cfg, fmt.Errorf("reading config: %w", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return cfg, nil
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return cfg, fmt.Errorf("config is not valid YAML: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return cfg, nil
+	}
+	doc := root.Content[0]
+	if errs := checkNode(doc, reflect.TypeOf(cfg), ""); len(errs) > 0 {
+		return cfg, errs
+	}
+	if err := doc.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("decoding config: %w", err)
+	}
+	return cfg, nil
+}
+
+var durationType = reflect.TypeOf(Duration{})
+
+// checkNode walks the YAML tree against the Go type and collects unknown
+// keys and kind mismatches, so that decoding afterwards cannot fail.
+func checkNode(n *yaml.Node, t reflect.Type, path string) Errors {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n.Tag == "!!null" {
+		return nil
+	}
+	at := func(msg string, args ...any) Errors {
+		return Errors{{Key: path, Msg: fmt.Sprintf(msg, args...) + fmt.Sprintf(" (line %d)", n.Line)}}
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == durationType:
+		if n.Kind != yaml.ScalarNode {
+			return at("must be a duration such as 20m or 1h")
+		}
+		return nil
+	case t.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return at("must be a mapping of keys")
+		}
+		fields := map[string]reflect.Type{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" && name != "-" {
+				fields[name] = f.Type
+			}
+		}
+		var errs Errors
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			key := join(path, k.Value)
+			ft, ok := fields[k.Value]
+			if !ok {
+				errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf("unknown key (line %d); known keys here: %s", k.Line, strings.Join(sortedKeys(fields), ", "))})
+				continue
+			}
+			errs = append(errs, checkNode(v, ft, key)...)
+		}
+		return errs
+	case t.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			return at("must be a mapping")
+		}
+		var errs Errors
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			errs = append(errs, checkNode(v, t.Elem(), join(path, k.Value))...)
+		}
+		return errs
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return at("must be a list, e.g. [a, b]")
+		}
+		var errs Errors
+		for i, v := range n.Content {
+			errs = append(errs, checkNode(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i))...)
+		}
+		return errs
+	case t.Kind() == reflect.Bool:
+		if _, err := strconv.ParseBool(n.Value); n.Kind != yaml.ScalarNode || err != nil || n.Tag != "!!bool" {
+			return at("must be true or false, got %q", n.Value)
+		}
+	case t.Kind() == reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			return at("must be a whole number, got %q", n.Value)
+		}
+	case t.Kind() == reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			return at("must be a single value")
+		}
+	}
+	return nil
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// FieldError is one problem with one key.
+type FieldError struct {
+	Key string
+	Msg string
+}
+
+func (e FieldError) Error() string { return e.Key + ": " + e.Msg }
+
+// Errors is every problem found, one per line.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// AsErrors returns the field errors inside err, if any.
+func AsErrors(err error) (Errors, bool) {
+	var es Errors
+	if errors.As(err, &es) {
+		return es, true
+	}
+	return nil, false
+}
+
+// EnvKeys lists the keys that Set accepts, which cmd/credd binds to
+// CREDD_<KEY> environment variables.
+var EnvKeys = []string{
+	"listen", "extra_listen", "allow_clients", "state_dir", "default_profile", "session_store",
+	"imds.allow_v1", "imds.hop_limit", "refresh.ahead", "refresh.idle_after",
+	"sts.region", "sts.endpoint", "console.issuer", "console.federation_endpoint",
+}
+
+// Set overrides one key with a value given as text (from the environment or
+// a flag). Lists are comma-separated.
+func (c *Config) Set(key, value string) error {
+	list := func() []string {
+		var out []string
+		for _, s := range strings.Split(value, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	var err error
+	switch key {
+	case "listen":
+		c.Listen = value
+	case "extra_listen":
+		c.ExtraListen = list()
+	case "allow_clients":
+		c.AllowClients = list()
+	case "state_dir":
+		c.StateDir = value
+	case "default_profile":
+		c.DefaultProfile = value
+	case "session_store":
+		c.SessionStore = value
+	case "imds.allow_v1":
+		c.IMDS.AllowV1, err = strconv.ParseBool(value)
+	case "imds.hop_limit":
+		c.IMDS.HopLimit, err = strconv.Atoi(value)
+	case "refresh.ahead":
+		err = c.Refresh.Ahead.set(value)
+	case "refresh.idle_after":
+		err = c.Refresh.IdleAfter.set(value)
+	case "sts.region":
+		c.STS.Region = value
+	case "sts.endpoint":
+		c.STS.Endpoint = value
+	case "console.issuer":
+		c.Console.Issuer = value
+	case "console.federation_endpoint":
+		c.Console.FederationEndpoint = value
+	default:
+		return FieldError{Key: key, Msg: "cannot be set from the environment or a flag"}
+	}
+	if err != nil {
+		return FieldError{Key: key, Msg: fmt.Sprintf("bad value %q: %v", value, err)}
+	}
+	return nil
+}

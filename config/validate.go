@@ -1,0 +1,322 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	reAccountID   = regexp.MustCompile(`^\d{12}$`)
+	reRegion      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	reARN         = regexp.MustCompile(`^arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:\S+$`)
+	reSessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	reName        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@/+-]*$`)
+)
+
+// Limits from STS and the console federation endpoint.
+const (
+	MinDuration        = 15 * time.Minute
+	MaxDuration        = 12 * time.Hour
+	MaxSessionTags     = 50
+	MaxHopLimit        = 64
+	minConsoleDuration = 15 * time.Minute
+	maxConsoleDuration = 12 * time.Hour
+)
+
+// Validate checks the whole configuration and returns every problem at once
+// as Errors, sorted by key, or nil.
+func (c *Config) Validate() error {
+	v := &validator{}
+	v.listen("listen", c.Listen, true)
+	for i, l := range c.ExtraListen {
+		v.listen(fmt.Sprintf("extra_listen[%d]", i), l, false)
+	}
+	for i, s := range c.AllowClients {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			v.add(fmt.Sprintf("allow_clients[%d]", i), "must be a CIDR such as 172.17.0.0/16, got %q", s)
+		}
+	}
+	if len(c.ExtraListen) > 0 && len(c.AllowClients) == 0 {
+		v.add("allow_clients", "must list the client networks allowed on extra_listen (e.g. [172.17.0.0/16])")
+	}
+	switch c.SessionStore {
+	case "auto", "keyring", "file", "memory":
+	default:
+		v.add("session_store", "must be one of auto, keyring, file, memory, got %q", c.SessionStore)
+	}
+	if c.DefaultProfile != "" && len(c.Profiles) > 0 {
+		if _, ok := c.Profiles[c.DefaultProfile]; !ok {
+			v.add("default_profile", "names no profile: %q (profiles: %s)", c.DefaultProfile, strings.Join(sortedKeys(c.Profiles), ", "))
+		}
+	}
+	if c.IMDS.HopLimit < 1 || c.IMDS.HopLimit > MaxHopLimit {
+		v.add("imds.hop_limit", "must be between 1 and %d, got %d", MaxHopLimit, c.IMDS.HopLimit)
+	}
+	v.positive("refresh.ahead", c.Refresh.Ahead)
+	v.positive("refresh.idle_after", c.Refresh.IdleAfter)
+	v.region("sts.region", c.STS.Region, true)
+	v.url("sts.endpoint", c.STS.Endpoint, false)
+	v.url("console.federation_endpoint", c.Console.FederationEndpoint, false)
+
+	for _, name := range sortedKeys(c.SSOSessions) {
+		s, key := c.SSOSessions[name], "sso_sessions."+name
+		v.name(key, name)
+		v.url(key+".start_url", s.StartURL, true)
+		v.region(key+".region", s.Region, true)
+		v.flow(key+".flow", s.Flow)
+		v.url(key+".endpoint", s.Endpoint, false)
+	}
+	for _, name := range sortedKeys(c.IdentityProviders) {
+		p, key := c.IdentityProviders[name], "identity_providers."+name
+		v.name(key, name)
+		v.url(key+".issuer", p.Issuer, true)
+		if p.ClientID == "" {
+			v.add(key+".client_id", "is required")
+		}
+		v.flow(key+".flow", p.Flow)
+	}
+	for _, name := range sortedKeys(c.Profiles) {
+		v.profile(c, name)
+	}
+	v.cycles(c)
+	if len(v.errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Key < v.errs[j].Key })
+	return v.errs
+}
+
+type validator struct{ errs Errors }
+
+func (v *validator) add(key, format string, args ...any) {
+	v.errs = append(v.errs, FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) listen(key, addr string, loopbackOnly bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.add(key, "must be host:port such as 127.0.0.1:9955, got %q", addr)
+		return
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		v.add(key, "port must be a number from 0 to 65535, got %q", port)
+		return
+	}
+	if host == "localhost" {
+		return
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		v.add(key, "host must be an IP address or localhost, got %q", host)
+		return
+	}
+	if loopbackOnly && !ip.IsLoopback() {
+		v.add(key, "must be a loopback address (got %s); to serve other interfaces add them to extra_listen with allow_clients", host)
+	}
+}
+
+func (v *validator) positive(key string, d Duration) {
+	switch {
+	case d.bad:
+		v.add(key, "invalid duration %q (use e.g. 20m or 1h30m)", d.raw)
+	case d.Duration <= 0:
+		v.add(key, "must be a positive duration, got %s", d)
+	}
+}
+
+func (v *validator) rangeDur(key string, d Duration, lo, hi time.Duration) {
+	switch {
+	case d.bad:
+		v.add(key, "invalid duration %q (use e.g. 1h or 90m)", d.raw)
+	case d.Duration != 0 && (d.Duration < lo || d.Duration > hi):
+		v.add(key, "must be between %s and %s, got %s", Dur(lo), Dur(hi), d)
+	}
+}
+
+func (v *validator) region(key, r string, required bool) {
+	if r == "" {
+		if required {
+			v.add(key, "is required (e.g. us-east-1)")
+		}
+		return
+	}
+	if !reRegion.MatchString(r) {
+		v.add(key, "is not an AWS region such as eu-west-1, got %q", r)
+	}
+}
+
+func (v *validator) url(key, s string, required bool) {
+	if s == "" {
+		if required {
+			v.add(key, "is required")
+		}
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		v.add(key, "must be an http(s) URL, got %q", s)
+		return
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		v.add(key, "must use https (plain http is accepted only for loopback test servers), got %q", s)
+	}
+}
+
+func (v *validator) flow(key, f string) {
+	switch f {
+	case "", "browser", "device":
+	default:
+		v.add(key, "must be browser or device, got %q", f)
+	}
+}
+
+func (v *validator) name(key, name string) {
+	if !reName.MatchString(name) {
+		v.add(key, "name may hold letters, digits and _ . @ / + - and must start with a letter or digit")
+	}
+}
+
+func (v *validator) profile(c *Config, name string) {
+	p, key := c.Profiles[name], "profiles."+name
+	v.name(key, name)
+	switch srcs := p.Sources(); len(srcs) {
+	case 0:
+		v.add(key, "needs exactly one source: sso_session, identity_provider, source_profile + role_arn, or aws_profile")
+	case 1:
+	default:
+		names := make([]string, len(srcs))
+		for i, s := range srcs {
+			names[i] = string(s)
+		}
+		v.add(key, "has %d sources (%s); keep exactly one", len(srcs), strings.Join(names, " and "))
+	}
+	if p.SSOSession != "" {
+		if _, ok := c.SSOSessions[p.SSOSession]; !ok {
+			v.add(key+".sso_session", "names no entry of sso_sessions: %q", p.SSOSession)
+		}
+		if !reAccountID.MatchString(p.AccountID) {
+			v.add(key+".account_id", "must be 12 digits, got %q", p.AccountID)
+		}
+		if p.RoleName == "" {
+			v.add(key+".role_name", "is required with sso_session")
+		}
+	} else {
+		if p.AccountID != "" {
+			v.add(key+".account_id", "is only used with sso_session")
+		}
+		if p.RoleName != "" {
+			v.add(key+".role_name", "is only used with sso_session")
+		}
+	}
+	if p.IdentityProvider != "" {
+		if _, ok := c.IdentityProviders[p.IdentityProvider]; !ok {
+			v.add(key+".identity_provider", "names no entry of identity_providers: %q", p.IdentityProvider)
+		}
+	}
+	if p.SourceProfile != "" {
+		if _, ok := c.Profiles[p.SourceProfile]; !ok {
+			v.add(key+".source_profile", "names no profile: %q", p.SourceProfile)
+		}
+	}
+	needsARN := p.SourceProfile != "" || (p.IdentityProvider != "" && p.SourceProfile == "")
+	switch {
+	case p.RoleARN == "" && needsARN:
+		v.add(key+".role_arn", "is required with %s", p.Source())
+	case p.RoleARN != "" && !needsARN:
+		v.add(key+".role_arn", "is only used with source_profile or identity_provider")
+	case p.RoleARN != "" && !reARN.MatchString(p.RoleARN):
+		v.add(key+".role_arn", "is not an ARN (arn:PARTITION:iam::ACCOUNT:role/NAME), got %q", p.RoleARN)
+	}
+	if len(p.SessionTagsFromClaims) > 0 && (p.IdentityProvider == "" || p.SourceProfile == "") {
+		v.add(key+".session_tags_from_claims", "needs both source_profile and identity_provider (broker mode)")
+	}
+	if p.SourceProfile == "" {
+		for _, k := range []struct{ key, val string }{{"external_id", p.ExternalID}, {"source_identity", p.SourceIdentity}} {
+			if k.val != "" {
+				v.add(key+"."+k.key, "is only used with source_profile + role_arn")
+			}
+		}
+		if len(p.SessionTags) > 0 {
+			v.add(key+".session_tags", "is only used with source_profile + role_arn")
+		}
+	}
+	if n := len(p.SessionTags) + len(p.SessionTagsFromClaims); n > MaxSessionTags {
+		v.add(key+".session_tags", "at most %d session tags, got %d", MaxSessionTags, n)
+	}
+	for _, t := range sortedKeys(p.SessionTags) {
+		if len(t) < 1 || len(t) > 128 || len(p.SessionTags[t]) > 256 {
+			v.add(key+".session_tags."+t, "tag keys are 1..128 characters and values at most 256")
+		}
+	}
+	for i, t := range p.TransitiveTagKeys {
+		_, a := p.SessionTags[t]
+		_, b := p.SessionTagsFromClaims[t]
+		if !a && !b {
+			v.add(fmt.Sprintf("%s.transitive_tag_keys[%d]", key, i), "%q is not a key of session_tags or session_tags_from_claims", t)
+		}
+	}
+	if p.SourceIdentity != "" && !reSessionName.MatchString(p.SourceIdentity) {
+		v.add(key+".source_identity", "must be 2..64 characters of letters, digits and +=,.@_-, got %q", p.SourceIdentity)
+	}
+	if p.RoleSessionName != "" && !reSessionName.MatchString(p.RoleSessionName) {
+		v.add(key+".role_session_name", "must be 2..64 characters of letters, digits and +=,.@_-, got %q", p.RoleSessionName)
+	}
+	if p.ExternalID != "" && (len(p.ExternalID) < 2 || len(p.ExternalID) > 1224) {
+		v.add(key+".external_id", "must be 2..1224 characters")
+	}
+	v.region(key+".region", p.Region, false)
+	v.rangeDur(key+".duration", p.Duration, MinDuration, MaxDuration)
+	v.rangeDur(key+".console.session_duration", p.Console.SessionDuration, minConsoleDuration, maxConsoleDuration)
+}
+
+// cycles reports source_profile chains that loop, once per loop.
+func (v *validator) cycles(c *Config) {
+	reported := map[string]bool{}
+	for _, start := range sortedKeys(c.Profiles) {
+		seen := map[string]int{}
+		var chain []string
+		for name := start; name != ""; name = c.Profiles[name].SourceProfile {
+			if _, ok := c.Profiles[name]; !ok {
+				break
+			}
+			if i, ok := seen[name]; ok {
+				loop := chain[i:]
+				lowest := loop[0]
+				for _, n := range loop {
+					lowest = min(lowest, n)
+				}
+				if !reported[lowest] {
+					reported[lowest] = true
+					v.add("profiles."+lowest+".source_profile", "forms a cycle: %s -> %s", strings.Join(rotate(loop, lowest), " -> "), lowest)
+				}
+				break
+			}
+			seen[name] = len(chain)
+			chain = append(chain, name)
+		}
+	}
+}
+
+func rotate(loop []string, first string) []string {
+	for i, n := range loop {
+		if n == first {
+			return append(append([]string{}, loop[i:]...), loop[:i]...)
+		}
+	}
+	return loop
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.IsLoopback()
+}

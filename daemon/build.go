@@ -1,0 +1,93 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/cred"
+	"github.com/credd/credd/refresh"
+	"github.com/credd/credd/source"
+)
+
+// builder turns profiles into sources.
+type builder struct {
+	cfg         config.Config
+	deps        Deps
+	http        *http.Client
+	awsProfiles map[string]*source.AWSProfile
+}
+
+func (b *builder) sts() source.STSConfig {
+	return source.STSConfig{Region: b.cfg.STS.Region, Endpoint: b.cfg.STS.Endpoint, HTTPClient: b.http}
+}
+
+// awsProfile returns one shared SDK resolution per credd profile, so the
+// served source and a chain's signer share the SDK's cache.
+func (b *builder) awsProfile(name string) *source.AWSProfile {
+	if p, ok := b.awsProfiles[name]; ok {
+		return p
+	}
+	p := b.cfg.Profiles[name]
+	region := p.Region
+	if region == "" {
+		region = b.cfg.STS.Region
+	}
+	ap := &source.AWSProfile{
+		Name:            p.AWSProfile,
+		ConfigFiles:     b.deps.AWSConfigFiles,
+		CredentialFiles: b.deps.AWSCredentialFiles,
+		DefaultRegion:   region,
+		HTTPClient:      b.deps.HTTPClient,
+	}
+	b.awsProfiles[name] = ap
+	return ap
+}
+
+// source builds the refresh.Source of a profile. signer is the source
+// profile's credentials for source_profile chains.
+func (b *builder) source(name string, signer source.Retriever) refresh.Source {
+	p := b.cfg.Profiles[name]
+	switch p.Source() {
+	case config.SourceAWSProfile:
+		return &source.SessionOnly{Profile: name, Base: b.awsProfile(name), STS: b.sts(), Duration: p.SessionDuration()}
+	case config.SourceAssumeRole:
+		sessionName := p.RoleSessionName
+		if sessionName == "" {
+			sessionName = source.SessionName(b.deps.UserName)
+		}
+		return &source.AssumeRole{
+			Profile:           name,
+			Signer:            signer,
+			STS:               b.sts(),
+			RoleARN:           p.RoleARN,
+			SessionName:       sessionName,
+			ExternalID:        p.ExternalID,
+			SourceIdentity:    p.SourceIdentity,
+			Duration:          p.SessionDuration(),
+			Tags:              p.SessionTags,
+			TransitiveTagKeys: p.TransitiveTagKeys,
+		}
+	default:
+		kind := p.Source()
+		return refresh.SourceFunc(func(context.Context) (cred.Credentials, error) {
+			return cred.Credentials{}, fmt.Errorf("profile %s uses %s, which this build of credd cannot sign in to yet", name, kind)
+		})
+	}
+}
+
+// region is what IMDS reports as the instance's region: the profile's own,
+// the SDK's for aws_profile sources, else sts.region.
+func (b *builder) region(ctx context.Context, profile string) string {
+	p, ok := b.cfg.Profiles[profile]
+	if ok && p.Region != "" {
+		return p.Region
+	}
+	if ok && p.Source() == config.SourceAWSProfile {
+		if cfg, err := b.awsProfile(profile).Config(ctx); err == nil && cfg.Region != "" {
+			return cfg.Region
+		}
+	}
+	return b.cfg.STS.Region
+}

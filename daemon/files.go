@@ -1,0 +1,90 @@
+package daemon
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// TokenFile is the container endpoint's client token under the state dir.
+const TokenFile = "token"
+
+// ErrInsecureFile is returned for a file group or others may write.
+var ErrInsecureFile = errors.New("file is writable by group or others")
+
+// EnsureToken returns the client token from <stateDir>/token, creating the
+// state dir (0700) and the token (0600, no trailing newline: SDKs reject a
+// token that ends in \n) when missing. The token stays the same across
+// restarts until rotated.
+func EnsureToken(stateDir string) (path string, token []byte, err error) {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("creating state dir: %w", err)
+	}
+	path = filepath.Join(stateDir, TokenFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := CheckPrivate(path); err != nil {
+			return "", nil, err
+		}
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 32 {
+			return "", nil, fmt.Errorf("%s holds no usable token (too short): delete it and restart credd to make a new one", path)
+		}
+		return path, []byte(tok), nil
+	case errors.Is(err, fs.ErrNotExist):
+		var raw [32]byte
+		_, _ = rand.Read(raw[:])
+		tok := []byte(hex.EncodeToString(raw[:]))
+		if err := WriteFileAtomic(path, tok, 0o600); err != nil {
+			return "", nil, fmt.Errorf("writing client token: %w", err)
+		}
+		return path, tok, nil
+	default:
+		return "", nil, fmt.Errorf("reading client token: %w", err)
+	}
+}
+
+// ReadToken reads an existing token (for `credd env`).
+func ReadToken(stateDir string) (path string, token []byte, err error) {
+	path = filepath.Join(stateDir, TokenFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return path, nil, err
+	}
+	return path, []byte(strings.TrimSpace(string(b))), nil
+}
+
+// WriteFileAtomic writes data to a temporary file in the same directory,
+// syncs it, and renames it over path, so a crash leaves either the old or
+// the new content, never a mix.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := f.Chmod(perm); err != nil && !isWindows() {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,359 @@
+// Package refresh owns a profile's current credentials. One Refresher per
+// profile fetches them from its Source, keeps them fresh ahead of expiry in
+// the background while the profile is in use, collapses concurrent demand
+// into one upstream call, and keeps serving still-valid credentials while
+// the upstream fails.
+//
+// Reads are lock-free. Only the Run loop ever calls the Source.
+package refresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/credd/credd/clock"
+	"github.com/credd/credd/cred"
+)
+
+// Source fetches one set of credentials from upstream. It is called by one
+// goroutine at a time.
+type Source interface {
+	Retrieve(ctx context.Context) (cred.Credentials, error)
+}
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context) (cred.Credentials, error)
+
+func (f SourceFunc) Retrieve(ctx context.Context) (cred.Credentials, error) { return f(ctx) }
+
+// State is what a caller can know of a refresher.
+type State string
+
+const (
+	StateIdle          State = "idle"       // never asked for yet
+	StateFresh         State = "fresh"      // valid credentials, last refresh worked
+	StateRefreshing    State = "refreshing" // an upstream call is under way
+	StateStale         State = "stale"      // refresh failing, credentials still valid
+	StateExpired       State = "expired"    // credentials expired, nobody asked since
+	StateError         State = "error"      // nothing valid, last refresh failed
+	StateLoginRequired State = "login-required"
+)
+
+// ErrLoginRequired marks source errors that only a new sign-in can fix.
+// Sources wrap it; the refresher reports StateLoginRequired for them.
+var ErrLoginRequired = errors.New("sign-in required")
+
+// ErrNotAvailable is returned by Current when no valid credentials can be
+// had now. The wrapped error says why.
+var ErrNotAvailable = errors.New("credentials not available")
+
+// Status is a snapshot for status displays and metrics.
+type Status struct {
+	Profile     string
+	State       State
+	Expires     time.Time // zero when nothing is cached
+	LastRefresh time.Time // last successful fetch
+	LastError   error
+	NextAttempt time.Time // zero when dormant
+	Failures    int
+}
+
+// snapshot is published atomically after every change.
+type snapshot struct {
+	creds       cred.Credentials
+	have        bool
+	fetched     time.Time
+	lastErr     error
+	failures    int
+	nextAttempt time.Time
+	refreshing  bool
+}
+
+// flight is one pending demand for credentials; the loop closes done after
+// the attempt that answers it.
+type flight struct {
+	done  chan struct{}
+	creds cred.Credentials
+	err   error
+}
+
+// Options configure a Refresher.
+type Options struct {
+	Policy Policy
+	Clock  clock.Clock  // nil: real time
+	Logger *slog.Logger // nil: discard
+	Jitter func() float64
+	// OnResult, if set, is called after every upstream attempt (metrics).
+	OnResult func(profile string, err error)
+}
+
+// Refresher owns one profile's credentials.
+type Refresher struct {
+	profile string
+	src     Source
+	policy  Policy
+	clock   clock.Clock
+	log     *slog.Logger
+	jitter  func() float64
+	onRes   func(string, error)
+
+	cur     atomic.Pointer[snapshot]
+	lastUse atomic.Int64 // unix nanos of the last Current
+	dormant atomic.Bool  // loop has no timer armed
+	wake    chan struct{}
+
+	mu      sync.Mutex
+	pending *flight
+}
+
+// New returns a Refresher for profile. Call Run to start it.
+func New(profile string, src Source, opts Options) *Refresher {
+	r := &Refresher{
+		profile: profile,
+		src:     src,
+		policy:  opts.Policy,
+		clock:   clock.Or(opts.Clock),
+		log:     opts.Logger,
+		jitter:  opts.Jitter,
+		onRes:   opts.OnResult,
+		wake:    make(chan struct{}, 1),
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.jitter == nil {
+		r.jitter = randJitter
+	}
+	r.cur.Store(&snapshot{})
+	r.dormant.Store(true)
+	return r
+}
+
+// Profile is the profile this refresher serves.
+func (r *Refresher) Profile() string { return r.profile }
+
+// Current returns valid credentials, fetching them if none are cached. It
+// never returns credentials with less than Policy.MinValid left. While the
+// last attempt failed and its backoff runs, it returns that error at once
+// instead of calling upstream again.
+func (r *Refresher) Current(ctx context.Context) (cred.Credentials, error) {
+	now := r.clock.Now()
+	r.lastUse.Store(now.UnixNano())
+	s := r.cur.Load()
+	if s.have && s.creds.ValidAt(now, r.policy.MinValid) {
+		if r.dormant.Load() {
+			r.poke()
+		}
+		return s.creds, nil
+	}
+	if s.lastErr != nil && now.Before(s.nextAttempt) && !s.refreshing {
+		return cred.Credentials{}, r.unavailable(s.lastErr)
+	}
+	f := r.demand()
+	select {
+	case <-f.done:
+		if f.err != nil {
+			return cred.Credentials{}, r.unavailable(f.err)
+		}
+		return f.creds, nil
+	case <-ctx.Done():
+		return cred.Credentials{}, fmt.Errorf("%w: profile %s: still fetching (%w)", ErrNotAvailable, r.profile, ctx.Err())
+	}
+}
+
+func (r *Refresher) unavailable(err error) error {
+	return fmt.Errorf("%w: profile %s: %w", ErrNotAvailable, r.profile, err)
+}
+
+// demand returns the pending flight, creating it and waking the loop.
+func (r *Refresher) demand() *flight {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = &flight{done: make(chan struct{})}
+	}
+	r.poke()
+	return r.pending
+}
+
+func (r *Refresher) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Kick asks for a refresh now, resetting any backoff (after a sign-in, say).
+func (r *Refresher) Kick() {
+	r.update(func(s *snapshot) { s.nextAttempt = time.Time{}; s.lastErr = nil; s.failures = 0 })
+	r.demand()
+}
+
+// Status reports the refresher's state at the current time.
+func (r *Refresher) Status() Status {
+	s := r.cur.Load()
+	now := r.clock.Now()
+	st := Status{Profile: r.profile, LastError: s.lastErr, Failures: s.failures, NextAttempt: s.nextAttempt}
+	if s.have {
+		st.Expires = s.creds.Expires
+		st.LastRefresh = s.fetched
+	}
+	if r.dormant.Load() {
+		st.NextAttempt = time.Time{}
+	}
+	valid := s.have && s.creds.ValidAt(now, r.policy.MinValid)
+	switch {
+	case s.refreshing:
+		st.State = StateRefreshing
+	case s.lastErr != nil && errors.Is(s.lastErr, ErrLoginRequired):
+		st.State = StateLoginRequired
+	case valid && s.lastErr != nil:
+		st.State = StateStale
+	case valid:
+		st.State = StateFresh
+	case s.lastErr != nil:
+		st.State = StateError
+	case s.have:
+		st.State = StateExpired
+	default:
+		st.State = StateIdle
+	}
+	return st
+}
+
+// Run is the refresh loop: the only caller of the Source. It sleeps until
+// the first demand, then refreshes at NextRefresh (or after a backoff) for
+// as long as the profile is in use, and goes dormant after IdleAfter without
+// a request. It returns when ctx ends, answering pending demands with
+// ctx's error.
+func (r *Refresher) Run(ctx context.Context) error {
+	for {
+		var timerC <-chan time.Time
+		var timer clock.Timer
+		s := r.cur.Load()
+		if !s.nextAttempt.IsZero() && !r.idle() {
+			r.dormant.Store(false)
+			timer = r.clock.NewTimer(s.nextAttempt.Sub(r.clock.Now()))
+			timerC = timer.C()
+		} else {
+			r.dormant.Store(true)
+		}
+		select {
+		case <-ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			r.finish(cred.Credentials{}, ctx.Err())
+			return nil
+		case <-r.wake:
+		case <-timerC:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		r.step(ctx)
+	}
+}
+
+// idle reports whether nobody asked for the profile within IdleAfter.
+func (r *Refresher) idle() bool {
+	if r.policy.IdleAfter <= 0 {
+		return false
+	}
+	last := time.Unix(0, r.lastUse.Load())
+	return r.clock.Now().Sub(last) > r.policy.IdleAfter
+}
+
+// step decides, after a wake-up or a timer, whether to call upstream.
+func (r *Refresher) step(ctx context.Context) {
+	now := r.clock.Now()
+	s := r.cur.Load()
+	valid := s.have && s.creds.ValidAt(now, r.policy.MinValid)
+	r.mu.Lock()
+	waiting := r.pending != nil
+	r.mu.Unlock()
+	if waiting && valid {
+		// Someone saw nothing valid, but a refresh landed since.
+		r.finish(s.creds, nil)
+		waiting = false
+	}
+	due := !s.nextAttempt.IsZero() && !now.Before(s.nextAttempt)
+	if waiting || (due && !r.idle()) {
+		r.fetch(ctx)
+	}
+}
+
+func (r *Refresher) fetch(ctx context.Context) {
+	r.update(func(s *snapshot) { s.refreshing = true })
+	fctx, cancel := context.WithTimeout(ctx, r.policy.FetchTimeout)
+	c, err := r.src.Retrieve(fctx)
+	cancel()
+	now := r.clock.Now()
+	if err == nil && !c.Expires.IsZero() && !c.ValidAt(now, r.policy.MinValid) {
+		err = fmt.Errorf("upstream returned credentials that expire at %s, less than %s from now", c.Expires.UTC().Format(time.RFC3339), r.policy.MinValid)
+	}
+	if err == nil && c.Expires.IsZero() {
+		c.Expires = now.Add(r.policy.NoExpiryLifetime)
+	}
+	if err == nil {
+		c.Issued = now
+	}
+	if r.onRes != nil {
+		r.onRes(r.profile, err)
+	}
+	if ctx.Err() != nil {
+		r.update(func(s *snapshot) { s.refreshing = false })
+		return
+	}
+	if err != nil {
+		var s snapshot
+		r.update(func(x *snapshot) {
+			x.refreshing = false
+			x.lastErr = err
+			x.failures++
+			x.nextAttempt = now.Add(Backoff(x.failures, r.policy, r.jitter()))
+			s = *x
+		})
+		level := slog.LevelWarn
+		if s.have && s.creds.ValidAt(now, r.policy.MinValid) {
+			level = slog.LevelInfo // still serving; a retry is scheduled
+		}
+		r.log.Log(ctx, level, "refresh failed", "profile", r.profile, "error", err, "failures", s.failures, "retry_in", s.nextAttempt.Sub(now).Round(time.Second), "serving_cached", level == slog.LevelInfo)
+		r.finish(cred.Credentials{}, err)
+		return
+	}
+	next := NextRefresh(now, c, r.policy, r.jitter())
+	r.update(func(s *snapshot) {
+		*s = snapshot{creds: c, have: true, fetched: now, nextAttempt: next}
+	})
+	r.log.Info("refreshed", "profile", r.profile, "credentials", c, "next_refresh", next.UTC().Format(time.RFC3339))
+	r.finish(c, nil)
+}
+
+// finish answers the pending flight, if any.
+func (r *Refresher) finish(c cred.Credentials, err error) {
+	r.mu.Lock()
+	f := r.pending
+	r.pending = nil
+	r.mu.Unlock()
+	if f != nil {
+		f.creds, f.err = c, err
+		close(f.done)
+	}
+}
+
+// update publishes a modified copy of the snapshot. Only the loop (and
+// Kick) write, so copy-modify-store needs no compare-and-swap loop beyond
+// this mutex.
+func (r *Refresher) update(fn func(*snapshot)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := *r.cur.Load()
+	fn(&s)
+	r.cur.Store(&s)
+}

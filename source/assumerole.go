@@ -1,0 +1,95 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/credd/credd/cred"
+)
+
+// RoleAssumer is the STS call AssumeRole needs.
+type RoleAssumer interface {
+	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
+}
+
+// ChainedMaxDuration is STS's limit for role chaining.
+const ChainedMaxDuration = time.Hour
+
+// AssumeRole calls sts:AssumeRole signed with the credentials of another
+// profile.
+type AssumeRole struct {
+	Profile           string
+	Signer            Retriever
+	STS               STSConfig
+	RoleARN           string
+	SessionName       string
+	ExternalID        string
+	SourceIdentity    string
+	Duration          time.Duration
+	Tags              map[string]string
+	TransitiveTagKeys []string
+	// Client overrides the STS client (tests); nil builds one from STS.
+	Client func(signer cred.Credentials) RoleAssumer
+}
+
+func (a *AssumeRole) Retrieve(ctx context.Context) (cred.Credentials, error) {
+	signer, err := a.Signer.Retrieve(ctx)
+	if err != nil {
+		return cred.Credentials{}, fmt.Errorf("source credentials for profile %s: %w", a.Profile, err)
+	}
+	// Any AssumeRole signed with temporary credentials is role chaining:
+	// STS caps it at one hour and the console refuses SessionDuration.
+	chained := signer.Temporary()
+	kind := cred.KindRole
+	d := a.Duration
+	if chained {
+		kind = cred.KindChainedRole
+		d = min(d, ChainedMaxDuration)
+	}
+	in := &sts.AssumeRoleInput{
+		RoleArn:         aws.String(a.RoleARN),
+		RoleSessionName: aws.String(a.SessionName),
+		DurationSeconds: durationSeconds(d),
+	}
+	if a.ExternalID != "" {
+		in.ExternalId = aws.String(a.ExternalID)
+	}
+	if a.SourceIdentity != "" {
+		in.SourceIdentity = aws.String(a.SourceIdentity)
+	}
+	keys := make([]string, 0, len(a.Tags))
+	for k := range a.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(a.Tags[k])})
+	}
+	in.TransitiveTagKeys = a.TransitiveTagKeys
+	client := a.Client
+	if client == nil {
+		client = func(s cred.Credentials) RoleAssumer { return a.STS.Client(static(s)) }
+	}
+	out, err := client(signer).AssumeRole(ctx, in)
+	if err != nil {
+		return cred.Credentials{}, fmt.Errorf("sts:AssumeRole %s for profile %s: %w", a.RoleARN, a.Profile, err)
+	}
+	if out.Credentials == nil {
+		return cred.Credentials{}, fmt.Errorf("sts:AssumeRole %s for profile %s returned no credentials", a.RoleARN, a.Profile)
+	}
+	c := fromSTS(out.Credentials, kind, "assume-role")
+	c.RoleARN = a.RoleARN
+	c.AccountID = AccountFromARN(a.RoleARN)
+	if out.AssumedRoleUser != nil {
+		if acct := AccountFromARN(aws.ToString(out.AssumedRoleUser.Arn)); acct != "" {
+			c.AccountID = acct
+		}
+	}
+	return c, nil
+}

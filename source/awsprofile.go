@@ -1,0 +1,162 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/credd/credd/cred"
+)
+
+// AWSProfile resolves a profile of the shared AWS config files with the AWS
+// SDK itself: static keys, role_arn + source_profile chains,
+// credential_process, web_identity_token_file and sso_session (using the
+// AWS CLI's token cache). credd adds nothing to that resolution.
+//
+// Retrieve returns what the SDK resolved, which may be long-term IAM user
+// keys: wrap it in SessionOnly before serving it to clients.
+type AWSProfile struct {
+	Name            string
+	ConfigFiles     []string // empty: the SDK's defaults (~/.aws/config, AWS_CONFIG_FILE)
+	CredentialFiles []string
+	DefaultRegion   string // used when the profile names no region
+	// HTTPClient is left nil in production: the SDK builds its own, which
+	// honours AWS_CA_BUNDLE and the profile's ca_bundle.
+	HTTPClient *http.Client
+
+	once sync.Mutex
+	cfg  *aws.Config
+}
+
+// Config loads (once) and returns the SDK's configuration for the profile.
+func (p *AWSProfile) Config(ctx context.Context) (aws.Config, error) {
+	p.once.Lock()
+	defer p.once.Unlock()
+	if p.cfg != nil {
+		return *p.cfg, nil
+	}
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithSharedConfigProfile(p.Name),
+		awsconfig.WithDefaultRegion(p.DefaultRegion),
+	}
+	if p.HTTPClient != nil {
+		opts = append(opts, awsconfig.WithHTTPClient(p.HTTPClient))
+	}
+	if len(p.ConfigFiles) > 0 {
+		opts = append(opts, awsconfig.WithSharedConfigFiles(p.ConfigFiles))
+	}
+	if len(p.CredentialFiles) > 0 {
+		opts = append(opts, awsconfig.WithSharedCredentialsFiles(p.CredentialFiles))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading AWS profile %q: %w", p.Name, err)
+	}
+	if cfg.Credentials == nil {
+		return aws.Config{}, fmt.Errorf("AWS profile %q has no credentials (no keys, role_arn, credential_process, web_identity_token_file or sso settings)", p.Name)
+	}
+	p.cfg = &cfg
+	return cfg, nil
+}
+
+// Retrieve asks the SDK for fresh credentials, bypassing its cache: the
+// refresher calls only when it wants new ones.
+func (p *AWSProfile) Retrieve(ctx context.Context) (cred.Credentials, error) {
+	cfg, err := p.Config(ctx)
+	if err != nil {
+		return cred.Credentials{}, err
+	}
+	if inv, ok := cfg.Credentials.(interface{ Invalidate() }); ok {
+		inv.Invalidate()
+	}
+	return p.retrieve(ctx, cfg)
+}
+
+// Signer returns the SDK's cached credentials, for signing the first hop of
+// a chain. Long-term keys are used here as the SDK would use them.
+func (p *AWSProfile) Signer() Retriever {
+	return RetrieverFunc(func(ctx context.Context) (cred.Credentials, error) {
+		cfg, err := p.Config(ctx)
+		if err != nil {
+			return cred.Credentials{}, err
+		}
+		return p.retrieve(ctx, cfg)
+	})
+}
+
+func (p *AWSProfile) retrieve(ctx context.Context, cfg aws.Config) (cred.Credentials, error) {
+	c, err := cfg.Credentials.Retrieve(ctx)
+	if err != nil {
+		return cred.Credentials{}, fmt.Errorf("AWS profile %q: %w", p.Name, err)
+	}
+	out := cred.Credentials{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		SessionToken:    c.SessionToken,
+		AccountID:       c.AccountID,
+		Kind:            cred.KindExternal,
+		Source:          "aws-profile",
+	}
+	if c.CanExpire {
+		out.Expires = c.Expires
+	}
+	if !out.Temporary() {
+		out.Kind = cred.KindLongTermIAMKey
+	}
+	return out, nil
+}
+
+// RetrieverFunc adapts a function to Retriever.
+type RetrieverFunc func(ctx context.Context) (cred.Credentials, error)
+
+func (f RetrieverFunc) Retrieve(ctx context.Context) (cred.Credentials, error) { return f(ctx) }
+
+// SessionTokenGetter is the STS call SessionOnly needs.
+type SessionTokenGetter interface {
+	GetSessionToken(ctx context.Context, in *sts.GetSessionTokenInput, optFns ...func(*sts.Options)) (*sts.GetSessionTokenOutput, error)
+}
+
+// ErrLongTermKeys is returned when long-term keys could not be turned into
+// a session. credd never hands long-term keys to clients.
+var ErrLongTermKeys = errors.New("profile rests on long-term IAM user keys")
+
+// SessionOnly passes temporary credentials through and turns long-term IAM
+// user keys into session credentials with sts:GetSessionToken, so clients
+// never receive the keys themselves.
+type SessionOnly struct {
+	Profile  string
+	Base     Retriever
+	STS      STSConfig
+	Duration time.Duration
+	// Client overrides the STS client (tests); nil builds one from STS.
+	Client func(signer cred.Credentials) SessionTokenGetter
+}
+
+func (s *SessionOnly) Retrieve(ctx context.Context) (cred.Credentials, error) {
+	c, err := s.Base.Retrieve(ctx)
+	if err != nil || c.Temporary() {
+		return c, err
+	}
+	client := s.Client
+	if client == nil {
+		client = func(signer cred.Credentials) SessionTokenGetter { return s.STS.Client(static(signer)) }
+	}
+	out, err := client(c).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: durationSeconds(s.Duration)})
+	if err != nil {
+		return cred.Credentials{}, fmt.Errorf("%w (profile %s): sts:GetSessionToken failed, and credd never serves long-term keys as they are: %w; "+
+			"give the profile a role_arn to assume, or point sts.endpoint at an STS that supports GetSessionToken", ErrLongTermKeys, s.Profile, err)
+	}
+	if out.Credentials == nil {
+		return cred.Credentials{}, fmt.Errorf("sts:GetSessionToken for profile %s returned no credentials", s.Profile)
+	}
+	res := fromSTS(out.Credentials, cred.KindSessionToken, "get-session-token")
+	res.AccountID = c.AccountID
+	return res, nil
+}

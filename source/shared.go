@@ -1,0 +1,67 @@
+package source
+
+import (
+	"bufio"
+	"errors"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+)
+
+// SharedProfiles lists the profile names of the shared AWS config and
+// credentials files (section headers only: resolving a profile is the SDK's
+// work). Missing files are skipped.
+func SharedProfiles(configFile, credentialsFile string) ([]string, error) {
+	seen := map[string]bool{}
+	for _, f := range []struct {
+		path   string
+		config bool
+	}{{configFile, true}, {credentialsFile, false}} {
+		if f.path == "" {
+			continue
+		}
+		names, err := sectionNames(f.path, f.config)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			seen[n] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func sectionNames(path string, config bool) ([]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var names []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "[") || !strings.HasSuffix(line, "]") {
+			continue
+		}
+		sec := strings.TrimSpace(line[1 : len(line)-1])
+		switch {
+		case !config:
+			names = append(names, sec)
+		case sec == "default":
+			names = append(names, sec)
+		case strings.HasPrefix(sec, "profile ") || strings.HasPrefix(sec, "profile\t"):
+			names = append(names, strings.TrimSpace(sec[len("profile "):]))
+		}
+	}
+	return names, sc.Err()
+}

@@ -1,0 +1,122 @@
+// Package source fetches credentials from upstream: the AWS SDK's own
+// resolution of ~/.aws/config profiles, and sts:AssumeRole between credd
+// profiles. Each source is a refresh.Source; the refresher decides when to
+// call it.
+package source
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/credd/credd/cred"
+)
+
+// Retriever is what sources take as their own upstream: another source, or
+// a refresher's cache (so a chain refreshes each hop once).
+type Retriever interface {
+	Retrieve(ctx context.Context) (cred.Credentials, error)
+}
+
+// STSConfig says how to reach STS.
+type STSConfig struct {
+	Region     string
+	Endpoint   string // empty: the regional endpoint
+	HTTPClient *http.Client
+}
+
+// Client returns an STS client signing with creds (nil: unsigned calls).
+func (c STSConfig) Client(creds aws.CredentialsProvider) *sts.Client {
+	o := sts.Options{
+		Region:      c.Region,
+		Credentials: creds,
+		HTTPClient:  c.HTTPClient,
+	}
+	if c.Endpoint != "" {
+		o.BaseEndpoint = aws.String(c.Endpoint)
+	}
+	return sts.New(o)
+}
+
+// static turns credd credentials into an SDK provider for one call.
+func static(c cred.Credentials) aws.CredentialsProvider {
+	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{
+			AccessKeyID:     c.AccessKeyID,
+			SecretAccessKey: c.SecretAccessKey,
+			SessionToken:    c.SessionToken,
+			CanExpire:       !c.Expires.IsZero(),
+			Expires:         c.Expires,
+			Source:          "credd",
+		}, nil
+	})
+}
+
+// fromSTS converts STS's credential shape.
+func fromSTS(c *ststypes.Credentials, kind cred.Kind, src string) cred.Credentials {
+	return cred.Credentials{
+		AccessKeyID:     aws.ToString(c.AccessKeyId),
+		SecretAccessKey: aws.ToString(c.SecretAccessKey),
+		SessionToken:    aws.ToString(c.SessionToken),
+		Expires:         aws.ToTime(c.Expiration),
+		Kind:            kind,
+		Source:          src,
+	}
+}
+
+// AccountFromARN returns the account field of an ARN, or "".
+func AccountFromARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[4]
+}
+
+// SessionName makes a valid RoleSessionName (2..64 of [\w+=,.@-]) from
+// any text, such as a user name or an e-mail claim. Other characters become
+// '-'; a Windows DOMAIN\ prefix is dropped.
+func SessionName(s string) string {
+	if i := strings.LastIndexByte(s, '\\'); i >= 0 {
+		s = s[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
+			strings.ContainsRune("_+=,.@-", r):
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	out := b.String()
+	if len(out) > 64 {
+		out = out[:64]
+	}
+	if len(out) < 2 {
+		out = "credd-" + out
+	}
+	return out
+}
+
+// errorCode extracts the AWS error code, if any.
+func errorCode(err error) string {
+	var ae interface{ ErrorCode() string }
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// durationSeconds clamps a session length to STS's range.
+func durationSeconds(d time.Duration) *int32 {
+	s := int32(d / time.Second)
+	return aws.Int32(max(900, min(s, 43200)))
+}
