@@ -27,16 +27,15 @@ type Retriever interface {
 // STSConfig says how to reach STS.
 type STSConfig struct {
 	Region     string
-	Endpoint   string // empty: the regional endpoint
-	HTTPClient *http.Client
+	Endpoint   string       // empty: the regional endpoint
+	HTTPClient *http.Client // nil: the SDK's default client
 }
 
 // Client returns an STS client signing with creds (nil: unsigned calls).
 func (c STSConfig) Client(creds aws.CredentialsProvider) *sts.Client {
-	o := sts.Options{
-		Region:      c.Region,
-		Credentials: creds,
-		HTTPClient:  c.HTTPClient,
+	o := sts.Options{Region: c.Region, Credentials: creds}
+	if c.HTTPClient != nil { // a typed nil would reach the SDK as non-nil
+		o.HTTPClient = c.HTTPClient
 	}
 	if c.Endpoint != "" {
 		o.BaseEndpoint = aws.String(c.Endpoint)

@@ -1,0 +1,204 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func parse(t *testing.T, y string) Config {
+	t.Helper()
+	c, err := Parse(strings.NewReader(y))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return c
+}
+
+func TestDefaultsAndFullExample(t *testing.T) {
+	c := parse(t, `
+listen: 127.0.0.1:9955
+default_profile: dev
+refresh: {ahead: 10m}
+sso_sessions:
+  corp: {start_url: https://corp.awsapps.com/start, region: eu-west-1, scopes: [sso:account:access], flow: browser}
+identity_providers:
+  okta: {issuer: https://corp.okta.com/oauth2/default, client_id: 0oa1example, scopes: [openid, email, offline_access]}
+profiles:
+  dev: {sso_session: corp, account_id: "111122223333", role_name: Developer}
+  app: {identity_provider: okta, role_arn: "arn:aws:iam::111122223333:role/app", session_name_claim: email}
+  tenant:
+    source_profile: dev
+    role_arn: arn:aws:iam::111122223333:role/tenant-data
+    identity_provider: okta
+    session_tags_from_claims: {TenantID: tenant_id}
+    transitive_tag_keys: [TenantID]
+  ops:
+    source_profile: dev
+    role_arn: arn:aws:iam::444455556666:role/ops
+    external_id: example
+    session_tags: {team: ops}
+    duration: 45m
+  legacy: {aws_profile: legacy-admin}
+  minio: {source_profile: legacy, role_arn: "arn:minio:iam:::role/dummy"}
+`)
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the DESIGN.md example should validate:\n%v", err)
+	}
+	if c.Refresh.Ahead.Duration != 10*time.Minute || c.Refresh.IdleAfter.Duration != 12*time.Hour {
+		t.Errorf("refresh = %+v", c.Refresh)
+	}
+	if c.STS.Region != "us-east-1" || c.SessionStore != "auto" || c.IMDS.HopLimit != 1 || c.Console.Issuer != "credd" {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+	if c.Profiles["ops"].SessionDuration() != 45*time.Minute || c.Profiles["dev"].SessionDuration() != time.Hour {
+		t.Errorf("durations: ops %s dev %s", c.Profiles["ops"].SessionDuration(), c.Profiles["dev"].SessionDuration())
+	}
+	// Case matters in tag keys and profile names (viper would lower-case them).
+	if _, ok := c.Profiles["tenant"].SessionTagsFromClaims["TenantID"]; !ok {
+		t.Errorf("tag key case lost: %v", c.Profiles["tenant"].SessionTagsFromClaims)
+	}
+	want := map[string]SourceKind{"dev": SourceSSO, "app": SourceOIDC, "tenant": SourceAssumeRole, "ops": SourceAssumeRole, "legacy": SourceAWSProfile}
+	for name, kind := range want {
+		if got := c.Profiles[name].Source(); got != kind {
+			t.Errorf("%s source = %q, want %q", name, got, kind)
+		}
+	}
+}
+
+func TestParseErrorsNameTheirKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown top-level key", "lisen: 127.0.0.1:1\n", []string{"lisen: unknown key (line 1)", "known keys here: allow_clients"}},
+		{"unknown nested key", "imds:\n  allow_v2: true\n", []string{"imds.allow_v2: unknown key (line 2)"}},
+		{"unknown profile key", "profiles:\n  dev:\n    aws_profle: x\n", []string{"profiles.dev.aws_profle: unknown key"}},
+		{"all unknown keys at once", "a: 1\nb: 2\n", []string{"a: unknown key", "b: unknown key"}},
+		{"bool of the wrong kind", "imds: {allow_v1: maybe}\n", []string{`imds.allow_v1: must be true or false, got "maybe"`}},
+		{"int of the wrong kind", "imds: {hop_limit: two}\n", []string{`imds.hop_limit: must be a whole number`}},
+		{"list where a scalar goes", "listen: [a, b]\n", []string{"listen: must be a single value"}},
+		{"scalar where a list goes", "extra_listen: 1.2.3.4:1\n", []string{"extra_listen: must be a list"}},
+		{"profile that is not a mapping", "profiles:\n  dev: 3\n", []string{"profiles.dev: must be a mapping of keys"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tc.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestInvalidYAML(t *testing.T) {
+	if _, err := Parse(strings.NewReader("listen: [\n")); err == nil || !strings.Contains(err.Error(), "not valid YAML") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestEmptyFileIsDefaults(t *testing.T) {
+	c := parse(t, "# nothing yet\n")
+	if c.Listen != Default().Listen {
+		t.Errorf("listen = %q", c.Listen)
+	}
+}
+
+func TestValidateReportsEveryErrorWithItsKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"bad duration", "refresh: {ahead: 20x}\n", []string{`refresh.ahead: invalid duration "20x"`}},
+		{"zero duration", "refresh: {idle_after: 0s}\n", []string{"refresh.idle_after: must be a positive duration"}},
+		{"listen not host:port", "listen: localhost\n", []string{`listen: must be host:port`}},
+		{"listen port not a number", "listen: 127.0.0.1:http\n", []string{"listen: port must be a number"}},
+		{"listen not loopback", "listen: 0.0.0.0:9955\n", []string{"listen: must be a loopback address", "extra_listen"}},
+		{"listen on a name", "listen: example.com:9955\n", []string{"listen: host must be an IP address or localhost"}},
+		{"extra_listen without allow_clients", "extra_listen: [172.17.0.1:9955]\n", []string{"allow_clients: must list"}},
+		{"bad CIDR", "allow_clients: [172.17.0.0/99]\nextra_listen: [172.17.0.1:9955]\n", []string{"allow_clients[0]: must be a CIDR"}},
+		{"bad session store", "session_store: disk\n", []string{"session_store: must be one of auto, keyring, file, memory"}},
+		{"hop limit out of range", "imds: {hop_limit: 0}\n", []string{"imds.hop_limit: must be between 1 and 64"}},
+		{"bad STS region", "sts: {region: mars}\n", []string{`sts.region: is not an AWS region`}},
+		{"STS endpoint not a URL", "sts: {endpoint: 'ftp://x'}\n", []string{"sts.endpoint: must be an http(s) URL"}},
+		{"plain http to a remote host", "sts: {endpoint: 'http://sts.example.com'}\n", []string{"sts.endpoint: must use https"}},
+		{"role ARN that is not an ARN", "profiles:\n  a: {aws_profile: x}\n  b: {source_profile: a, role_arn: 'role/ops'}\n", []string{`profiles.b.role_arn: is not an ARN`}},
+		{"source_profile naming a missing profile", "profiles:\n  b: {source_profile: ghost, role_arn: 'arn:aws:iam::111122223333:role/x'}\n", []string{`profiles.b.source_profile: names no profile: "ghost"`}},
+		{"cycle", "profiles:\n  a: {source_profile: b, role_arn: 'arn:aws:iam::111122223333:role/a'}\n  b: {source_profile: c, role_arn: 'arn:aws:iam::111122223333:role/b'}\n  c: {source_profile: a, role_arn: 'arn:aws:iam::111122223333:role/c'}\n",
+			[]string{"profiles.a.source_profile: forms a cycle: a -> b -> c -> a"}},
+		{"self cycle", "profiles:\n  a: {source_profile: a, role_arn: 'arn:aws:iam::111122223333:role/a'}\n", []string{"profiles.a.source_profile: forms a cycle: a -> a"}},
+		{"zero sources", "profiles:\n  a: {region: us-east-1}\n", []string{"profiles.a: needs exactly one source"}},
+		{"two sources", "profiles:\n  a: {aws_profile: x, sso_session: corp, account_id: '111122223333', role_name: R}\nsso_sessions:\n  corp: {start_url: 'https://x.awsapps.com/start', region: us-east-1}\n", []string{"profiles.a: has 2 sources (sso_session and aws_profile)"}},
+		{"account id too short", "sso_sessions:\n  corp: {start_url: 'https://x.awsapps.com/start', region: us-east-1}\nprofiles:\n  dev: {sso_session: corp, account_id: '1111', role_name: R}\n", []string{`profiles.dev.account_id: must be 12 digits, got "1111"`}},
+		{"start URL not https", "sso_sessions:\n  corp: {start_url: 'http://x.awsapps.com/start', region: us-east-1}\n", []string{"sso_sessions.corp.start_url: must use https"}},
+		{"duration beyond STS limits", "profiles:\n  a: {aws_profile: x, duration: 13h}\n", []string{"profiles.a.duration: must be between 15m and 12h, got 13h"}},
+		{"bad session name", "profiles:\n  a: {aws_profile: x}\n  b: {source_profile: a, role_arn: 'arn:aws:iam::111122223333:role/b', role_session_name: 'has space'}\n", []string{"profiles.b.role_session_name: must be 2..64"}},
+		{"transitive key that is no tag", "profiles:\n  a: {aws_profile: x}\n  b: {source_profile: a, role_arn: 'arn:aws:iam::111122223333:role/b', session_tags: {team: x}, transitive_tag_keys: [project]}\n", []string{`profiles.b.transitive_tag_keys[0]: "project" is not a key`}},
+		{"default profile missing", "default_profile: prod\nprofiles:\n  dev: {aws_profile: dev}\n", []string{`default_profile: names no profile: "prod" (profiles: dev)`}},
+		{"several errors at once", "listen: nope\nsession_store: x\nrefresh: {ahead: soon}\n", []string{"listen:", "session_store:", "refresh.ahead:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := parse(t, tc.yaml)
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("Validate returned nil")
+			}
+			es, ok := AsErrors(err)
+			if !ok {
+				t.Fatalf("not Errors: %T", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("errors:\n%v\ndo not contain %q", err, w)
+				}
+			}
+			if len(tc.want) > 1 && len(es) < len(tc.want) && tc.name == "several errors at once" {
+				t.Errorf("got %d errors, want at least %d", len(es), len(tc.want))
+			}
+		})
+	}
+}
+
+func TestSet(t *testing.T) {
+	c := Default()
+	for _, kv := range [][2]string{
+		{"listen", "127.0.0.2:1234"}, {"extra_listen", "172.17.0.1:9955, 10.0.0.1:9955"},
+		{"imds.allow_v1", "true"}, {"imds.hop_limit", "2"}, {"refresh.ahead", "5m"}, {"sts.endpoint", "http://127.0.0.1:9000"},
+	} {
+		if err := c.Set(kv[0], kv[1]); err != nil {
+			t.Fatalf("Set(%s): %v", kv[0], err)
+		}
+	}
+	if c.Listen != "127.0.0.2:1234" || len(c.ExtraListen) != 2 || !c.IMDS.AllowV1 || c.IMDS.HopLimit != 2 || c.Refresh.Ahead.Duration != 5*time.Minute || c.STS.Endpoint != "http://127.0.0.1:9000" {
+		t.Errorf("Set did not apply: %+v", c)
+	}
+	for _, tc := range []struct{ key, val, want string }{
+		{"imds.hop_limit", "x", "imds.hop_limit: bad value"},
+		{"refresh.ahead", "soon", "refresh.ahead: bad value"},
+		{"profiles", "x", "profiles: cannot be set"},
+	} {
+		if err := c.Set(tc.key, tc.val); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Set(%s, %s) = %v, want %q", tc.key, tc.val, err, tc.want)
+		}
+	}
+	for _, k := range EnvKeys {
+		if err := c.Set(k, "1"); err != nil && strings.Contains(err.Error(), "cannot be set") {
+			t.Errorf("EnvKeys lists %s but Set refuses it", k)
+		}
+	}
+}
+
+func TestRedacted(t *testing.T) {
+	c := parse(t, "profiles:\n  a: {aws_profile: x}\n  b: {source_profile: a, role_arn: 'arn:aws:iam::111122223333:role/b', external_id: s3cr3t-id}\n")
+	r := c.Redacted()
+	if r.Profiles["b"].ExternalID == "s3cr3t-id" {
+		t.Error("external_id not redacted")
+	}
+	if c.Profiles["b"].ExternalID != "s3cr3t-id" {
+		t.Error("Redacted modified the original")
+	}
+}

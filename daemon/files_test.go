@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestEnsureToken(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	path, tok, err := EnsureToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	if string(raw) != string(tok) || strings.ContainsAny(string(raw), "\r\n ") || len(tok) != 64 {
+		t.Errorf("token file %q: want 64 hex characters and no newline", raw)
+	}
+	if runtime.GOOS != "windows" {
+		if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+			t.Errorf("token mode %04o, want 0600", fi.Mode().Perm())
+		}
+		if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+			t.Errorf("state dir mode %04o, want 0700", fi.Mode().Perm())
+		}
+	}
+	_, again, err := EnsureToken(dir)
+	if err != nil || string(again) != string(tok) {
+		t.Errorf("token changed across restarts: %q -> %q (%v)", tok, again, err)
+	}
+}
+
+func TestEnsureTokenRefusesWritableByOthers(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits do not apply on Windows")
+	}
+	dir := t.TempDir()
+	path, _, err := EnsureToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o620); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = EnsureToken(dir)
+	if !errors.Is(err, ErrInsecureFile) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "chmod go-w") {
+		t.Errorf("err = %v, want ErrInsecureFile naming the file and the fix", err)
+	}
+}
+
+func TestWriteFileAtomicReplacesWholeAndLeavesNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	for _, content := range []string{"first", "second, longer content"} {
+		if err := WriteFileAtomic(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := os.ReadFile(path)
+		if string(got) != content {
+			t.Errorf("got %q, want %q", got, content)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temp files left behind: %v", entries)
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
+		t.Error("writing into a missing directory should fail")
+	}
+}

@@ -1,0 +1,184 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/daemon"
+)
+
+// credd is a daemon running for one test.
+type credd struct {
+	URL       string // http://127.0.0.1:PORT
+	Port      string
+	TokenPath string
+	Token     string
+	Dir       string
+	D         *daemon.Daemon
+	Reg       *prometheus.Registry
+}
+
+// startCredd runs a daemon with cfgYAML (listen and state_dir are filled
+// in) and awsConfig as the shared AWS config file, on a free loopback port.
+// It stops when the test ends.
+func startCredd(t *testing.T, cfgYAML, awsConfig string) *credd {
+	t.Helper()
+	dir := t.TempDir()
+	awsCfgPath := filepath.Join(dir, "aws-config")
+	awsCredPath := filepath.Join(dir, "aws-credentials")
+	writeFile(t, awsCfgPath, awsConfig)
+	writeFile(t, awsCredPath, "")
+	cfg, err := config.Parse(strings.NewReader(cfgYAML))
+	if err != nil {
+		t.Fatalf("parse config: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
+	cfg.StateDir = filepath.Join(dir, "state")
+	tokenPath, token, err := daemon.EnsureToken(cfg.StateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	d, err := daemon.New(t.Context(), cfg, daemon.Deps{
+		Registerer:         reg,
+		Gatherer:           reg,
+		AWSConfigFiles:     []string{awsCfgPath},
+		AWSCredentialFiles: []string{awsCredPath},
+		UserName:           "e2e-tester",
+		ClientToken:        token,
+	})
+	if err != nil {
+		t.Fatalf("daemon.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := d.Run(ctx, ln); err != nil {
+			t.Errorf("daemon.Run: %v", err)
+		}
+	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	_, port, _ := net.SplitHostPort(cfg.Listen)
+	return &credd{URL: "http://" + cfg.Listen, Port: port, TokenPath: tokenPath, Token: string(token), Dir: dir, D: d, Reg: reg}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// processProfile is an AWS config profile whose credential_process prints
+// temporary credentials expiring in an hour and counts its calls in a file,
+// so tests can count upstream fetches. The SDK resolves it: no fake here.
+type processProfile struct {
+	AccessKeyID, Secret, SessionToken string
+	Expires                           time.Time
+	CountFile                         string
+}
+
+func newProcessProfile(t *testing.T, name string) (processProfile, string) {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("needs sh for credential_process")
+	}
+	dir := t.TempDir()
+	p := processProfile{
+		AccessKeyID:  "ASIA" + strings.ToUpper(name) + "E2EKEY0001",
+		Secret:       "secret-" + name + "-e2e",
+		SessionToken: "session-" + name + "-e2e-token",
+		Expires:      time.Now().Add(time.Hour).UTC().Truncate(time.Second),
+		CountFile:    filepath.Join(dir, "count"),
+	}
+	script := filepath.Join(dir, "cred.sh")
+	body := fmt.Sprintf(`#!/bin/sh
+echo x >> %q
+printf '%%s' '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"%s","SessionToken":"%s","Expiration":"%s"}'
+`, p.CountFile, p.AccessKeyID, p.Secret, p.SessionToken, p.Expires.Format(time.RFC3339))
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	section := fmt.Sprintf("[profile %s]\nregion = eu-west-1\ncredential_process = %s\n", name, script)
+	return p, section
+}
+
+// calls counts how often the credential_process ran.
+func (p processProfile) calls(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile(p.CountFile)
+	if os.IsNotExist(err) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(b, []byte("x"))
+}
+
+// requirePeer skips when a peer is missing, or fails under
+// CREDD_REQUIRE_PEERS=1 so that CI cannot pass by skipping.
+func requirePeer(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CREDD_REQUIRE_PEERS") == "1" {
+		t.Fatalf("%s is required (CREDD_REQUIRE_PEERS=1): %v", what, err)
+	}
+	t.Skipf("%s not available: %v", what, err)
+}
+
+// cleanAWSEnv clears every variable that would steer an SDK away from the
+// provider under test, and points the shared files at empty ones.
+func cleanAWSEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	writeFile(t, empty, "")
+	t.Setenv("AWS_CONFIG_FILE", empty)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", empty)
+	t.Setenv("AWS_REGION", "us-east-1")
+}
+
+// imdsEndpoint is the IMDS endpoint override, with the trailing slash old
+// botocore needs (DESIGN.md §7).
+func (c *credd) imdsEndpoint() string { return c.URL + "/" }
+
+func (c *credd) get(t *testing.T, path string, hdr map[string]string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.URL+path, nil)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
