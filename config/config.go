@@ -17,88 +17,88 @@ import (
 // Config is the whole configuration.
 type Config struct {
 	Listen            string                      `yaml:"listen"`
-	ExtraListen       []string                    `yaml:"extra_listen"`
-	AllowClients      []string                    `yaml:"allow_clients"`
+	ExtraListen       []string                    `yaml:"extra_listen,omitempty"`
+	AllowClients      []string                    `yaml:"allow_clients,omitempty"`
 	StateDir          string                      `yaml:"state_dir"`
 	DefaultProfile    string                      `yaml:"default_profile"`
 	SessionStore      string                      `yaml:"session_store"`
-	IMDS              IMDS                        `yaml:"imds"`
-	Refresh           Refresh                     `yaml:"refresh"`
-	STS               STS                         `yaml:"sts"`
-	Console           Console                     `yaml:"console"`
-	SSOSessions       map[string]SSOSession       `yaml:"sso_sessions"`
-	IdentityProviders map[string]IdentityProvider `yaml:"identity_providers"`
-	Profiles          map[string]Profile          `yaml:"profiles"`
+	IMDS              IMDS                        `yaml:"imds,omitempty"`
+	Refresh           Refresh                     `yaml:"refresh,omitempty"`
+	STS               STS                         `yaml:"sts,omitempty"`
+	Console           Console                     `yaml:"console,omitempty"`
+	SSOSessions       map[string]SSOSession       `yaml:"sso_sessions,omitempty"`
+	IdentityProviders map[string]IdentityProvider `yaml:"identity_providers,omitempty"`
+	Profiles          map[string]Profile          `yaml:"profiles,omitempty"`
 }
 
 // IMDS configures the instance metadata endpoint.
 type IMDS struct {
-	AllowV1  bool `yaml:"allow_v1"`
-	HopLimit int  `yaml:"hop_limit"`
+	AllowV1  bool `yaml:"allow_v1,omitempty"`
+	HopLimit int  `yaml:"hop_limit,omitempty"`
 }
 
 // Refresh configures when credentials are renewed.
 type Refresh struct {
-	Ahead     Duration `yaml:"ahead"`
-	IdleAfter Duration `yaml:"idle_after"`
+	Ahead     Duration `yaml:"ahead,omitempty"`
+	IdleAfter Duration `yaml:"idle_after,omitempty"`
 }
 
 // STS configures the Security Token Service client.
 type STS struct {
-	Region   string `yaml:"region"`
-	Endpoint string `yaml:"endpoint"`
+	Region   string `yaml:"region,omitempty"`
+	Endpoint string `yaml:"endpoint,omitempty"`
 }
 
 // Console configures console sign-in links.
 type Console struct {
-	Issuer             string `yaml:"issuer"`
-	FederationEndpoint string `yaml:"federation_endpoint"`
+	Issuer             string `yaml:"issuer,omitempty"`
+	FederationEndpoint string `yaml:"federation_endpoint,omitempty"`
 }
 
 // SSOSession is an AWS IAM Identity Center sign-in.
 type SSOSession struct {
-	StartURL         string   `yaml:"start_url"`
-	Region           string   `yaml:"region"`
-	Scopes           []string `yaml:"scopes"`
-	Flow             string   `yaml:"flow"`
-	Endpoint         string   `yaml:"endpoint"`
-	ShareAWSCLICache *bool    `yaml:"share_aws_cli_cache"`
+	StartURL         string   `yaml:"start_url,omitempty"`
+	Region           string   `yaml:"region,omitempty"`
+	Scopes           []string `yaml:"scopes,omitempty"`
+	Flow             string   `yaml:"flow,omitempty"`
+	Endpoint         string   `yaml:"endpoint,omitempty"`
+	ShareAWSCLICache *bool    `yaml:"share_aws_cli_cache,omitempty"`
 }
 
 // IdentityProvider is an OpenID Connect provider.
 type IdentityProvider struct {
-	Issuer          string   `yaml:"issuer"`
-	ClientID        string   `yaml:"client_id"`
-	ClientSecretEnv string   `yaml:"client_secret_env"`
-	Scopes          []string `yaml:"scopes"`
-	Flow            string   `yaml:"flow"`
+	Issuer          string   `yaml:"issuer,omitempty"`
+	ClientID        string   `yaml:"client_id,omitempty"`
+	ClientSecretEnv string   `yaml:"client_secret_env,omitempty"`
+	Scopes          []string `yaml:"scopes,omitempty"`
+	Flow            string   `yaml:"flow,omitempty"`
 }
 
 // Profile is one set of role credentials credd serves.
 type Profile struct {
-	SSOSession            string            `yaml:"sso_session"`
-	AccountID             string            `yaml:"account_id"`
-	RoleName              string            `yaml:"role_name"`
-	IdentityProvider      string            `yaml:"identity_provider"`
-	RoleARN               string            `yaml:"role_arn"`
-	SessionNameClaim      string            `yaml:"session_name_claim"`
-	SessionTagsFromClaims map[string]string `yaml:"session_tags_from_claims"`
-	TransitiveTagKeys     []string          `yaml:"transitive_tag_keys"`
-	SourceProfile         string            `yaml:"source_profile"`
-	ExternalID            string            `yaml:"external_id"`
-	SessionTags           map[string]string `yaml:"session_tags"`
-	SourceIdentity        string            `yaml:"source_identity"`
-	AWSProfile            string            `yaml:"aws_profile"`
-	Region                string            `yaml:"region"`
-	Duration              Duration          `yaml:"duration"`
-	RoleSessionName       string            `yaml:"role_session_name"`
-	Console               ProfileConsole    `yaml:"console"`
+	SSOSession            string            `yaml:"sso_session,omitempty"`
+	AccountID             string            `yaml:"account_id,omitempty"`
+	RoleName              string            `yaml:"role_name,omitempty"`
+	IdentityProvider      string            `yaml:"identity_provider,omitempty"`
+	RoleARN               string            `yaml:"role_arn,omitempty"`
+	SessionNameClaim      string            `yaml:"session_name_claim,omitempty"`
+	SessionTagsFromClaims map[string]string `yaml:"session_tags_from_claims,omitempty"`
+	TransitiveTagKeys     []string          `yaml:"transitive_tag_keys,omitempty"`
+	SourceProfile         string            `yaml:"source_profile,omitempty"`
+	ExternalID            string            `yaml:"external_id,omitempty"`
+	SessionTags           map[string]string `yaml:"session_tags,omitempty"`
+	SourceIdentity        string            `yaml:"source_identity,omitempty"`
+	AWSProfile            string            `yaml:"aws_profile,omitempty"`
+	Region                string            `yaml:"region,omitempty"`
+	Duration              Duration          `yaml:"duration,omitempty"`
+	RoleSessionName       string            `yaml:"role_session_name,omitempty"`
+	Console               ProfileConsole    `yaml:"console,omitempty"`
 }
 
 // ProfileConsole configures console links for one profile.
 type ProfileConsole struct {
-	Destination     string   `yaml:"destination"`
-	SessionDuration Duration `yaml:"session_duration"`
+	Destination     string   `yaml:"destination,omitempty"`
+	SessionDuration Duration `yaml:"session_duration,omitempty"`
 }
 
 // SourceKind names where a profile's credentials come from.
@@ -190,11 +190,12 @@ func (d Duration) String() string {
 	if d.raw != "" {
 		return d.raw
 	}
-	s := d.Duration.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
-	if s == "" {
-		return "0s"
+	s := d.Duration.String() // e.g. 1h20m0s
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
 	}
 	return s
 }

@@ -202,3 +202,21 @@ func TestRedacted(t *testing.T) {
 		t.Error("Redacted modified the original")
 	}
 }
+
+func TestDurationString(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{20 * time.Minute, "20m"}, {12 * time.Hour, "12h"}, {90 * time.Minute, "1h30m"},
+		{30 * time.Second, "30s"}, {0, "0s"}, {time.Hour + 30*time.Second, "1h0m30s"}, {10 * time.Hour, "10h"},
+	} {
+		if got := Dur(tc.d).String(); got != tc.want {
+			t.Errorf("Dur(%v).String() = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	var d Duration
+	if err := d.set("20m"); err != nil || d.String() != "20m" {
+		t.Errorf("as written: %q %v", d.String(), err)
+	}
+}

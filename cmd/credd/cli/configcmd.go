@@ -36,12 +36,12 @@ func (a *app) configCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := yaml.Marshal(l.cfg.Redacted())
-			if err != nil {
+			enc := yaml.NewEncoder(a.io.Out)
+			enc.SetIndent(2)
+			if err := enc.Encode(l.cfg.Redacted()); err != nil {
 				return err
 			}
-			_, err = a.io.Out.Write(out)
-			return err
+			return enc.Close()
 		},
 	})
 	c.AddCommand(&cobra.Command{

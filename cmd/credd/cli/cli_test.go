@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// fixture is a home directory with a credd config and a state dir holding
+// a known client token.
+type fixture struct {
+	dir, cfgPath, stateDir string
+	env                    map[string]string
+}
+
+const testToken = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+func newFixture(t *testing.T, yaml string) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &fixture{dir: dir, cfgPath: filepath.Join(dir, "credd.yaml"), stateDir: filepath.Join(dir, "state")}
+	if yaml != "" {
+		yaml = "state_dir: " + f.stateDir + "\n" + yaml
+		if err := os.WriteFile(f.cfgPath, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.env = map[string]string{"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "xdg-config"), "XDG_STATE_HOME": filepath.Join(dir, "xdg-state")}
+	return f
+}
+
+func (f *fixture) writeToken(t *testing.T) {
+	t.Helper()
+	if err := os.MkdirAll(f.stateDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.stateDir, "token"), []byte(testToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, IO{
+		In: strings.NewReader(""), Out: &out, Err: &errb,
+		Getenv: func(k string) string { return f.env[k] },
+		Environ: func() []string {
+			var e []string
+			for k, v := range f.env {
+				e = append(e, k+"="+v)
+			}
+			return append(e, "PATH="+os.Getenv("PATH"))
+		},
+	})
+	return code, out.String(), errb.String()
+}
+
+const twoProfiles = `listen: 127.0.0.1:9955
+default_profile: dev
+profiles:
+  dev: {aws_profile: dev, region: eu-west-1}
+  ops: {aws_profile: ops}
+`
+
+func TestEnvGolden(t *testing.T) {
+	f := newFixture(t, twoProfiles)
+	f.writeToken(t)
+	for _, tc := range []struct{ name, shell, profile string }{
+		{"sh", "sh", ""}, {"sh-profile", "sh", "ops"}, {"fish", "fish", ""}, {"powershell", "powershell", ""}, {"cmd", "cmd", "ops"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"--config", f.cfgPath, "env", "--shell", tc.shell}
+			if tc.profile != "" {
+				args = append(args, "--profile", tc.profile)
+			}
+			code, out, errOut := f.run(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			out = strings.ReplaceAll(out, f.stateDir, "<STATE>")
+			golden := filepath.Join("testdata", "env-"+tc.name+".golden")
+			if *update {
+				os.WriteFile(golden, []byte(out), 0o644)
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != string(want) {
+				t.Errorf("got:\n%s\nwant:\n%s", out, want)
+			}
+		})
+	}
+}
+
+func TestExitCodesAndMessages(t *testing.T) {
+	good := newFixture(t, twoProfiles)
+	good.writeToken(t)
+	noToken := newFixture(t, twoProfiles)
+	bad := newFixture(t, "listen: 0.0.0.0:1\nsession_store: disk\nprofiles:\n  dev: {aws_profile: dev, duration: 20h}\n")
+	typo := newFixture(t, "lisen: 127.0.0.1:1\n")
+	for _, tc := range []struct {
+		name string
+		f    *fixture
+		args []string
+		code int
+		want []string // in stdout+stderr
+	}{
+		{"config check ok", good, []string{"config", "check"}, 0, []string{"ok: 2 profile(s), default \"dev\""}},
+		{"config check lists every error with its key", bad, []string{"config", "check"}, 2, []string{"3 problem(s)", "listen: must be a loopback address", "session_store: must be one of", "profiles.dev.duration: must be between 15m and 12h", "credd config check"}},
+		{"unknown key", typo, []string{"config", "check"}, 2, []string{"lisen: unknown key (line 2)"}},
+		{"serve refuses an invalid config", bad, []string{"serve"}, 2, []string{"listen: must be a loopback address"}},
+		{"env before the daemon ever ran", noToken, []string{"env"}, 3, []string{"credd has not run yet", "credd serve"}},
+		{"env with an unknown profile", good, []string{"env", "--profile", "prod"}, 2, []string{`no profile "prod"`, "dev, ops"}},
+		{"env with an unknown shell", good, []string{"env", "--shell", "tcsh"}, 2, []string{"--shell", "sh, fish, powershell, cmd"}},
+		{"unknown command", good, []string{"frobnicate"}, 2, []string{"unknown command"}},
+		{"unknown flag", good, []string{"env", "--nope"}, 2, []string{"unknown flag"}},
+		{"missing explicit config", good, []string{"--config", "/nonexistent/credd.yaml", "config", "check"}, 2, []string{"does not exist", "docs/configuration.md"}},
+		{"bad log level", good, []string{"--log-level", "loud", "serve"}, 2, []string{"--log-level"}},
+		{"config show redacts", good, []string{"config", "show"}, 0, []string{"aws_profile: dev", "listen: 127.0.0.1:9955"}},
+		{"version", good, []string{"version"}, 0, []string{"credd ", runtime.Version()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--config", tc.f.cfgPath}, tc.args...)
+			if tc.args[0] == "--config" {
+				args = tc.args
+			}
+			code, out, errOut := tc.f.run(t, args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("output does not contain %q:\n%s%s", w, out, errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestServeRefusesAConfigOthersCanWrite(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits")
+	}
+	f := newFixture(t, twoProfiles)
+	if err := os.Chmod(f.cfgPath, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := f.run(t, "--config", f.cfgPath, "serve")
+	if code != 2 || !strings.Contains(errOut, f.cfgPath) || !strings.Contains(errOut, "chmod go-w") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestZeroConfigServesAWSProfiles(t *testing.T) {
+	f := newFixture(t, "")
+	os.MkdirAll(filepath.Join(f.dir, ".aws"), 0o700)
+	os.WriteFile(filepath.Join(f.dir, ".aws", "config"), []byte("[default]\nregion=us-east-1\n[profile dev]\nregion=eu-west-1\n[profile bad name]\n[sso-session corp]\n"), 0o600)
+	os.WriteFile(filepath.Join(f.dir, ".aws", "credentials"), []byte("[legacy]\naws_access_key_id=x\n"), 0o600)
+	for _, tc := range []struct {
+		name, awsProfile, wantDefault string
+	}{
+		{"default profile", "", "default"},
+		{"AWS_PROFILE picks the default", "dev", "dev"},
+		{"AWS_PROFILE naming no profile falls back", "ghost", "default"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f.env["AWS_PROFILE"] = tc.awsProfile
+			code, out, errOut := f.run(t, "config", "show")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range []string{"default_profile: " + tc.wantDefault, "dev:\n    aws_profile: dev", "legacy:\n    aws_profile: legacy", "default:\n    aws_profile: default"} {
+				if !strings.Contains(out, w) {
+					t.Errorf("config show lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "corp") || strings.Contains(out, "bad name") {
+				t.Errorf("served an sso-session section or an invalid name:\n%s", out)
+			}
+		})
+	}
+	code, out, _ := f.run(t, "config", "path")
+	if code != 0 || strings.TrimSpace(out) != filepath.Join(f.env["XDG_CONFIG_HOME"], "credd", "config.yaml") {
+		t.Errorf("config path = %q (exit %d)", out, code)
+	}
+}
+
+func TestOverridePrecedence(t *testing.T) {
+	f := newFixture(t, twoProfiles)
+	f.writeToken(t)
+	f.env["CREDD_LISTEN"] = "127.0.0.1:7001"
+	_, out, _ := f.run(t, "--config", f.cfgPath, "env")
+	if !strings.Contains(out, "http://127.0.0.1:7001/v1/credentials") {
+		t.Errorf("CREDD_LISTEN not applied:\n%s", out)
+	}
+	_, out, _ = f.run(t, "--config", f.cfgPath, "--listen", "127.0.0.1:7002", "env")
+	if !strings.Contains(out, "http://127.0.0.1:7002/v1/credentials") {
+		t.Errorf("--listen should win over CREDD_LISTEN:\n%s", out)
+	}
+	f.env["CREDD_IMDS_HOP_LIMIT"] = "many"
+	code, _, errOut := f.run(t, "--config", f.cfgPath, "config", "check")
+	if code != 2 || !strings.Contains(errOut, "imds.hop_limit: bad value") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	delete(f.env, "CREDD_IMDS_HOP_LIMIT")
+	f.env["CREDD_CONFIG"] = f.cfgPath
+	if code, out, _ := f.run(t, "config", "path"); code != 0 || strings.TrimSpace(out) != f.cfgPath {
+		t.Errorf("CREDD_CONFIG not honoured: %q", out)
+	}
+}
+
+func TestExec(t *testing.T) {
+	if _, err := os.Stat("/bin/sh"); err != nil {
+		t.Skip("needs /bin/sh")
+	}
+	f := newFixture(t, twoProfiles)
+	f.writeToken(t)
+	f.env["AWS_ACCESS_KEY_ID"] = "AKIASHADOW"
+	f.env["AWS_PROFILE"] = "elsewhere"
+	code, out, errOut := f.run(t, "--config", f.cfgPath, "exec", "--profile", "ops", "--", "/bin/sh", "-c",
+		`echo "uri=$AWS_CONTAINER_CREDENTIALS_FULL_URI key=${AWS_ACCESS_KEY_ID:-unset} profile=${AWS_PROFILE:-unset} tok=$AWS_CONTAINER_AUTHORIZATION_TOKEN"; exit 7`)
+	if code != 7 {
+		t.Errorf("exit %d, want the child's 7 (%s)", code, errOut)
+	}
+	want := "uri=http://127.0.0.1:9955/v1/credentials/ops key=unset profile=unset tok=" + testToken
+	if strings.TrimSpace(out) != want {
+		t.Errorf("child saw %q, want %q", out, want)
+	}
+	if code, _, errOut := f.run(t, "--config", f.cfgPath, "exec", "--", "/nonexistent/cmd"); code != 1 || !strings.Contains(errOut, "/nonexistent/cmd") {
+		t.Errorf("missing command: exit %d %s", code, errOut)
+	}
+}
