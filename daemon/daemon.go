@@ -122,10 +122,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		build(name)
 	}
 
-	var hosts []string
-	for _, l := range append([]string{cfg.Listen}, cfg.ExtraListen...) {
-		hosts = append(hosts, l)
-	}
+	hosts := append([]string{cfg.Listen}, cfg.ExtraListen...)
 	var mh http.Handler
 	if deps.Gatherer != nil {
 		mh = promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})
@@ -203,8 +200,17 @@ const MaxHeaderBytes = 16 << 10
 
 // Run serves on the listeners and runs every refresher until ctx ends, then
 // stops accepting, lets in-flight requests finish (up to 10 s) and stops the
-// refreshers. It owns and closes the listeners.
+// refreshers. It owns and closes the listeners. The first listener is the
+// loopback one; any further ones (extra_listen) accept only clients from
+// allow_clients.
 func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
+	for i := 1; i < len(listeners); i++ {
+		ln, err := allowOnly(listeners[i], d.cfg.AllowClients, d.log)
+		if err != nil {
+			return err
+		}
+		listeners[i] = ln
+	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup

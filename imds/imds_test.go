@@ -244,7 +244,9 @@ func TestSlowProviderAnswers503WithinWait(t *testing.T) {
 
 type providerFunc func(context.Context, string) (cred.Credentials, error)
 
-func (f providerFunc) Current(ctx context.Context, p string) (cred.Credentials, error) { return f(ctx, p) }
+func (f providerFunc) Current(ctx context.Context, p string) (cred.Credentials, error) {
+	return f(ctx, p)
+}
 
 // TestGolden pins every document's exact bytes; the SDK tests in e2e/
 // prove that real clients accept them.
@@ -302,4 +304,3 @@ type recordingMetrics struct{ seen []string }
 func (m *recordingMetrics) ObserveRequest(endpoint, profile string, status int, _ time.Duration) {
 	m.seen = append(m.seen, fmt.Sprintf("%s %s %d", endpoint, profile, status))
 }
-

@@ -6,7 +6,6 @@ package source
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -103,15 +102,6 @@ func SessionName(s string) string {
 		out = "credd-" + out
 	}
 	return out
-}
-
-// errorCode extracts the AWS error code, if any.
-func errorCode(err error) string {
-	var ae interface{ ErrorCode() string }
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // durationSeconds clamps a session length to STS's range.

@@ -100,7 +100,7 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Err, "Fix them and run `credd config check`; docs/configuration.md lists every key.")
 		return ExitUsage
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, silent) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, errSilent) {
 		return code
 	}
 	fmt.Fprintf(stdio.Err, "credd: %v\n", err)

@@ -162,7 +162,7 @@ func (a *app) execCmd() *cobra.Command {
 			var ee *exec.ExitError
 			switch {
 			case errors.As(err, &ee):
-				return &exitError{code: ee.ExitCode(), err: silent}
+				return &exitError{code: ee.ExitCode(), err: errSilent}
 			case err != nil:
 				return exitf(ExitFailure, "running %s: %v", args[0], err)
 			}
@@ -173,8 +173,8 @@ func (a *app) execCmd() *cobra.Command {
 	return c
 }
 
-// silent is an error with nothing to tell the user (the child already did).
-var silent = errors.New("")
+// errSilent is an error with nothing to tell the user (the child already did).
+var errSilent = errors.New("")
 
 func mergeEnv(environ []string, e clientEnv) []string {
 	drop := map[string]bool{}
