@@ -323,7 +323,7 @@ func (r *Refresher) fetch(ctx context.Context) {
 		if s.have && s.creds.ValidAt(now, r.policy.MinValid) {
 			level = slog.LevelInfo // still serving; a retry is scheduled
 		}
-		r.log.Log(ctx, level, "refresh failed", "profile", r.profile, "error", err, "failures", s.failures, "retry_in", s.nextAttempt.Sub(now).Round(time.Second), "serving_cached", level == slog.LevelInfo)
+		r.log.Log(ctx, level, "refresh failed", "profile", r.profile, "error", err, "failures", s.failures, "retry_in", s.nextAttempt.Sub(now).Round(time.Second).String(), "serving_cached", level == slog.LevelInfo)
 		r.finish(cred.Credentials{}, err)
 		return
 	}

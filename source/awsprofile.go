@@ -150,9 +150,10 @@ func (s *SessionOnly) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	}
 	out, err := client(c).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: durationSeconds(s.Duration)})
 	if err != nil {
-		return cred.Credentials{}, fmt.Errorf("%w (profile %s): sts:GetSessionToken failed, and credd never serves long-term keys as they are: %w; "+
-			"give the profile a role_arn to assume, or point sts.endpoint at an STS that supports GetSessionToken", ErrLongTermKeys, s.Profile, err)
+		return cred.Credentials{}, fmt.Errorf("%w, and sts:GetSessionToken failed: %w; credd never serves long-term keys as they are: "+
+			"give the profile a role_arn to assume, or point sts.endpoint at an STS that supports GetSessionToken", ErrLongTermKeys, err)
 	}
+
 	if out.Credentials == nil {
 		return cred.Credentials{}, fmt.Errorf("sts:GetSessionToken for profile %s returned no credentials", s.Profile)
 	}

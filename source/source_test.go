@@ -62,7 +62,7 @@ func TestSessionOnlyNeverLeaksKeysWhenSTSRefuses(t *testing.T) {
 	if c.AccessKeyID != "" || c.SecretAccessKey != "" {
 		t.Errorf("returned credentials alongside the error: %v", c)
 	}
-	for _, want := range []string{"legacy", "GetSessionToken", "role_arn"} {
+	for _, want := range []string{"long-term IAM user keys", "GetSessionToken", "role_arn"} { // the refresher adds the profile name
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q should mention %q", err, want)
 		}
