@@ -17,6 +17,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credd/credd/clock"
@@ -67,6 +69,22 @@ type Handler struct {
 	log    *slog.Logger
 	tokens *tokens
 	hosts  map[string]bool
+	// docs caches the encoded credentials documents per profile (string
+	// -> *encodedDocs); see docsFor.
+	docs sync.Map
+	// def holds the default profile and region, swapped on reload.
+	def atomic.Pointer[defaults]
+}
+
+// defaults are the settings a reload may change.
+type defaults struct{ profile, region string }
+
+func (h *Handler) defaults() *defaults { return h.def.Load() }
+
+// SetDefaults changes the default profile (what IMDS lists and
+// /v1/credentials serves) and the region IMDS reports, for a reload.
+func (h *Handler) SetDefaults(profile, region string) {
+	h.def.Store(&defaults{profile: profile, region: region})
 }
 
 // Endpoint names used in metrics.
@@ -77,6 +95,12 @@ const (
 	EndpointOps       = "ops"
 	EndpointRefused   = "refused"
 )
+
+// dockerHost is the name under which Docker Desktop's containers reach the
+// host's loopback. Accepting it as a Host opens no rebinding hole: a web
+// page cannot take on a name it does not control, and requests from pages
+// are refused by Origin and Sec-Fetch-Site anyway.
+const dockerHost = "host.docker.internal"
 
 // MaxTokenTTL is the longest IMDSv2 session, as on EC2.
 const MaxTokenTTL = 21600
@@ -110,7 +134,8 @@ func New(o Options) *Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	for _, host := range o.Hosts {
+	h.SetDefaults(o.DefaultProfile, o.Region)
+	for _, host := range append([]string{dockerHost}, o.Hosts...) {
 		if hn, _, err := net.SplitHostPort(host); err == nil {
 			host = hn
 		}
@@ -123,14 +148,14 @@ func New(o Options) *Handler {
 type status struct {
 	endpoint, profile string
 	code              int
+	start             time.Time // when the request arrived
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	st := status{endpoint: EndpointRefused}
+	st := status{endpoint: EndpointRefused, start: time.Now()}
 	h.serve(w, r, &st)
 	if h.o.Metrics != nil {
-		h.o.Metrics.ObserveRequest(st.endpoint, st.profile, st.code, time.Since(start))
+		h.o.Metrics.ObserveRequest(st.endpoint, st.profile, st.code, time.Since(st.start))
 	}
 }
 
@@ -232,11 +257,11 @@ func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) 
 	switch {
 	case p == "meta-data/iam/security-credentials/" || p == "meta-data/iam/security-credentials" ||
 		p == "meta-data/iam/security-credentials-extended/" || p == "meta-data/iam/security-credentials-extended":
-		st.profile = h.o.DefaultProfile
-		if h.o.DefaultProfile == "" {
+		st.profile = h.defaults().profile
+		if h.defaults().profile == "" {
 			return plainError(w, http.StatusNotFound, "no default profile is configured")
 		}
-		writeBody(w, http.StatusOK, "text/plain", []byte(h.o.DefaultProfile))
+		writeBody(w, http.StatusOK, "text/plain", []byte(h.defaults().profile))
 		return http.StatusOK
 	case strings.HasPrefix(p, "meta-data/iam/security-credentials/"):
 		return h.serveIMDSCreds(w, r, strings.TrimPrefix(p, "meta-data/iam/security-credentials/"), false, st)
@@ -272,29 +297,24 @@ func (h *Handler) serveIMDSCreds(w http.ResponseWriter, r *http.Request, profile
 	if code != http.StatusOK {
 		return code
 	}
-	doc := imdsDoc{
-		Code:            "Success",
-		LastUpdated:     c.Issued.UTC().Format(imdsTimeFormat),
-		Type:            "AWS-HMAC",
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey,
-		Token:           c.SessionToken,
-		Expiration:      c.Expires.UTC().Format(imdsTimeFormat),
+	d, err := h.docsFor(st.profile, c)
+	if err != nil {
+		return plainError(w, http.StatusInternalServerError, "encoding response failed")
 	}
 	if extended {
-		doc.AccountID = c.AccountID
+		return writeEncoded(w, d.imdsExtended)
 	}
-	return writeJSON(w, http.StatusOK, doc)
+	return writeEncoded(w, d.imds)
 }
 
 // current asks the provider, bounded by the handler's wait, and writes the
 // error response itself when there is nothing to serve.
 func (h *Handler) current(w http.ResponseWriter, r *http.Request, profile string, st *status, fail func(http.ResponseWriter, int, string) int) (cred.Credentials, int) {
 	if profile == "" {
-		profile = h.o.DefaultProfile
+		profile = h.defaults().profile
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.o.Wait)
-	defer cancel()
+	ctx := &waitContext{parent: r.Context(), deadline: st.start.Add(h.o.Wait)}
+	defer ctx.release()
 	c, err := h.o.Provider.Current(ctx, profile)
 	switch {
 	case err == nil:
@@ -309,6 +329,65 @@ func (h *Handler) current(w http.ResponseWriter, r *http.Request, profile string
 	}
 }
 
+// waitContext is the request's context bounded by the handler's Wait, as
+// context.WithTimeout(r.Context(), Wait) would make it, except that its
+// timer is armed only when the provider first asks for Done, Err or Value.
+// A provider answering from its cache asks for none, and arming a timer
+// (and registering with the parent for cancellation) on every request cost
+// as much as the rest of the handler. Once released, it behaves as the
+// cancelled context it would have been.
+type waitContext struct {
+	parent   context.Context
+	deadline time.Time
+
+	mu       sync.Mutex
+	ctx      context.Context // nil until armed
+	cancel   context.CancelFunc
+	released bool
+}
+
+var _ context.Context = (*waitContext)(nil)
+
+// armed returns the real context, making it on first use.
+func (c *waitContext) armed() context.Context {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ctx == nil {
+		if c.released {
+			// Used after the request: it would have been cancelled.
+			c.ctx, c.cancel = context.WithCancel(c.parent)
+			c.cancel()
+		} else {
+			c.ctx, c.cancel = context.WithDeadline(c.parent, c.deadline)
+		}
+	}
+	return c.ctx
+}
+
+// release ends the context, as the deferred cancel of WithTimeout would.
+func (c *waitContext) release() {
+	c.mu.Lock()
+	c.released = true
+	cancel := c.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
+
+// Deadline is the earlier of the parent's deadline and the wait's, as for
+// WithDeadline; it needs no timer.
+func (c *waitContext) Deadline() (time.Time, bool) {
+	if d, ok := c.parent.Deadline(); ok && d.Before(c.deadline) {
+		return d, true
+	}
+	return c.deadline, true
+}
+
+func (c *waitContext) Done() <-chan struct{} { return c.armed().Done() }
+func (c *waitContext) Err() error            { return c.armed().Err() }
+func (c *waitContext) Value(key any) any     { return c.armed().Value(key) }
+
 func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, st *status) int {
 	c, code := h.current(w, r, "", st, plainError)
 	if code != http.StatusOK {
@@ -321,16 +400,16 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, st *status) 
 	return writeJSON(w, http.StatusOK, map[string]string{
 		"Code":               "Success",
 		"LastUpdated":        c.Issued.UTC().Format(imdsTimeFormat),
-		"InstanceProfileArn": "arn:aws:iam::" + acct + ":instance-profile/" + h.o.DefaultProfile,
-		"InstanceProfileId":  instanceProfileID(h.o.DefaultProfile),
+		"InstanceProfileArn": "arn:aws:iam::" + acct + ":instance-profile/" + h.defaults().profile,
+		"InstanceProfileId":  instanceProfileID(h.defaults().profile),
 	})
 }
 
 func (h *Handler) serveRegion(w http.ResponseWriter, zone string) int {
-	if h.o.Region == "" {
+	if h.defaults().region == "" {
 		return plainError(w, http.StatusNotFound, "no region is configured")
 	}
-	writeBody(w, http.StatusOK, "text/plain", []byte(h.o.Region+zone))
+	writeBody(w, http.StatusOK, "text/plain", []byte(h.defaults().region+zone))
 	return http.StatusOK
 }
 
@@ -340,8 +419,8 @@ func (h *Handler) serveIdentity(w http.ResponseWriter, r *http.Request, st *stat
 		return code
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{
-		"region":           h.o.Region,
-		"availabilityZone": h.o.Region + "a",
+		"region":           h.defaults().region,
+		"availabilityZone": h.defaults().region + "a",
 		"accountId":        c.AccountID,
 		"instanceId":       "i-credd",
 		"architecture":     "x86_64",
@@ -381,14 +460,117 @@ func (h *Handler) serveContainer(w http.ResponseWriter, r *http.Request, st *sta
 	if code != http.StatusOK {
 		return code
 	}
-	return writeJSON(w, http.StatusOK, containerDoc{
+	d, err := h.docsFor(st.profile, c)
+	if err != nil {
+		return jsonError(w, http.StatusInternalServerError, "encoding response failed")
+	}
+	return writeEncoded(w, d.container)
+}
+
+// credsKey is everything of a Credentials value the documents show, at
+// their resolution (whole seconds).
+type credsKey struct {
+	accessKeyID, secretAccessKey, sessionToken, accountID, roleARN string
+	expires, issued                                                int64
+}
+
+func keyOf(c cred.Credentials) credsKey {
+	return credsKey{
+		accessKeyID:     c.AccessKeyID,
+		secretAccessKey: c.SecretAccessKey,
+		sessionToken:    c.SessionToken,
+		accountID:       c.AccountID,
+		roleARN:         c.RoleARN,
+		expires:         c.Expires.Unix(),
+		issued:          c.Issued.Unix(),
+	}
+}
+
+// encodedDocs are the credentials documents of one Credentials value,
+// encoded once. Encoding the session token dominated the cost of a request,
+// and a profile's credentials change only when its refresher renews them.
+type encodedDocs struct {
+	key                           credsKey
+	imds, imdsExtended, container encoded
+}
+
+// encoded is a JSON response body with its Content-Length header value.
+type encoded struct {
+	body   []byte
+	length []string
+}
+
+// docsFor returns the encoded documents of c, served for profile, from the
+// cache when c is what the profile served last. The cache holds one entry
+// per profile the provider served (the provider refuses unknown ones),
+// replaced when the credentials change.
+func (h *Handler) docsFor(profile string, c cred.Credentials) (*encodedDocs, error) {
+	k := keyOf(c)
+	if v, ok := h.docs.Load(profile); ok {
+		if d := v.(*encodedDocs); d.key == k {
+			return d, nil
+		}
+	}
+	expires := c.Expires.UTC().Format(imdsTimeFormat)
+	doc := imdsDoc{
+		Code:            "Success",
+		LastUpdated:     c.Issued.UTC().Format(imdsTimeFormat),
+		Type:            "AWS-HMAC",
 		AccessKeyID:     c.AccessKeyID,
 		SecretAccessKey: c.SecretAccessKey,
 		Token:           c.SessionToken,
-		Expiration:      c.Expires.UTC().Format(imdsTimeFormat),
+		Expiration:      expires,
+	}
+	d := &encodedDocs{key: k}
+	var err error
+	if d.imds, err = encode(doc); err != nil {
+		return nil, err
+	}
+	doc.AccountID = c.AccountID
+	if d.imdsExtended, err = encode(doc); err != nil {
+		return nil, err
+	}
+	if d.container, err = encode(containerDoc{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		Token:           c.SessionToken,
+		Expiration:      expires,
 		AccountID:       c.AccountID,
 		RoleARN:         c.RoleARN,
-	})
+	}); err != nil {
+		return nil, err
+	}
+	h.docs.Store(strings.Clone(profile), d)
+	return d, nil
+}
+
+func encode(v any) (encoded, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return encoded{}, err
+	}
+	return encoded{body: body, length: []string{strconv.Itoa(len(body))}}, nil
+}
+
+// Header values shared by every response that sets them. net/http and
+// httptest copy header values before writing them, and a handler's Set or
+// Add replaces or reallocates a slice (capacity 1) rather than writing
+// into it.
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrNoStore = []string{"no-store"}
+)
+
+// writeEncoded writes a 200 with a cached JSON body and the same headers
+// writeBody sets, without allocating.
+func writeEncoded(w http.ResponseWriter, e encoded) int {
+	hd := w.Header()
+	hd["Content-Type"] = hdrJSON
+	hd["Content-Length"] = e.length
+	hd["Cache-Control"] = hdrNoStore
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(e.body)
+	return http.StatusOK
 }
 
 // writeBody sets every header before the body.
