@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,7 +23,6 @@ import (
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
 	"github.com/credd/credd/refresh"
-	"github.com/credd/credd/source"
 )
 
 // Deps are the daemon's dependencies, passed in rather than global.
@@ -31,7 +31,7 @@ type Deps struct {
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer // serves /metrics; nil: no /metrics
 	Clock      clock.Clock
-	HTTPClient *http.Client // for upstream calls
+	HTTPClient *http.Client // for credd's own STS calls; nil: a default with timeouts
 	// AWSConfigFiles and AWSCredentialFiles locate the shared AWS files for
 	// aws_profile sources; empty uses the SDK's defaults.
 	AWSConfigFiles     []string
@@ -43,16 +43,32 @@ type Deps struct {
 	// Policy overrides the refresh policy's fixed parts (tests); the
 	// config's refresh.* keys still apply.
 	Policy *refresh.Policy
+	// LoadConfig reads the configuration again for a reload (cmd/credd
+	// supplies it: it owns the file, the environment and the flags). Nil:
+	// reloads are refused.
+	LoadConfig func() (config.Config, error)
+	// ConfigPath, if set, is watched: a change on disk triggers a reload.
+	ConfigPath string
+	// Sessions is the session store (nil: sessions live nowhere).
+	Sessions SessionStore
 }
 
 // Daemon is a configured credd.
 type Daemon struct {
-	cfg        config.Config
-	log        *slog.Logger
-	refreshers map[string]*refresh.Refresher
-	names      []string
-	handler    *imds.Handler
-	metrics    *metrics
+	deps     Deps
+	log      *slog.Logger
+	http     *http.Client
+	metrics  *metrics
+	handler  *imds.Handler
+	gen      atomic.Pointer[generation]
+	reloads  chan reloadRequest // served by Run
+	started  time.Time
+	sessions *sessions
+}
+
+type reloadRequest struct {
+	reason string
+	reply  chan error
 }
 
 // New builds the daemon from a validated configuration.
@@ -60,69 +76,27 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log := deps.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	d := &Daemon{deps: deps, log: deps.Logger, http: deps.HTTPClient, reloads: make(chan reloadRequest),
+		sessions: &sessions{store: deps.Sessions}, started: time.Now()}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.http == nil {
+		d.http = &http.Client{Timeout: 30 * time.Second}
 	}
 	reg := deps.Registerer
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	hc := deps.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	d := &Daemon{cfg: cfg, log: log, refreshers: map[string]*refresh.Refresher{}}
 	m, err := newMetrics(reg, d)
 	if err != nil {
 		return nil, err
 	}
 	d.metrics = m
+	g := d.buildGeneration(ctx, cfg, nil)
+	d.gen.Store(g)
+	d.loadSessions(ctx)
 
-	policy := refresh.DefaultPolicy()
-	if deps.Policy != nil {
-		policy = *deps.Policy
-	}
-	policy.Ahead = cfg.Refresh.Ahead.Duration
-	policy.IdleAfter = cfg.Refresh.IdleAfter.Duration
-
-	b := builder{cfg: cfg, deps: deps, http: hc, awsProfiles: map[string]*source.AWSProfile{}}
-	for name := range cfg.Profiles {
-		d.names = append(d.names, name)
-	}
-	sort.Strings(d.names)
-	// Build in dependency order so a chain's source refresher exists first.
-	var build func(name string) *refresh.Refresher
-	build = func(name string) *refresh.Refresher {
-		if r, ok := d.refreshers[name]; ok {
-			return r
-		}
-		p := cfg.Profiles[name]
-		var signer source.Retriever
-		if p.Source() == config.SourceAssumeRole {
-			sp := cfg.Profiles[p.SourceProfile]
-			if sp.Source() == config.SourceAWSProfile {
-				// The first hop signs with what the SDK resolved, long-term
-				// keys included, exactly as the SDK's own chains do.
-				signer = b.awsProfile(p.SourceProfile).Signer()
-			} else {
-				signer = source.RetrieverFunc(build(p.SourceProfile).Current)
-			}
-		}
-		r := refresh.New(name, b.source(name, signer), refresh.Options{
-			Policy:   policy,
-			Clock:    deps.Clock,
-			Logger:   log.With("component", "refresh"),
-			OnResult: m.observeRefresh,
-		})
-		d.refreshers[name] = r
-		return r
-	}
-	for _, name := range d.names {
-		build(name)
-	}
-
-	hosts := append([]string{cfg.Listen}, cfg.ExtraListen...)
 	var mh http.Handler
 	if deps.Gatherer != nil {
 		mh = promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{})
@@ -130,13 +104,13 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	token := deps.ClientToken
 	d.handler = imds.New(imds.Options{
 		Provider:       d,
-		DefaultProfile: DefaultProfile(cfg),
-		Region:         b.region(ctx, DefaultProfile(cfg)),
+		DefaultProfile: g.defaultProfile,
+		Region:         g.region,
 		ClientToken:    func() []byte { return token },
 		AllowV1:        cfg.IMDS.AllowV1,
-		Hosts:          hosts,
+		Hosts:          append([]string{cfg.Listen}, cfg.ExtraListen...),
 		Clock:          deps.Clock,
-		Logger:         log.With("component", "http"),
+		Logger:         d.log.With("component", "http"),
 		Metrics:        m,
 		MetricsHandler: mh,
 	})
@@ -162,23 +136,52 @@ func DefaultProfile(cfg config.Config) string {
 
 // Current implements imds.Provider.
 func (d *Daemon) Current(ctx context.Context, profile string) (cred.Credentials, error) {
-	r, ok := d.refreshers[profile]
+	e, ok := d.gen.Load().entries[profile]
 	if !ok {
 		return cred.Credentials{}, fmt.Errorf("%w: %q", imds.ErrUnknownProfile, profile)
 	}
-	return r.Current(ctx)
+	return e.r.Current(ctx)
 }
 
 // Handler serves every HTTP endpoint.
 func (d *Daemon) Handler() http.Handler { return d.handler }
 
+// Config is the configuration in force.
+func (d *Daemon) Config() config.Config { return d.gen.Load().cfg }
+
+// ProfileStatus is one profile's refresher status and its source kind.
+type ProfileStatus struct {
+	refresh.Status
+	Source config.SourceKind
+}
+
 // Status reports every profile's refresher, sorted by name.
-func (d *Daemon) Status() []refresh.Status {
-	out := make([]refresh.Status, 0, len(d.names))
-	for _, n := range d.names {
-		out = append(out, d.refreshers[n].Status())
+func (d *Daemon) Status() []ProfileStatus {
+	g := d.gen.Load()
+	out := make([]ProfileStatus, 0, len(g.names))
+	for _, n := range g.names {
+		e := g.entries[n]
+		out = append(out, ProfileStatus{Status: e.r.Status(), Source: e.source})
 	}
 	return out
+}
+
+// Reload asks the running daemon to read its configuration again. An
+// invalid configuration is refused with its errors and the one in force
+// stays.
+func (d *Daemon) Reload(ctx context.Context, reason string) error {
+	req := reloadRequest{reason: reason, reply: make(chan error, 1)}
+	select {
+	case d.reloads <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Server returns an http.Server with credd's limits: header size (answered
@@ -202,25 +205,27 @@ const MaxHeaderBytes = 16 << 10
 // stops accepting, lets in-flight requests finish (up to 10 s) and stops the
 // refreshers. It owns and closes the listeners. The first listener is the
 // loopback one; any further ones (extra_listen) accept only clients from
-// allow_clients.
+// allow_clients. Reloads are applied here, between requests.
 func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
+	cfg := d.gen.Load().cfg
 	for i := 1; i < len(listeners); i++ {
-		ln, err := allowOnly(listeners[i], d.cfg.AllowClients, d.log)
+		ln, err := allowOnly(listeners[i], cfg.AllowClients, d.log)
 		if err != nil {
 			return err
 		}
 		listeners[i] = ln
 	}
-	rctx, cancel := context.WithCancel(ctx)
+	// The refresh loops outlive the listeners' shutdown: a request in
+	// flight when the signal came may be waiting on an upstream fetch.
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, r := range d.refreshers {
-		wg.Go(func() { _ = r.Run(rctx) })
-	}
+	d.startEntries(rctx, &wg, d.gen.Load())
+
 	srv := d.Server()
 	errc := make(chan error, len(listeners))
 	for _, ln := range listeners {
-		ln = hopLimited(ln, d.cfg.IMDS.HopLimit)
+		ln = hopLimited(ln, cfg.IMDS.HopLimit)
 		d.log.Info("listening", "addr", ln.Addr().String())
 		wg.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -228,10 +233,24 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 			}
 		})
 	}
+	changes := d.watchConfig(rctx, &wg)
+	summary := d.summaryTicker()
+	defer summary.Stop()
 	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err = <-errc:
+			break loop
+		case req := <-d.reloads:
+			req.reply <- d.reload(rctx, &wg, req.reason)
+		case <-changes:
+			_ = d.reload(rctx, &wg, "config file changed")
+		case <-summary.C:
+			d.logSummary()
+		}
 	}
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer scancel()
@@ -242,6 +261,73 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// startEntries starts the loops of g's entries that are not running yet.
+func (d *Daemon) startEntries(ctx context.Context, wg *sync.WaitGroup, g *generation) {
+	for _, e := range g.entries {
+		if e.stop != nil {
+			continue
+		}
+		ectx, stop := context.WithCancel(ctx)
+		e.stop, e.done = stop, make(chan struct{})
+		wg.Go(func() {
+			defer close(e.done)
+			_ = e.r.Run(ectx)
+		})
+	}
+}
+
+// reload reads the configuration again and swaps in the next generation:
+// unchanged profiles keep their refresher (and its cached credentials),
+// changed ones get a new one, removed ones stop. On any error the
+// generation in force stays.
+func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) error {
+	if d.deps.LoadConfig == nil {
+		return errors.New("this daemon was started without a config loader; restart it to apply changes")
+	}
+	cfg, err := d.deps.LoadConfig()
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		d.log.Error("reload refused: the configuration in force stays", "reason", reason, "error", err)
+		return fmt.Errorf("reload refused, the configuration in force stays: %w", err)
+	}
+	old := d.gen.Load()
+	var restart []string
+	if cfg.Listen != old.cfg.Listen || fmt.Sprint(cfg.ExtraListen) != fmt.Sprint(old.cfg.ExtraListen) ||
+		fmt.Sprint(cfg.AllowClients) != fmt.Sprint(old.cfg.AllowClients) || cfg.IMDS != old.cfg.IMDS || cfg.StateDir != old.cfg.StateDir {
+		restart = append(restart, "listen, extra_listen, allow_clients, imds and state_dir changes apply after a restart")
+		cfg.Listen, cfg.ExtraListen, cfg.AllowClients, cfg.IMDS, cfg.StateDir = old.cfg.Listen, old.cfg.ExtraListen, old.cfg.AllowClients, old.cfg.IMDS, old.cfg.StateDir
+	}
+	g := d.buildGeneration(ctx, cfg, old)
+	d.startEntries(ctx, wg, g)
+	d.gen.Store(g)
+	d.handler.SetDefaults(g.defaultProfile, g.region)
+	var kept, added, removed []string
+	for name, e := range old.entries {
+		if g.entries[name] == e {
+			kept = append(kept, name)
+			continue
+		}
+		removed = append(removed, name)
+		e.stop()
+		<-e.done
+	}
+	for name, e := range g.entries {
+		if old.entries[name] != e {
+			added = append(added, name)
+		}
+	}
+	sort.Strings(kept)
+	sort.Strings(added)
+	sort.Strings(removed)
+	d.log.Info("reloaded", "reason", reason, "kept", kept, "new_or_changed", added, "stopped", removed)
+	for _, r := range restart {
+		d.log.Warn("reload: not applied", "what", r)
+	}
+	return nil
 }
 
 // Listen opens the configured listeners: listen, then extra_listen.

@@ -9,13 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/credd/credd/store"
 )
 
 // TokenFile is the container endpoint's client token under the state dir.
 const TokenFile = "token"
 
-// ErrInsecureFile is returned for a file group or others may write.
-var ErrInsecureFile = errors.New("file is writable by group or others")
+// ErrInsecureFile is returned for a file group or others may write. It is
+// the session store's sentinel, so one errors.Is covers every file credd
+// refuses.
+var ErrInsecureFile = store.ErrInsecureFile
 
 // EnsureToken returns the client token from <stateDir>/token, creating the
 // state dir (0700) and the token (0600, no trailing newline: SDKs reject a

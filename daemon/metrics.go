@@ -15,6 +15,8 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	refresh  *prometheus.CounterVec
+	// lastSummary is touched only by the Run loop.
+	lastSummary map[requestKey]float64
 }
 
 var allStates = []refresh.State{
@@ -94,9 +96,11 @@ type stateCollector struct{ d *Daemon }
 func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- expiryDesc
 	ch <- stateDesc
+	ch <- sessionExpiryDesc
 }
 
 func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+	c.d.sessions.collect(ch)
 	for _, st := range c.d.Status() {
 		if !st.Expires.IsZero() {
 			ch <- prometheus.MustNewConstMetric(expiryDesc, prometheus.GaugeValue, float64(st.Expires.Unix()), st.Profile)

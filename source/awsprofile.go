@@ -31,7 +31,7 @@ type AWSProfile struct {
 	// honours AWS_CA_BUNDLE and the profile's ca_bundle.
 	HTTPClient *http.Client
 
-	once sync.Mutex
+	once sync.Mutex // guards cfg
 	cfg  *aws.Config
 }
 
@@ -64,6 +64,14 @@ func (p *AWSProfile) Config(ctx context.Context) (aws.Config, error) {
 	}
 	p.cfg = &cfg
 	return cfg, nil
+}
+
+// Reset drops the loaded SDK configuration, so the next call re-reads the
+// shared config files (after a reload).
+func (p *AWSProfile) Reset() {
+	p.once.Lock()
+	defer p.once.Unlock()
+	p.cfg = nil
 }
 
 // Retrieve asks the SDK for fresh credentials, bypassing its cache: the

@@ -1,11 +1,15 @@
 // Package ststest is a fake STS for tests: it speaks STS's query protocol
 // for the calls MinIO lacks (GetSessionToken) or where a test must see the
-// request (tags, external ID). The AWS SDK's own sts client parses every
-// answer in the tests that use it, which proves the wire format.
+// request (tags, external ID, the web identity token). The AWS SDK's own
+// sts client parses every answer in the tests that use it, which proves the
+// wire format.
 package ststest
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,8 +19,9 @@ import (
 	"time"
 )
 
-// Server records requests and answers AssumeRole and GetSessionToken with
-// credentials valid for an hour.
+// Server records requests and answers AssumeRole, AssumeRoleWithWebIdentity
+// and GetSessionToken with credentials valid for an hour. It checks neither
+// signatures nor tokens: tests assert on what it recorded.
 type Server struct {
 	URL string
 
@@ -78,7 +83,14 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "AssumeRole":
 		arn := r.PostForm.Get("RoleArn")
 		fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>%s<AssumedRoleUser><Arn>%s/%s</Arn><AssumedRoleId>AROAFAKE:%s</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></AssumeRoleResponse>`,
-			creds, strings.Replace(strings.Replace(arn, ":iam:", ":sts:", 1), ":role/", ":assumed-role/", 1), r.PostForm.Get("RoleSessionName"), r.PostForm.Get("RoleSessionName"))
+			creds, assumedRoleARN(arn), r.PostForm.Get("RoleSessionName"), r.PostForm.Get("RoleSessionName"))
+	case "AssumeRoleWithWebIdentity":
+		// Sent unsigned by SDKs; the identity is the token, which real STS
+		// verifies against the issuer's keys. The fake echoes its claims.
+		arn, session := r.PostForm.Get("RoleArn"), r.PostForm.Get("RoleSessionName")
+		claims := jwtClaims(r.PostForm.Get("WebIdentityToken"))
+		fmt.Fprintf(w, `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>%s<SubjectFromWebIdentityToken>%s</SubjectFromWebIdentityToken><Audience>%s</Audience><AssumedRoleUser><Arn>%s/%s</Arn><AssumedRoleId>AROAFAKE:%s</AssumedRoleId></AssumedRoleUser><Provider>%s</Provider></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r-3</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`,
+			creds, html.EscapeString(claims.Sub), html.EscapeString(claims.Aud), assumedRoleARN(arn), html.EscapeString(session), html.EscapeString(session), html.EscapeString(claims.Iss))
 	default:
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, `<ErrorResponse><Error><Code>InvalidAction</Code><Message>%s</Message></Error></ErrorResponse>`, action)
@@ -90,4 +102,44 @@ func (f *Server) Last() url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.requests[len(f.requests)-1]
+}
+
+// assumedRoleARN is the session ARN STS derives from a role ARN, without
+// the session name.
+func assumedRoleARN(roleARN string) string {
+	return strings.Replace(strings.Replace(roleARN, ":iam:", ":sts:", 1), ":role/", ":assumed-role/", 1)
+}
+
+// tokenClaims are the claims STS reports back from a web identity token.
+type tokenClaims struct{ Sub, Aud, Iss string }
+
+// jwtClaims reads sub, aud and iss from a JWT's payload without verifying
+// it; a token that is not a JWT yields empty claims.
+func jwtClaims(token string) tokenClaims {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return tokenClaims{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return tokenClaims{}
+	}
+	var c struct {
+		Sub string `json:"sub"`
+		Iss string `json:"iss"`
+		Aud any    `json:"aud"` // a string or a list of strings
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return tokenClaims{}
+	}
+	out := tokenClaims{Sub: c.Sub, Iss: c.Iss}
+	switch aud := c.Aud.(type) {
+	case string:
+		out.Aud = aud
+	case []any:
+		if len(aud) > 0 {
+			out.Aud, _ = aud[0].(string)
+		}
+	}
+	return out
 }

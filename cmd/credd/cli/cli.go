@@ -36,8 +36,9 @@ type IO struct {
 	// Unsetenv removes a variable from the process (serve drops variables
 	// that would make the SDK bypass ~/.aws/config); nil does nothing.
 	Unsetenv func(string) error
-	// ErrIsTerminal reports whether Err is a terminal (log format, colours).
-	ErrIsTerminal bool
+	// ErrIsTerminal and OutIsTerminal report whether Err and Out are
+	// terminals (log format, colours).
+	ErrIsTerminal, OutIsTerminal bool
 }
 
 // Std is the real process environment.
@@ -46,6 +47,7 @@ func Std() IO {
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr,
 		Getenv: os.Getenv, Environ: os.Environ, Unsetenv: os.Unsetenv,
 		ErrIsTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		OutIsTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 	}
 }
 
@@ -130,7 +132,8 @@ func (a *app) root() *cobra.Command {
 	f.StringVar(&a.logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text, json")
 	f.StringVar(&a.listen, "listen", "", "listen address (overrides the config's listen)")
 	f.StringVar(&a.stateDir, "state-dir", "", "state directory (overrides the config's state_dir)")
-	root.AddCommand(a.serveCmd(), a.configCmd(), a.versionCmd(), a.envCmd(), a.execCmd())
+	root.AddCommand(a.serveCmd(), a.configCmd(), a.versionCmd(), a.envCmd(), a.execCmd(),
+		a.statusCmd(), a.reloadCmd(), a.logoutCmd(), a.credentialProcessCmd(), a.exportCmd(), a.doctorCmd())
 	return root
 }
 

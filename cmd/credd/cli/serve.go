@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"os/user"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
 	"github.com/credd/credd/daemon"
 )
 
@@ -52,28 +57,85 @@ func (a *app) serveCmd() *cobra.Command {
 					_ = a.io.Unsetenv(v)
 				}
 			}
+			unlock, err := daemon.Lock(l.cfg.StateDir)
+			if err != nil {
+				return exitf(ExitUsage, "refusing to start: %v", err)
+			}
+			defer unlock()
 			_, token, err := daemon.EnsureToken(l.cfg.StateDir)
 			if err != nil {
 				return exitf(ExitUsage, "refusing to start: %v", err)
 			}
+			sessions, err := a.openStore(cmd.Context(), l.cfg, log)
+			if err != nil {
+				return err
+			}
+			cfgFile, credFile, err := a.awsFiles()
+			if err != nil {
+				return exitf(ExitUsage, "%v", err)
+			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			d, err := daemon.New(cmd.Context(), l.cfg, daemon.Deps{
+			deps := daemon.Deps{
 				Logger:      log,
 				Registerer:  reg,
 				Gatherer:    reg,
 				UserName:    currentUser(a.io.Getenv),
 				ClientToken: token,
-			})
+				Sessions:    sessions,
+				// The SDK would read AWS_CONFIG_FILE itself; cmd owns the
+				// environment, so it says where the files are.
+				AWSConfigFiles:     []string{cfgFile},
+				AWSCredentialFiles: []string{credFile},
+				LoadConfig: func() (config.Config, error) {
+					nl, err := a.load()
+					return nl.cfg, err
+				},
+			}
+			if l.fromFile {
+				deps.ConfigPath = l.path
+			}
+			d, err := daemon.New(cmd.Context(), l.cfg, deps)
 			if err != nil {
 				return err
 			}
+			ctl, err := control.Listen(l.cfg.StateDir)
+			if err != nil {
+				return exitf(ExitUsage, "refusing to start: %v", err)
+			}
 			lns, err := daemon.Listen(l.cfg)
 			if err != nil {
+				ctl.Close()
 				return exitf(ExitFailure, "%v", err)
 			}
-			log.Info("credd started", "version", version(), "profiles", len(l.cfg.Profiles), "state_dir", l.cfg.StateDir)
-			if err := d.Run(cmd.Context(), lns...); err != nil {
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			wg.Go(func() {
+				if err := control.Serve(ctx, ctl, d.ControlBackend(daemon.ControlInfo{Version: version(), ConfigPath: l.path}), log.With("component", "control")); err != nil {
+					log.Error("control socket stopped", "error", err)
+				}
+			})
+			hup := make(chan os.Signal, 1)
+			stopHUP := notifyReload(hup)
+			defer stopHUP()
+			wg.Go(func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						if err := d.Reload(ctx, "SIGHUP"); err != nil && ctx.Err() == nil {
+							log.Error("reload failed", "error", err)
+						}
+					}
+				}
+			})
+			log.Info("credd started", "version", version(), "profiles", len(l.cfg.Profiles), "state_dir", l.cfg.StateDir, "control", control.SocketPath(l.cfg.StateDir))
+			err = d.Run(ctx, lns...)
+			cancel()
+			if err != nil {
 				return fmt.Errorf("daemon stopped: %w", err)
 			}
 			log.Info("credd stopped")

@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credd/credd/control"
+)
+
+// client connects to the running daemon of the configured state dir. The
+// config is only parsed, not validated: the daemon validates on reload and
+// says what is wrong, and a half-edited file must not hide the daemon.
+func (a *app) client() (*control.Client, loaded, error) {
+	l, err := a.loadUnvalidated()
+	if err != nil {
+		return nil, l, err
+	}
+	return control.NewClient(l.cfg.StateDir), l, nil
+}
+
+// clientErr turns control errors into exit codes and next steps.
+func clientErr(err error) error {
+	var ce *control.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, control.ErrNotRunning):
+		return exitf(ExitNotRunning, "credd is not running: start it with `credd serve` (or `credd service start`)")
+	case errors.As(err, &ce) && ce.Code == control.CodeLoginRequired:
+		return exitf(ExitLoginRequired, "%s", ce.Message)
+	case errors.As(err, &ce) && ce.Code == control.CodeNotFound:
+		return exitf(ExitUsage, "%s (`credd status` lists the profiles)", ce.Message)
+	case errors.As(err, &ce) && ce.Code == control.CodeReloadRefused:
+		return exitf(ExitUsage, "%s", ce.Message)
+	case errors.As(err, &ce):
+		return exitf(ExitFailure, "%s", ce.Message)
+	}
+	return exitf(ExitFailure, "%v", err)
+}
+
+func (a *app) statusCmd() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show profiles (state, expiry, last refresh, last error) and sessions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			st, err := cl.Status(cmd.Context())
+			if err != nil {
+				return clientErr(err)
+			}
+			if asJSON {
+				enc := json.NewEncoder(a.io.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			writeStatus(a.io.Out, st, time.Now(), a.io.OutIsTerminal)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON (shape documented in docs/control.md)")
+	return c
+}
+
+// writeStatus renders the status as tables; colours only on a terminal.
+func writeStatus(w io.Writer, st control.Status, now time.Time, color bool) {
+	fmt.Fprintf(w, "credd %s (pid %d) on %s, up %s; default profile %q\n\n", st.Version, st.PID, st.Listen, roundDur(now.Sub(st.Started)), st.DefaultProfile)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tSOURCE\tSTATE\tEXPIRES IN\tLAST REFRESH\tLAST ERROR")
+	for _, p := range st.Profiles {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Source, paint(p.State, color), until(p.Expires, now), ago(p.LastRefresh, now), oneLine(p.LastError, 80))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nSESSIONS (store: %s)\n", st.Store.Kind)
+	if len(st.Sessions) == 0 {
+		fmt.Fprintln(w, "  none")
+	} else {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tKIND\tEXPIRES IN")
+		for _, s := range st.Sessions {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Kind, until(s.Expires, now))
+		}
+		tw.Flush()
+	}
+	for _, p := range st.Store.Problems {
+		fmt.Fprintf(w, "  problem: %s\n", p)
+	}
+}
+
+func paint(state string, color bool) string {
+	if !color {
+		return state
+	}
+	code := map[string]string{"fresh": "32", "refreshing": "36", "stale": "33", "expired": "33", "error": "31", "login-required": "31"}[state]
+	if code == "" {
+		return state
+	}
+	return "\x1b[" + code + "m" + state + "\x1b[0m"
+}
+
+func until(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	if d := t.Sub(now); d > 0 {
+		return roundDur(d)
+	}
+	return "expired"
+}
+
+func ago(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return roundDur(now.Sub(*t)) + " ago"
+}
+
+func roundDur(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	default:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	}
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		return s[:max-1] + "…"
+	}
+	return s
+}
+
+func (a *app) reloadCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "reload",
+		Short: "Make the daemon read its configuration again (unchanged profiles keep their credentials)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			if err := clientErr(cl.Reload(cmd.Context())); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.io.Out, "reloaded")
+			return nil
+		},
+	}
+}
+
+func (a *app) logoutCmd() *cobra.Command {
+	var session string
+	c := &cobra.Command{
+		Use:   "logout [--session NAME]",
+		Short: "Forget sign-in sessions (all, or one)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			res, err := cl.Logout(cmd.Context(), control.LogoutRequest{Session: session})
+			if err := clientErr(err); err != nil {
+				return err
+			}
+			if len(res.Removed) == 0 {
+				fmt.Fprintln(a.io.Out, "no sessions to forget")
+				return nil
+			}
+			fmt.Fprintf(a.io.Out, "forgot %s\n", strings.Join(res.Removed, ", "))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&session, "session", "", "the session to forget (default: all)")
+	return c
+}
+
+// credentials fetches a profile's credentials from the daemon.
+func (a *app) credentials(ctx context.Context, profile string) (control.Credentials, loaded, error) {
+	cl, l, err := a.client()
+	if err != nil {
+		return control.Credentials{}, l, err
+	}
+	if profile == "" {
+		profile = l.cfg.DefaultProfile
+		if profile == "" {
+			return control.Credentials{}, l, exitf(ExitUsage, "no default profile: pass --profile (`credd status` lists them)")
+		}
+	}
+	c, err := cl.Credentials(ctx, profile)
+	return c, l, clientErr(err)
+}
+
+func (a *app) credentialProcessCmd() *cobra.Command {
+	var profile string
+	c := &cobra.Command{
+		Use:   "credential-process --profile X",
+		Short: "Print credentials as credential_process JSON (for ~/.aws/config)",
+		Long: `Print a profile's credentials in the credential_process format, for
+~/.aws/config:
+
+  [profile dev-via-credd]
+  credential_process = credd credential-process --profile dev`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, _, err := a.credentials(cmd.Context(), profile)
+			if err != nil {
+				return err
+			}
+			return writeExport(a.io.Out, "process", c, profile)
+		},
+	}
+	c.Flags().StringVar(&profile, "profile", "", "profile (required)")
+	_ = c.MarkFlagRequired("profile")
+	return c
+}

@@ -1,0 +1,183 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/daemon"
+)
+
+// finding is one doctor check: ok, or a problem with its fix.
+type finding struct {
+	ok   bool
+	warn bool // a problem that does not stop credd from working
+	what string
+	fix  string
+}
+
+// maxSkew is where SigV4 starts refusing requests (15 minutes); warn well
+// before it.
+const maxSkew = 5 * time.Minute
+
+func (a *app) doctorCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Diagnose: daemon, port, shadowing environment, clock skew, session store",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := a.load()
+			if err != nil {
+				return err
+			}
+			fs := a.diagnose(cmd.Context(), l.cfg)
+			failed := 0
+			for _, f := range fs {
+				mark := "ok  "
+				switch {
+				case !f.ok && f.warn:
+					mark = "warn"
+				case !f.ok:
+					mark = "FAIL"
+					failed++
+				}
+				fmt.Fprintf(a.io.Out, "[%s] %s\n", mark, f.what)
+				if f.fix != "" {
+					fmt.Fprintf(a.io.Out, "       fix: %s\n", f.fix)
+				}
+			}
+			if failed > 0 {
+				return exitf(ExitFailure, "%d check(s) failed", failed)
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) diagnose(ctx context.Context, cfg config.Config) []finding {
+	var fs []finding
+	// 1. The daemon, through its control socket.
+	cl := control.NewClient(cfg.StateDir)
+	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	st, err := cl.Status(sctx)
+	cancel()
+	running := err == nil
+	switch {
+	case running:
+		fs = append(fs, finding{ok: true, what: fmt.Sprintf("daemon running (pid %d, %s), %d profile(s)", st.PID, st.Version, len(st.Profiles))})
+	case errors.Is(err, control.ErrNotRunning):
+		fs = append(fs, finding{what: "daemon not running (no answer on " + control.SocketPath(cfg.StateDir) + ")", fix: "start it: `credd serve`, or `credd service start`"})
+	default:
+		fs = append(fs, finding{what: "control socket error: " + err.Error(), fix: "restart the daemon"})
+	}
+	// 2. The listen port: ours, or free, or taken by something else.
+	fs = append(fs, checkPort(ctx, cfg.Listen, running))
+	// 3. Environment that makes SDKs skip credd.
+	fs = append(fs, a.checkEnv(cfg)...)
+	// 4. Clock skew against STS.
+	fs = append(fs, checkSkew(ctx, cfg))
+	// 5. The session store and file permissions.
+	if running {
+		if len(st.Store.Problems) == 0 {
+			fs = append(fs, finding{ok: true, what: fmt.Sprintf("session store %s: %d session(s) readable", st.Store.Kind, len(st.Sessions))})
+		}
+		for _, p := range st.Store.Problems {
+			fs = append(fs, finding{warn: true, what: "session store: " + p, fix: "`credd logout` forgets unreadable sessions; sign in again"})
+		}
+	}
+	for _, f := range []string{filepath.Join(cfg.StateDir, daemon.TokenFile)} {
+		if _, err := os.Stat(f); err == nil {
+			if err := daemon.CheckPrivate(f); err != nil {
+				fs = append(fs, finding{what: err.Error(), fix: "chmod 600 " + f})
+			}
+		}
+	}
+	return fs
+}
+
+func checkPort(ctx context.Context, listen string, running bool) finding {
+	if running {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+listen+"/healthz", nil)
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return finding{ok: true, what: "endpoint answers on " + listen}
+			}
+		}
+		return finding{what: "daemon runs but " + listen + " does not answer /healthz", fix: "check `listen` in the config and restart credd"}
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return finding{what: listen + " is taken by another program: " + err.Error(), fix: "stop that program or set another `listen` port"}
+	}
+	ln.Close()
+	return finding{ok: true, what: listen + " is free for credd"}
+}
+
+func (a *app) checkEnv(cfg config.Config) []finding {
+	var fs []finding
+	get := a.io.Getenv
+	if get("AWS_ACCESS_KEY_ID") != "" || get("AWS_SECRET_ACCESS_KEY") != "" {
+		fs = append(fs, finding{what: "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set: every SDK uses them before credd", fix: "unset them, or `eval \"$(credd env)\"`"})
+	}
+	if p := get("AWS_PROFILE"); p != "" {
+		fs = append(fs, finding{warn: true, what: "AWS_PROFILE=" + p + ": SDKs resolve that profile from ~/.aws/config before asking credd", fix: "unset AWS_PROFILE and pick the profile with `credd env --profile " + p + "`"})
+	}
+	if v := strings.ToLower(get("AWS_EC2_METADATA_DISABLED")); v == "true" {
+		fs = append(fs, finding{what: "AWS_EC2_METADATA_DISABLED=true turns off the IMDS endpoint in SDKs", fix: "unset AWS_EC2_METADATA_DISABLED"})
+	}
+	if u := get("AWS_CONTAINER_CREDENTIALS_FULL_URI"); u != "" {
+		_, port, _ := net.SplitHostPort(cfg.Listen)
+		if !strings.Contains(u, ":"+port+"/") {
+			fs = append(fs, finding{what: "AWS_CONTAINER_CREDENTIALS_FULL_URI points elsewhere: " + u, fix: "`eval \"$(credd env)\"`"})
+		}
+	}
+	if len(fs) == 0 {
+		fs = append(fs, finding{ok: true, what: "no environment variable shadows credd"})
+	}
+	return fs
+}
+
+// checkSkew compares the local clock with the Date header of STS.
+func checkSkew(ctx context.Context, cfg config.Config) finding {
+	endpoint := cfg.STS.Endpoint
+	if endpoint == "" {
+		endpoint = "https://sts." + cfg.STS.Region + ".amazonaws.com"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return finding{warn: true, what: "clock skew not checked: " + err.Error()}
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return finding{warn: true, what: "clock skew not checked: STS at " + endpoint + " is unreachable (" + err.Error() + ")", fix: "check the network or sts.endpoint"}
+	}
+	resp.Body.Close()
+	remote, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return finding{warn: true, what: "clock skew not checked: STS sent no Date header"}
+	}
+	local := start.Add(time.Since(start) / 2)
+	skew := local.Sub(remote)
+	if skew < 0 {
+		skew = -skew
+	}
+	if skew > maxSkew {
+		return finding{what: fmt.Sprintf("clock is off by %s against STS: AWS refuses signatures more than 15 minutes off", skew.Round(time.Second)), fix: "enable time sync (timedatectl set-ntp true; or your OS's equivalent)"}
+	}
+	return finding{ok: true, what: fmt.Sprintf("clock within %s of STS", skew.Round(time.Second)+time.Second)}
+}

@@ -1,0 +1,283 @@
+// Package control is credd's local control API: HTTP over the Unix socket
+// <state_dir>/control.sock (mode 0600 in a 0700 directory). The daemon
+// serves it; the CLI is its only intended client. It owns the wire shapes
+// (documented in docs/control.md), the socket's life cycle and the client.
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/credd/credd/cred"
+)
+
+// SocketName is the socket's file name under the state dir.
+const SocketName = "control.sock"
+
+// SocketPath is where the control socket of stateDir lives.
+func SocketPath(stateDir string) string { return filepath.Join(stateDir, SocketName) }
+
+// Status is the answer of GET /v1/status: a documented, stable shape that
+// `credd status --json` prints as it is. Fields are only ever added.
+type Status struct {
+	Version        string          `json:"version"`
+	PID            int             `json:"pid"`
+	Started        time.Time       `json:"started"`
+	Config         string          `json:"config"`
+	Listen         string          `json:"listen"`
+	DefaultProfile string          `json:"default_profile"`
+	Store          StoreStatus     `json:"store"`
+	Profiles       []ProfileStatus `json:"profiles"`
+	Sessions       []SessionStatus `json:"sessions"`
+}
+
+// ProfileStatus is one profile.
+type ProfileStatus struct {
+	Name        string     `json:"name"`
+	Source      string     `json:"source"` // aws_profile, source_profile, sso_session, identity_provider
+	State       string     `json:"state"`  // idle, fresh, refreshing, stale, expired, error, login-required
+	Expires     *time.Time `json:"expires,omitempty"`
+	LastRefresh *time.Time `json:"last_refresh,omitempty"`
+	NextRefresh *time.Time `json:"next_refresh,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+}
+
+// SessionStatus is one sign-in session.
+type SessionStatus struct {
+	Name    string     `json:"name"`
+	Kind    string     `json:"kind"`
+	Expires *time.Time `json:"expires,omitempty"`
+}
+
+// StoreStatus tells where sessions live and what could not be read.
+type StoreStatus struct {
+	Kind     string   `json:"kind"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Credentials is the answer of GET /v1/credentials/<profile>, for
+// `credd export` and `credd credential-process`.
+type Credentials struct {
+	AccessKeyID     string    `json:"AccessKeyId"`
+	SecretAccessKey string    `json:"SecretAccessKey"`
+	SessionToken    string    `json:"SessionToken,omitempty"`
+	Expiration      time.Time `json:"Expiration"`
+	AccountID       string    `json:"AccountId,omitempty"`
+	RoleARN         string    `json:"RoleArn,omitempty"`
+}
+
+// Cred converts to credd's credential value.
+func (c Credentials) Cred() cred.Credentials {
+	return cred.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+		Expires: c.Expiration, AccountID: c.AccountID, RoleARN: c.RoleARN}
+}
+
+// LogoutRequest names what to forget; empty forgets every session.
+type LogoutRequest struct {
+	Session string `json:"session,omitempty"`
+}
+
+// LogoutResult lists what was forgotten.
+type LogoutResult struct {
+	Removed []string `json:"removed"`
+}
+
+// Error is every error answer: {"code": "...", "message": "..."}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Error codes.
+const (
+	CodeBadRequest     = "BadRequest"
+	CodeNotFound       = "NotFound"
+	CodeNotAvailable   = "CredentialsNotAvailable"
+	CodeLoginRequired  = "LoginRequired"
+	CodeReloadRefused  = "ReloadRefused"
+	CodeNotImplemented = "NotImplemented"
+	CodeInternal       = "Internal"
+)
+
+// ErrNotRunning means no daemon answers on the socket.
+var ErrNotRunning = errors.New("credd is not running")
+
+// ErrAlreadyRunning means another daemon serves the socket.
+var ErrAlreadyRunning = errors.New("another credd is running with this state dir")
+
+// Listen creates the control socket. A socket file left by a crashed
+// daemon (nobody answers) is replaced; a live one is never taken over.
+// The state dir must exist and be private (0700), so nobody else can
+// connect between listen and chmod.
+func Listen(stateDir string) (net.Listener, error) {
+	path := SocketPath(stateDir)
+	if _, err := os.Lstat(path); err == nil {
+		c, err := net.DialTimeout("unix", path, time.Second)
+		if err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%w (%s answers)", ErrAlreadyRunning, path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("removing stale control socket: %w", err)
+		}
+	}
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("creating control socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil && !isWindows() {
+		ln.Close()
+		return nil, fmt.Errorf("securing control socket: %w", err)
+	}
+	return ln, nil
+}
+
+func isWindows() bool { return filepath.Separator == '\\' }
+
+// Backend is what the daemon offers the control API.
+type Backend interface {
+	Status(ctx context.Context) Status
+	Reload(ctx context.Context) error
+	Logout(ctx context.Context, req LogoutRequest) (LogoutResult, error)
+	Credentials(ctx context.Context, profile string) (cred.Credentials, error)
+}
+
+// ErrUnknownProfile and ErrLoginRequired let a Backend pick the answer.
+var (
+	ErrUnknownProfile = errors.New("unknown profile")
+	ErrLoginRequired  = errors.New("sign-in required")
+)
+
+// maxBody bounds control request bodies.
+const maxBody = 64 << 10
+
+// Handler serves the control API.
+func Handler(b Backend, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	handle := func(pattern string, fn func(r *http.Request) (any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			v, err := fn(r)
+			if err != nil {
+				var e *Error
+				if !errors.As(err, &e) {
+					e = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: err.Error()}
+				}
+				log.Debug("control request failed", "path", r.URL.Path, "code", e.Code, "error", e.Message)
+				writeJSON(w, e.Status, e)
+				return
+			}
+			writeJSON(w, http.StatusOK, v)
+		})
+	}
+	handle("GET /v1/status", func(r *http.Request) (any, error) { return b.Status(r.Context()), nil })
+	handle("POST /v1/reload", func(r *http.Request) (any, error) {
+		if err := b.Reload(r.Context()); err != nil {
+			return nil, &Error{Status: http.StatusUnprocessableEntity, Code: CodeReloadRefused, Message: err.Error()}
+		}
+		return struct {
+			Reloaded bool `json:"reloaded"`
+		}{true}, nil
+	})
+	handle("POST /v1/logout", func(r *http.Request) (any, error) {
+		var req LogoutRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		return b.Logout(r.Context(), req)
+	})
+	handle("GET /v1/credentials/{profile}", func(r *http.Request) (any, error) {
+		c, err := b.Credentials(r.Context(), r.PathValue("profile"))
+		switch {
+		case errors.Is(err, ErrUnknownProfile):
+			return nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
+		case errors.Is(err, ErrLoginRequired):
+			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoginRequired, Message: err.Error()}
+		case err != nil:
+			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeNotAvailable, Message: err.Error()}
+		}
+		return Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
+			Expiration: c.Expires.UTC(), AccountID: c.AccountID, RoleARN: c.RoleARN}, nil
+	})
+	notYet := func(what string) func(*http.Request) (any, error) {
+		return func(*http.Request) (any, error) {
+			return nil, &Error{Status: http.StatusNotImplemented, Code: CodeNotImplemented, Message: what + " is not available in this build of credd"}
+		}
+	}
+	handle("POST /v1/login", notYet("sign-in"))
+	handle("GET /v1/login/{id}", notYet("sign-in"))
+	handle("POST /v1/console", notYet("console sign-in"))
+	// Known paths with another method get 405; everything else 404, both
+	// in the {code, message} shape.
+	methods := map[string]string{"/v1/status": "GET", "/v1/reload": "POST", "/v1/logout": "POST", "/v1/login": "POST", "/v1/console": "POST"}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if m, ok := methods[r.URL.Path]; ok || strings.HasPrefix(r.URL.Path, "/v1/credentials/") {
+			if !ok {
+				m = "GET"
+			}
+			w.Header().Set("Allow", m)
+			writeJSON(w, http.StatusMethodNotAllowed, &Error{Code: CodeBadRequest, Message: r.Method + " " + r.URL.Path + ": use " + m})
+			return
+		}
+		writeJSON(w, http.StatusNotFound, &Error{Code: CodeNotFound, Message: r.Method + " " + r.URL.Path + " is not part of the control API"})
+	})
+	return mux
+}
+
+// decode reads a JSON body strictly; an empty body is an empty request.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, errEOF) {
+		return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "malformed request body: " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	if dec.More() {
+		return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "malformed request body: more than one JSON value"}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"code":"Internal","message":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// Serve runs the control API on ln until ctx ends.
+func Serve(ctx context.Context, ln net.Listener, b Backend, log *slog.Logger) error {
+	srv := &http.Server{Handler: Handler(b, log), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		<-errc
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}

@@ -1,0 +1,176 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credd/credd/cred"
+)
+
+type fakeBackend struct {
+	reloadErr error
+	logouts   []LogoutRequest
+}
+
+func (f *fakeBackend) Status(context.Context) Status {
+	return Status{Version: "test", PID: 42, Profiles: []ProfileStatus{{Name: "dev", Source: "aws_profile", State: "fresh"}}}
+}
+func (f *fakeBackend) Reload(context.Context) error { return f.reloadErr }
+func (f *fakeBackend) Logout(_ context.Context, r LogoutRequest) (LogoutResult, error) {
+	f.logouts = append(f.logouts, r)
+	return LogoutResult{Removed: []string{"sso/corp"}}, nil
+}
+func (f *fakeBackend) Credentials(_ context.Context, p string) (cred.Credentials, error) {
+	switch p {
+	case "dev":
+		return cred.Credentials{AccessKeyID: "ASIADEV", SecretAccessKey: "s", SessionToken: "t", Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	case "corp":
+		return cred.Credentials{}, errors.Join(ErrLoginRequired, errors.New("run `credd login --profile corp`"))
+	case "down":
+		return cred.Credentials{}, errors.New("sts unreachable")
+	}
+	return cred.Credentials{}, ErrUnknownProfile
+}
+
+// shortDir makes a state dir short enough for a Unix socket path (macOS
+// allows about 104 bytes).
+func shortDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "cd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o700)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func serve(t *testing.T, b Backend) *Client {
+	t.Helper()
+	dir := shortDir(t)
+	ln, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = Serve(ctx, ln, b, nil) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return NewClient(dir)
+}
+
+func TestClientAgainstServer(t *testing.T) {
+	b := &fakeBackend{}
+	c := serve(t, b)
+	ctx := t.Context()
+	st, err := c.Status(ctx)
+	if err != nil || st.PID != 42 || st.Profiles[0].Name != "dev" {
+		t.Fatalf("status = %+v, %v", st, err)
+	}
+	cr, err := c.Credentials(ctx, "dev")
+	if err != nil || cr.AccessKeyID != "ASIADEV" || !cr.Expiration.Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("credentials = %+v, %v", cr, err)
+	}
+	for _, tc := range []struct {
+		profile, code string
+		status        int
+	}{
+		{"nope", CodeNotFound, 404}, {"corp", CodeLoginRequired, 503}, {"down", CodeNotAvailable, 503},
+	} {
+		_, err := c.Credentials(ctx, tc.profile)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status {
+			t.Errorf("%s: err = %#v, want %s/%d", tc.profile, err, tc.code, tc.status)
+		}
+	}
+	if res, err := c.Logout(ctx, LogoutRequest{Session: "sso/corp"}); err != nil || res.Removed[0] != "sso/corp" || b.logouts[0].Session != "sso/corp" {
+		t.Errorf("logout = %+v, %v", res, err)
+	}
+	b.reloadErr = errors.New("profiles.dev.account_id: must be 12 digits")
+	var e *Error
+	if err := c.Reload(ctx); !errors.As(err, &e) || e.Code != CodeReloadRefused || !strings.Contains(e.Message, "account_id") {
+		t.Errorf("reload err = %v", err)
+	}
+}
+
+func TestMalformedRequestsAre400(t *testing.T) {
+	h := Handler(&fakeBackend{}, nil)
+	for _, tc := range []struct {
+		name, method, path, body string
+		code                     int
+	}{
+		{"not JSON", "POST", "/v1/logout", "{nope", 400},
+		{"unknown field", "POST", "/v1/logout", `{"sesion":"x"}`, 400},
+		{"two values", "POST", "/v1/logout", `{} {}`, 400},
+		{"wrong type", "POST", "/v1/logout", `{"session":3}`, 400},
+		{"body too large", "POST", "/v1/logout", `{"session":"` + strings.Repeat("x", 70<<10) + `"}`, 400},
+		{"empty body is fine", "POST", "/v1/logout", ``, 200},
+		{"wrong method", "GET", "/v1/reload", ``, 405},
+		{"unknown path", "GET", "/v2/status", ``, 404},
+		{"sign-in not in this build", "POST", "/v1/login", `{}`, 501},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, strings.NewReader(tc.body)))
+			if rec.Code != tc.code {
+				t.Errorf("status %d, want %d: %s", rec.Code, tc.code, rec.Body)
+			}
+			if tc.code >= 400 && !strings.Contains(rec.Body.String(), `"message":`) {
+				t.Errorf("error body is not {code, message}: %s", rec.Body)
+			}
+		})
+	}
+}
+
+func TestNotRunning(t *testing.T) {
+	c := NewClient(shortDir(t))
+	if _, err := c.Status(t.Context()); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("err = %v, want ErrNotRunning", err)
+	}
+}
+
+func TestListenReplacesStaleSocketButNeverALiveOne(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("unix socket files behave differently on Windows")
+	}
+	dir := shortDir(t)
+	// A live daemon: a second Listen must refuse.
+	ln, err := Listen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	if _, err := Listen(dir); !errors.Is(err, ErrAlreadyRunning) {
+		t.Errorf("second Listen = %v, want ErrAlreadyRunning", err)
+	}
+	if fi, err := os.Stat(SocketPath(dir)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode: %v %v", fi.Mode(), err)
+	}
+	// A crashed daemon leaves the file behind; nobody answers.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(SocketPath(dir)); err != nil {
+		t.Fatalf("stale socket file should still exist: %v", err)
+	}
+	ln2, err := Listen(dir)
+	if err != nil {
+		t.Fatalf("Listen over a stale socket: %v", err)
+	}
+	ln2.Close()
+}

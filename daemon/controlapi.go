@@ -1,0 +1,84 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
+	"github.com/credd/credd/imds"
+	"github.com/credd/credd/refresh"
+)
+
+// ControlInfo is what the control API reports beyond the refreshers.
+type ControlInfo struct {
+	Version    string
+	ConfigPath string
+}
+
+// ControlBackend adapts the daemon to the control API.
+func (d *Daemon) ControlBackend(info ControlInfo) control.Backend {
+	return controlBackend{d: d, info: info}
+}
+
+type controlBackend struct {
+	d    *Daemon
+	info ControlInfo
+}
+
+func (b controlBackend) Status(ctx context.Context) control.Status {
+	g := b.d.gen.Load()
+	st := control.Status{
+		Version: b.info.Version, PID: os.Getpid(), Started: b.d.started.UTC(), Config: b.info.ConfigPath,
+		Listen: g.cfg.Listen, DefaultProfile: g.defaultProfile, Profiles: []control.ProfileStatus{}, Sessions: []control.SessionStatus{},
+	}
+	st.Store, st.Sessions = b.d.sessionStatus()
+	for _, p := range b.d.Status() {
+		ps := control.ProfileStatus{Name: p.Profile, Source: string(p.Source), State: string(p.State),
+			Expires: timePtr(p.Expires), LastRefresh: timePtr(p.LastRefresh), NextRefresh: timePtr(p.NextAttempt)}
+		if p.LastError != nil {
+			ps.LastError = p.LastError.Error()
+		}
+		st.Profiles = append(st.Profiles, ps)
+	}
+	return st
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func (b controlBackend) Reload(ctx context.Context) error { return b.d.Reload(ctx, "requested") }
+
+func (b controlBackend) Logout(ctx context.Context, req control.LogoutRequest) (control.LogoutResult, error) {
+	removed, err := b.d.Logout(ctx, req.Session)
+	return control.LogoutResult{Removed: removed}, err
+}
+
+func (b controlBackend) Credentials(ctx context.Context, profile string) (cred.Credentials, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	c, err := b.d.Current(ctx, profile)
+	switch {
+	case errors.Is(err, imds.ErrUnknownProfile):
+		return c, marked{err, control.ErrUnknownProfile}
+	case errors.Is(err, refresh.ErrLoginRequired):
+		return c, marked{err, control.ErrLoginRequired}
+	}
+	return c, err
+}
+
+// marked is err, also matching mark in errors.Is, with err's message.
+type marked struct {
+	error
+	mark error
+}
+
+func (m marked) Is(target error) bool { return target == m.mark }
+func (m marked) Unwrap() error        { return m.error }

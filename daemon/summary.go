@@ -1,0 +1,77 @@
+package daemon
+
+import (
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// summaryEvery is how often served requests are summarised in the log.
+const summaryEvery = time.Minute
+
+func (d *Daemon) summaryTicker() *time.Ticker { return time.NewTicker(summaryEvery) }
+
+// logSummary logs, per profile, the requests served since the last
+// summary, read from the request counter so the hot path pays nothing.
+func (d *Daemon) logSummary() {
+	now := d.metrics.requestTotals()
+	prev := d.metrics.lastSummary
+	d.metrics.lastSummary = now
+	byProfile := map[string]map[string]float64{}
+	for k, v := range now {
+		if delta := v - prev[k]; delta > 0 {
+			if byProfile[k.profile] == nil {
+				byProfile[k.profile] = map[string]float64{}
+			}
+			byProfile[k.profile][k.code] += delta
+		}
+	}
+	profiles := make([]string, 0, len(byProfile))
+	for p := range byProfile {
+		profiles = append(profiles, p)
+	}
+	sort.Strings(profiles)
+	for _, p := range profiles {
+		var ok, failed float64
+		for code, n := range byProfile[p] {
+			if code == "200" {
+				ok += n
+			} else {
+				failed += n
+			}
+		}
+		name := p
+		if name == "" {
+			name = "(none)"
+		}
+		d.log.Info("served", "profile", name, "ok", int64(ok), "failed", int64(failed), "codes", byProfile[p], "period", summaryEvery.String())
+	}
+}
+
+type requestKey struct{ profile, code string }
+
+// requestTotals reads the request counters.
+func (m *metrics) requestTotals() map[requestKey]float64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() { m.requests.Collect(ch); close(ch) }()
+	out := map[requestKey]float64{}
+	for mt := range ch {
+		var pb dto.Metric
+		if mt.Write(&pb) != nil {
+			continue
+		}
+		var k requestKey
+		for _, l := range pb.GetLabel() {
+			switch l.GetName() {
+			case "profile":
+				k.profile = l.GetValue()
+			case "code":
+				k.code = l.GetValue()
+			}
+		}
+		out[k] += pb.GetCounter().GetValue()
+	}
+	return out
+}

@@ -1,0 +1,50 @@
+//go:build unix
+
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"syscall"
+)
+
+// openEntry opens an entry for reading without following a symbolic link
+// and without blocking on a FIFO planted in its place.
+func openEntry(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%w: a symbolic link: credd does not follow links in its session dir; replace it with a regular file or remove it", err)
+	}
+	return f, err
+}
+
+// checkPrivate refuses a file or directory that group or others may write.
+func checkPrivate(path string, fi fs.FileInfo, mode string) error {
+	perm := fi.Mode().Perm()
+	if perm&0o022 != 0 {
+		return &InsecureFileError{Path: path, Mode: uint32(perm), Fix: "chmod " + mode + " " + shellQuote(path)}
+	}
+	return nil
+}
+
+// syncDir makes a rename in dir durable. File systems that cannot sync a
+// directory (EINVAL, ENOTSUP) are taken as they are.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+		return err
+	}
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
