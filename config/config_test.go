@@ -139,6 +139,9 @@ func TestValidateReportsEveryErrorWithItsKey(t *testing.T) {
 		{"bad session name", "profiles:\n  a: {aws_profile: x}\n  b: {source_profile: a, role_arn: 'arn:aws:iam::111122223333:role/b', role_session_name: 'has space'}\n", []string{"profiles.b.role_session_name: must be 2..64"}},
 		{"transitive key that is no tag", "profiles:\n  a: {aws_profile: x}\n  b: {source_profile: a, role_arn: 'arn:aws:iam::111122223333:role/b', session_tags: {team: x}, transitive_tag_keys: [project]}\n", []string{`profiles.b.transitive_tag_keys[0]: "project" is not a key`}},
 		{"default profile missing", "default_profile: prod\nprofiles:\n  dev: {aws_profile: dev}\n", []string{`default_profile: names no profile: "prod" (profiles: dev)`}},
+		{"name with a .. part", "profiles:\n  a/../b: {aws_profile: x}\n", []string{"profiles.a/../b: name may not have empty, . or .. parts"}},
+		{"name with an empty part", "sso_sessions:\n  corp//x: {start_url: 'https://x.awsapps.com/start', region: us-east-1}\n", []string{"sso_sessions.corp//x: name may not have empty"}},
+		{"name too long", "identity_providers:\n  " + strings.Repeat("n", 65) + ": {issuer: 'https://x.example.com', client_id: c}\n", []string{"name is longer than 64 characters"}},
 		{"several errors at once", "listen: nope\nsession_store: x\nrefresh: {ahead: soon}\n", []string{"listen:", "session_store:", "refresh.ahead:"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

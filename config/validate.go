@@ -177,9 +177,23 @@ func (v *validator) flow(key, f string) {
 	}
 }
 
+// maxNameLen keeps a session's store key ("oidc/" + name) within the
+// store's limit.
+const maxNameLen = 64
+
 func (v *validator) name(key, name string) {
 	if !reName.MatchString(name) {
 		v.add(key, "name may hold letters, digits and _ . @ / + - and must start with a letter or digit")
+		return
+	}
+	if len(name) > maxNameLen {
+		v.add(key, "name is longer than %d characters", maxNameLen)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			v.add(key, "name may not have empty, . or .. parts between slashes")
+			return
+		}
 	}
 }
 

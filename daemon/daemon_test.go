@@ -261,3 +261,24 @@ func TestDefaultProfile(t *testing.T) {
 		})
 	}
 }
+
+func TestServedSummaryInTheLog(t *testing.T) {
+	r := start(t, "profiles:\n  dev: {aws_profile: dev}\n", processProfile(t, "dev", "ASIADEV", "s", "t"))
+	r.get(t, "/v1/credentials/dev", auth)
+	r.get(t, "/v1/credentials/dev", auth)
+	r.get(t, "/v1/credentials/dev", nil)
+	r.d.logSummary()
+	logs := r.logs.String()
+	if !strings.Contains(logs, `"msg":"served","profile":"dev","ok":2,"failed":0`) {
+		t.Errorf("no summary for dev:\n%s", logs)
+	}
+	if !strings.Contains(logs, `"msg":"served","profile":"(none)","ok":0,"failed":1`) {
+		t.Errorf("no summary for the unauthorized request:\n%s", logs)
+	}
+	// The next summary covers only what came since.
+	before := strings.Count(r.logs.String(), `"msg":"served"`)
+	r.d.logSummary()
+	if after := strings.Count(r.logs.String(), `"msg":"served"`); after != before {
+		t.Errorf("an idle period produced %d summary lines", after-before)
+	}
+}

@@ -536,7 +536,8 @@ sso_oidc =
 				t.Fatalf("status %d, want 503; body %s", status, body)
 			}
 			t.Logf("credd says: %s: %s", doc.Code, doc.Message)
-			for _, want := range append([]string{"profile " + tc.profile}, tc.wantInMessage...) {
+			nextStep := "run `aws sso login --profile " + tc.profile + "`"
+			for _, want := range append([]string{"profile " + tc.profile, nextStep}, tc.wantInMessage...) {
 				if !strings.Contains(doc.Message, want) {
 					t.Errorf("message %q does not mention %q", doc.Message, want)
 				}
@@ -544,6 +545,11 @@ sso_oidc =
 			for _, s := range secrets {
 				if strings.Contains(body, s) {
 					t.Errorf("the error response contains a secret of the session (%q): %s", s, body)
+				}
+			}
+			for _, st := range c.D.Status() {
+				if st.Profile == tc.profile && st.State != "login-required" {
+					t.Errorf("state = %s, want login-required", st.State)
 				}
 			}
 			// The Go SDK surfaces the same explanation.

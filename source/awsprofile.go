@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/refresh"
 )
 
 // AWSProfile resolves a profile of the shared AWS config files with the AWS
@@ -102,7 +104,7 @@ func (p *AWSProfile) Signer() Retriever {
 func (p *AWSProfile) retrieve(ctx context.Context, cfg aws.Config) (cred.Credentials, error) {
 	c, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
-		return cred.Credentials{}, fmt.Errorf("AWS profile %q: %w", p.Name, err)
+		return cred.Credentials{}, p.explain(ctx, err)
 	}
 	out := cred.Credentials{
 		AccessKeyID:     c.AccessKeyID,
@@ -119,6 +121,34 @@ func (p *AWSProfile) retrieve(ctx context.Context, cfg aws.Config) (cred.Credent
 		out.Kind = cred.KindLongTermIAMKey
 	}
 	return out, nil
+}
+
+// ssoAuthFailures are what the SDK says when an IAM Identity Center
+// session is over (its errors are not typed).
+var ssoAuthFailures = []string{"cannot be refreshed", "InvalidGrantException", "UnauthorizedException", "ExpiredTokenException", "token is expired"}
+
+// explain wraps an SDK error. For profiles that sign in through IAM
+// Identity Center, an expired or rejected session is marked
+// refresh.ErrLoginRequired and names the command that fixes it.
+func (p *AWSProfile) explain(ctx context.Context, err error) error {
+	wrapped := fmt.Errorf("AWS profile %q: %w", p.Name, err)
+	sc, serr := awsconfig.LoadSharedConfigProfile(ctx, p.Name, func(o *awsconfig.LoadSharedConfigOptions) {
+		if len(p.ConfigFiles) > 0 {
+			o.ConfigFiles = p.ConfigFiles
+		}
+		if len(p.CredentialFiles) > 0 {
+			o.CredentialsFiles = p.CredentialFiles
+		}
+	})
+	if serr != nil || (sc.SSOSessionName == "" && sc.SSOStartURL == "") {
+		return wrapped
+	}
+	for _, s := range ssoAuthFailures {
+		if strings.Contains(err.Error(), s) {
+			return fmt.Errorf("%w: the IAM Identity Center session has expired or was revoked: run `aws sso login --profile %s`: %w", refresh.ErrLoginRequired, p.Name, wrapped)
+		}
+	}
+	return wrapped
 }
 
 // RetrieverFunc adapts a function to Retriever.

@@ -177,7 +177,7 @@ func checkSkew(ctx context.Context, cfg config.Config) finding {
 		skew = -skew
 	}
 	if skew > maxSkew {
-		return finding{what: fmt.Sprintf("clock is off by %s against STS: AWS refuses signatures more than 15 minutes off", skew.Round(time.Second)), fix: "enable time sync (timedatectl set-ntp true; or your OS's equivalent)"}
+		return finding{what: fmt.Sprintf("clock is off by about %s against STS: AWS refuses signatures more than 15 minutes off", skew.Round(time.Minute)), fix: "enable time sync (timedatectl set-ntp true; or your OS's equivalent)"}
 	}
 	return finding{ok: true, what: fmt.Sprintf("clock within %s of STS", skew.Round(time.Second)+time.Second)}
 }
