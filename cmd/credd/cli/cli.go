@@ -133,7 +133,7 @@ func (a *app) root() *cobra.Command {
 	f.StringVar(&a.listen, "listen", "", "listen address (overrides the config's listen)")
 	f.StringVar(&a.stateDir, "state-dir", "", "state directory (overrides the config's state_dir)")
 	root.AddCommand(a.serveCmd(), a.configCmd(), a.versionCmd(), a.envCmd(), a.execCmd(),
-		a.statusCmd(), a.reloadCmd(), a.logoutCmd(), a.credentialProcessCmd(), a.exportCmd(), a.doctorCmd())
+		a.statusCmd(), a.reloadCmd(), a.logoutCmd(), a.credentialProcessCmd(), a.exportCmd(), a.doctorCmd(), a.serviceCmd())
 	return root
 }
 

@@ -1,0 +1,519 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credd/credd/install"
+)
+
+// serviceFlags are the flags of one `credd service ...` invocation.
+type serviceFlags struct {
+	system  bool
+	binary  string
+	runAs   string
+	print   bool
+	noStart bool
+	purge   bool
+	yes     bool
+	logFile string
+}
+
+// Timeouts of the service commands.
+const (
+	// serviceStopTimeout bounds a stop under the Windows service manager;
+	// the daemon drains in-flight requests for up to 10 s.
+	serviceStopTimeout = 15 * time.Second
+	// healthWait is how long start and install wait for the daemon to answer.
+	healthWait = 10 * time.Second
+	// toolTimeout bounds one systemctl/launchctl/schtasks call.
+	toolTimeout = 30 * time.Second
+	// maxLogSize is where `service run --log-file` starts a new log.
+	maxLogSize = 10 << 20
+)
+
+func (a *app) serviceCmd() *cobra.Command {
+	sf := &serviceFlags{}
+	c := &cobra.Command{
+		Use:   "service",
+		Short: "Run credd as an OS service: install, uninstall, start, stop, restart, status",
+		Long: `Run credd as an OS service, user-level by default: a systemd user unit on
+Linux, a launchd agent on macOS, a Task Scheduler logon task on Windows.
+--system installs a system service instead (a systemd system unit or launchd
+daemon that runs as you, or a Windows service). docs/install.md has the details.`,
+	}
+	c.PersistentFlags().BoolVar(&sf.system, "system", false, "a system service (starts at boot; needs root or an elevated prompt) instead of a user service")
+
+	installCmd := &cobra.Command{
+		Use:   "install",
+		Short: "Install (or update) the service and start it",
+		Long: `Install the service, or update its definition if it is installed, and start
+it. The definition runs this credd binary (or --binary) with the config file
+pinned by absolute path. Installing twice updates, never duplicates.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.serviceInstall(cmd, sf) },
+	}
+	installCmd.Flags().StringVar(&sf.binary, "binary", "", "the credd executable the service runs (default: this one)")
+	installCmd.Flags().StringVar(&sf.runAs, "user", "", "with --system on Linux and macOS: the account it runs as (default: $SUDO_USER, else you)")
+	installCmd.Flags().BoolVar(&sf.print, "print", false, "print the service definition and install nothing")
+	installCmd.Flags().BoolVar(&sf.noStart, "no-start", false, "install without starting it now")
+
+	uninstall := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Stop and remove the service; config and sessions stay unless --purge",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.serviceUninstall(cmd, sf) },
+	}
+	uninstall.Flags().BoolVar(&sf.purge, "purge", false, "also delete the config file, the state directory (client token, sessions) and the logs")
+	uninstall.Flags().BoolVarP(&sf.yes, "yes", "y", false, "with --purge: do not ask for confirmation")
+
+	control := func(verb, short string, do func(install.Manager, context.Context) error, wantRunning bool) *cobra.Command {
+		return &cobra.Command{
+			Use:   verb,
+			Short: short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				s, err := a.serviceSetup(cmd, sf)
+				if err != nil {
+					return err
+				}
+				if err := do(s.m, cmd.Context()); err != nil {
+					return serviceError(verb, err)
+				}
+				if !wantRunning {
+					fmt.Fprintf(a.io.Out, "stopped (%s %s)\n", s.m.Kind(), s.m.Where())
+					return nil
+				}
+				return a.awaitHealthy(cmd.Context(), s)
+			},
+		}
+	}
+	run := &cobra.Command{
+		Use:    "run",
+		Short:  "Run the daemon as the service manager does (what the Windows task and service run)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE:   func(cmd *cobra.Command, _ []string) error { return a.serviceRun(cmd, sf) },
+	}
+	run.Flags().StringVar(&sf.logFile, "log-file", "", "append the logs to this file instead of standard error")
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Tell whether the service is installed and running, and whether the daemon answers",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return a.serviceStatus(cmd, sf) },
+	}
+	c.AddCommand(installCmd, uninstall,
+		control("start", "Start the service", install.Manager.Start, true),
+		control("stop", "Stop the service (it starts again at the next login or boot)", install.Manager.Stop, false),
+		control("restart", "Restart the service", install.Manager.Restart, true),
+		status, run)
+	return c
+}
+
+// serviceSetup is a service Manager with what the commands tell the user.
+type serviceSetup struct {
+	m      install.Manager
+	def    install.Definition
+	loaded loaded
+	health install.HealthChecker
+	// notes are warnings about the definition, printed by install.
+	notes []string
+	// purge lists what `uninstall --purge` deletes.
+	purge []string
+}
+
+// serviceSetup loads and validates the configuration (a service must not
+// crash-loop on a bad one) and builds the Manager for this OS and scope.
+// Only install checks the binary: the other commands do not write it.
+func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup, error) {
+	l, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	s := &serviceSetup{loaded: l}
+	s.health = install.HTTPHealth{Listen: l.cfg.Listen, Client: &http.Client{Timeout: 2 * time.Second}}
+	scope := install.User
+	if sf.system {
+		scope = install.System
+	}
+	s.def, s.notes, err = a.serviceDefinition(cmd, sf, scope, l)
+	if err != nil {
+		return nil, err
+	}
+	home, err := homeDir(a.io.Getenv)
+	if err != nil {
+		return nil, exitf(ExitUsage, "finding the home directory: %v", err)
+	}
+	configHome, err := userConfigDir(a.io.Getenv)
+	if err != nil {
+		return nil, exitf(ExitUsage, "finding the config directory: %v", err)
+	}
+	env := install.Env{
+		HomeDir:    home,
+		ConfigHome: configHome,
+		UID:        os.Getuid(),
+		Run:        install.ExecRunner(a.io.Getenv("PATH"), a.io.Environ(), toolTimeout),
+	}
+	s.m, err = install.New(s.def, env)
+	if errors.Is(err, install.ErrUnsupported) {
+		return nil, exitf(ExitUsage, "%v (%s): run `credd serve` under your own supervisor", err, runtime.GOOS)
+	}
+	if err != nil {
+		return nil, exitf(ExitFailure, "%v", err)
+	}
+	if l.fromFile {
+		s.purge = append(s.purge, l.path)
+	}
+	s.purge = append(s.purge, l.cfg.StateDir)
+	if runtime.GOOS == "darwin" && s.def.LogDir != "" {
+		s.purge = append(s.purge, s.def.LogDir)
+	}
+	return s, nil
+}
+
+// serviceDefinition builds the definition: the absolute binary, the config
+// file pinned by absolute path, and the global flags given on this command
+// line; on Windows the daemon runs through `service run`, which speaks the
+// service control manager's protocol and writes a log file.
+func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope install.Scope, l loaded) (install.Definition, []string, error) {
+	var notes []string
+	bin, err := a.serviceBinary(sf.binary, cmd.Name() == "install")
+	if err != nil {
+		return install.Definition{}, nil, err
+	}
+	args := []string{bin, "serve"}
+	if runtime.GOOS == "windows" {
+		args = []string{bin, "service", "run"}
+	}
+	if l.fromFile {
+		p, err := filepath.Abs(l.path)
+		if err != nil {
+			return install.Definition{}, nil, exitf(ExitUsage, "config path %s: %v", l.path, err)
+		}
+		args = append(args, "--config", p)
+	} else {
+		if runtime.GOOS == "windows" && scope == install.System {
+			return install.Definition{}, nil, exitf(ExitUsage, "a Windows service runs as LocalSystem, which has no ~/.aws/config of yours: write a config file (docs/configuration.md) and pass it with --config")
+		}
+		notes = append(notes, fmt.Sprintf("no config file at %s: the service serves the profiles of ~/.aws/config; after you create one, run `credd service install` again to pin it", l.path))
+	}
+	for _, name := range []string{"listen", "state-dir", "log-level", "log-format"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			v := f.Value.String()
+			if name == "state-dir" {
+				v, _ = filepath.Abs(v)
+			}
+			args = append(args, "--"+name, v)
+		}
+	}
+	var unpinned []string
+	for _, kv := range a.io.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "CREDD_") && k != "CREDD_CONFIG" && k != "CREDD_REQUIRE_PEERS" {
+			unpinned = append(unpinned, k)
+		}
+	}
+	if len(unpinned) > 0 {
+		sort.Strings(unpinned)
+		notes = append(notes, fmt.Sprintf("%s set in this shell do(es) not reach the service: put the setting in the config file", strings.Join(unpinned, ", ")))
+	}
+	d := install.Definition{Scope: scope}
+	if runtime.GOOS == "windows" {
+		if scope == install.System && !cmd.Flags().Changed("state-dir") {
+			args = append(args, "--state-dir", l.cfg.StateDir)
+		}
+		args = append(args, "--log-file", filepath.Join(l.cfg.StateDir, "credd.log"))
+		if u, err := user.Current(); err == nil {
+			d.UserID = u.Uid // the SID
+		}
+	}
+	if runtime.GOOS == "darwin" {
+		home, _ := homeDir(a.io.Getenv)
+		d.LogDir = filepath.Join(home, "Library", "Logs", "credd")
+		if scope == install.System {
+			d.LogDir = "/Library/Logs/credd"
+		}
+	}
+	if scope == install.System {
+		d.UserName = sf.runAs
+		if d.UserName == "" {
+			d.UserName = a.io.Getenv("SUDO_USER")
+		}
+		if d.UserName == "" {
+			d.UserName = currentUser(a.io.Getenv)
+		}
+	}
+	d.Command = args
+	return d, notes, nil
+}
+
+// serviceBinary is the absolute path of the executable the service runs;
+// check refuses one that a service must not pin.
+func (a *app) serviceBinary(flag string, check bool) (string, error) {
+	bin := flag
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", exitf(ExitFailure, "finding this executable: %v; pass --binary", err)
+		}
+		bin = exe
+		if !check {
+			return bin, nil
+		}
+		if strings.Contains(filepath.ToSlash(bin), "/go-build") {
+			return "", exitf(ExitUsage, "this credd runs from a temporary build (go run): install it first (go install, or a package; docs/install.md), or pass --binary")
+		}
+	}
+	abs, err := filepath.Abs(bin)
+	if err != nil {
+		return "", exitf(ExitUsage, "--binary %s: %v", bin, err)
+	}
+	if fi, err := os.Stat(abs); err != nil || fi.IsDir() {
+		return "", exitf(ExitUsage, "--binary %s: not an executable file", abs)
+	}
+	return abs, nil
+}
+
+func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
+	s, err := a.serviceSetup(cmd, sf)
+	if err != nil {
+		return err
+	}
+	if sf.print {
+		def, err := s.m.Definition()
+		if err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		_, err = a.io.Out.Write(def)
+		return err
+	}
+	for _, n := range s.notes {
+		fmt.Fprintf(a.io.Err, "note: %s\n", n)
+	}
+	if strings.Contains(s.def.Command[0], "/Cellar/") {
+		fmt.Fprintln(a.io.Err, "note: this binary lives in a versioned Homebrew directory that an upgrade removes: prefer `brew services start credd`, or pass --binary \"$(brew --prefix)/bin/credd\"")
+	}
+	ctx := cmd.Context()
+	before, _ := s.m.Status(ctx)
+	changed, err := s.m.Install(ctx)
+	if err != nil {
+		return exitf(ExitFailure, "installing the service: %v", err)
+	}
+	verb := "installed"
+	switch {
+	case before.State != install.StateNotInstalled && changed:
+		verb = "updated"
+	case !changed:
+		verb = "already installed, unchanged:"
+	}
+	fmt.Fprintf(a.io.Out, "%s %s %s\n  runs: %s\n", verb, s.m.Kind(), s.m.Where(), strings.Join(s.def.Command, " "))
+	if sf.noStart {
+		fmt.Fprintln(a.io.Out, "not started (--no-start): `credd service start` starts it")
+		return nil
+	}
+	switch {
+	case before.State == install.StateRunning && changed:
+		err = s.m.Restart(ctx)
+	case before.State == install.StateRunning:
+		fmt.Fprintln(a.io.Out, "already running")
+		return nil
+	default:
+		err = s.m.Start(ctx)
+	}
+	if err != nil {
+		return serviceError("start", err)
+	}
+	return a.awaitHealthy(ctx, s)
+}
+
+// awaitHealthy waits for the daemon to answer after a start.
+func (a *app) awaitHealthy(ctx context.Context, s *serviceSetup) error {
+	ctx, cancel := context.WithTimeout(ctx, healthWait)
+	defer cancel()
+	var err error
+	for {
+		if err = s.health.Health(ctx); err == nil {
+			fmt.Fprintf(a.io.Out, "running: the daemon answers at %s\n", s.health.Where())
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return exitf(ExitFailure, "the service started, but the daemon does not answer (%v): see its logs: %s", err, s.m.Logs())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func serviceError(verb string, err error) error {
+	if errors.Is(err, install.ErrNotInstalled) {
+		return exitf(ExitNotRunning, "%v: run `credd service install` first", err)
+	}
+	return exitf(ExitFailure, "%s: %v", verb, err)
+}
+
+func (a *app) serviceUninstall(cmd *cobra.Command, sf *serviceFlags) error {
+	s, err := a.serviceSetup(cmd, sf)
+	if err != nil {
+		return err
+	}
+	err = s.m.Uninstall(cmd.Context())
+	switch {
+	case errors.Is(err, install.ErrNotInstalled):
+		fmt.Fprintf(a.io.Out, "not installed (%s %s): nothing to remove\n", s.m.Kind(), s.m.Where())
+	case err != nil:
+		return exitf(ExitFailure, "uninstalling the service: %v", err)
+	default:
+		fmt.Fprintf(a.io.Out, "stopped and removed %s %s\n", s.m.Kind(), s.m.Where())
+	}
+	if !sf.purge {
+		fmt.Fprintf(a.io.Out, "kept: %s (`credd service uninstall --purge` deletes them)\n", strings.Join(s.purge, ", "))
+		return nil
+	}
+	return a.purge(s.purge, sf.yes)
+}
+
+// purge deletes the config file, the state directory (client token,
+// sessions in files) and the logs, after confirmation. Sessions in the OS
+// keyring belong to the session store: `credd logout` forgets them.
+func (a *app) purge(paths []string, yes bool) error {
+	var existing []string
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			existing = append(existing, p)
+		}
+	}
+	if len(existing) == 0 {
+		fmt.Fprintln(a.io.Out, "nothing to purge")
+		return nil
+	}
+	if !yes {
+		fmt.Fprintf(a.io.Err, "This deletes:\n  %s\nDelete them? [y/N] ", strings.Join(existing, "\n  "))
+		answer, _ := bufio.NewReader(a.io.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			return exitf(ExitUsage, "nothing deleted: answer y, or pass --yes")
+		}
+	}
+	var errs []error
+	for _, p := range existing {
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(a.io.Out, "deleted %s\n", p)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return exitf(ExitFailure, "purging: %v", err)
+	}
+	return nil
+}
+
+func (a *app) serviceStatus(cmd *cobra.Command, sf *serviceFlags) error {
+	s, err := a.serviceSetup(cmd, sf)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	st, stErr := s.m.Status(ctx)
+	line := st.State.String()
+	if st.Detail != "" {
+		line += " (" + st.Detail + ")"
+	}
+	if stErr != nil {
+		line += ": " + stErr.Error()
+	}
+	if st.State == install.StateNotInstalled {
+		fmt.Fprintf(a.io.Out, "service: not installed (%s %s)\n", s.m.Kind(), s.m.Where())
+	} else {
+		fmt.Fprintf(a.io.Out, "service: installed, %s (%s %s)\n", line, s.m.Kind(), s.m.Where())
+	}
+	hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	herr := s.health.Health(hctx)
+	outside := ""
+	if st.State == install.StateNotInstalled || st.State == install.StateStopped {
+		outside = ", but not from the service: a credd started outside it?"
+	}
+	if herr == nil {
+		fmt.Fprintf(a.io.Out, "daemon:  healthy (%s)%s\n", s.health.Where(), outside)
+	} else {
+		fmt.Fprintf(a.io.Out, "daemon:  not answering: %v\n", herr)
+	}
+	if st.State != install.StateNotInstalled {
+		fmt.Fprintf(a.io.Out, "logs:    %s\n", s.m.Logs())
+	}
+	switch {
+	case st.State == install.StateNotInstalled:
+		return exitf(ExitNotRunning, "not installed: `credd service install` installs and starts it")
+	case st.State == install.StateStopped:
+		return exitf(ExitNotRunning, "stopped: `credd service start` starts it")
+	case herr != nil:
+		return exitf(ExitFailure, "the daemon does not answer: see its logs: %s", s.m.Logs())
+	case st.State != install.StateRunning:
+		return exitf(ExitFailure, "the service manager cannot tell whether it runs: see its logs: %s", s.m.Logs())
+	}
+	return nil
+}
+
+// serviceRun runs the daemon as the service manager does: the same code as
+// `credd serve` (its command, with the service's context), under the
+// Windows service control manager's Start/Stop protocol when Windows runs
+// it as a service, else in the foreground, restarted after failures (Task
+// Scheduler restarts nothing that exits). --log-file replaces standard
+// error, which a task or service does not have.
+func (a *app) serviceRun(cmd *cobra.Command, sf *serviceFlags) error {
+	if sf.logFile != "" {
+		f, err := openLog(sf.logFile)
+		if err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		defer f.Close()
+		a.io.Err, a.io.ErrIsTerminal = f, false
+	}
+	log, err := a.logger()
+	if err != nil {
+		return err
+	}
+	serve := func(ctx context.Context) error {
+		c := a.serveCmd()
+		c.SetContext(ctx)
+		return c.RunE(c, nil)
+	}
+	supervised := func(ctx context.Context) error {
+		return install.Supervise(ctx, serve, func(err error, wait time.Duration) {
+			log.Error("the daemon stopped; starting it again", "error", err, "retry_in", wait.String())
+		})
+	}
+	err = install.RunManaged(cmd.Context(), supervised, serviceStopTimeout)
+	if err != nil {
+		log.Error("credd service stopped", "error", err)
+	}
+	return err
+}
+
+// openLog opens a log file for appending (0600, its directory 0700),
+// moving a log larger than maxLogSize to <file>.1 first.
+func openLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating the log directory: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Size() > maxLogSize {
+		_ = os.Rename(path, path+".1")
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the log file: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,297 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serviceFixture is a user with a config, a credd binary to pin, a fake
+// systemctl on PATH (shell builtins only) that logs its calls and remembers
+// whether it "runs" the unit, and a daemon stand-in answering /healthz on
+// the listen address.
+type serviceFixture struct {
+	*fixture
+	binary, calls string
+}
+
+func newServiceFixture(t *testing.T) *serviceFixture {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("drives systemctl (a fake one): Linux")
+	}
+	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			w.Write([]byte("ok\n"))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	t.Cleanup(health.Close)
+	f := newFixture(t, "listen: "+strings.TrimPrefix(health.URL, "http://")+"\nprofiles:\n  dev: {aws_profile: dev}\n")
+	sf := &serviceFixture{fixture: f, calls: filepath.Join(f.dir, "systemctl.calls")}
+	bin := filepath.Join(f.dir, "bin")
+	os.MkdirAll(bin, 0o755)
+	sf.binary = filepath.Join(f.dir, "opt", "credd")
+	os.MkdirAll(filepath.Dir(sf.binary), 0o755)
+	if err := os.WriteFile(sf.binary, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	running := filepath.Join(f.dir, "systemctl.running")
+	script := `#!/bin/sh
+echo "$*" >> '` + sf.calls + `'
+state=inactive
+[ -f '` + running + `' ] && read -r state < '` + running + `'
+case "$2" in
+show) if [ "$state" = active ]; then printf 'ActiveState=active\nSubState=running\n'; else printf 'ActiveState=inactive\nSubState=dead\n'; fi ;;
+start|restart) echo active > '` + running + `' ;;
+stop) echo inactive > '` + running + `' ;;
+esac
+`
+	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.env["PATH"] = bin
+	return sf
+}
+
+// takeCalls returns and forgets the fake systemctl's calls.
+func (sf *serviceFixture) takeCalls(t *testing.T) []string {
+	t.Helper()
+	b, _ := os.ReadFile(sf.calls)
+	os.Remove(sf.calls)
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+func (sf *serviceFixture) unitPath() string {
+	return filepath.Join(sf.env["XDG_CONFIG_HOME"], "systemd", "user", "credd.service")
+}
+
+// runIn runs the CLI with stdin.
+func (f *fixture) runIn(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Run(context.Background(), args, IO{
+		In: strings.NewReader(stdin), Out: &out, Err: &errb,
+		Getenv: func(k string) string { return f.env[k] },
+		Environ: func() []string {
+			var e []string
+			for k, v := range f.env {
+				e = append(e, k+"="+v)
+			}
+			return e
+		},
+	})
+	return code, out.String(), errb.String()
+}
+
+func TestServiceLifecycleLinux(t *testing.T) {
+	sf := newServiceFixture(t)
+	cfg := []string{"--config", sf.cfgPath}
+	steps := []struct {
+		name      string
+		stdin     string
+		args      []string
+		code      int
+		out       []string // in stdout+stderr
+		calls     []string // systemctl calls, in order; nil: not checked
+		unit      bool     // the unit file exists afterwards
+		purged    bool     // config and state are gone afterwards
+		skipCalls bool
+	}{
+		{name: "status before install", args: []string{"service", "status"}, code: 3,
+			out: []string{"service: not installed", "healthy", "not installed: `credd service install`"}, skipCalls: true},
+		{name: "start before install", args: []string{"service", "start"}, code: 3, out: []string{"not installed", "credd service install"}, skipCalls: true},
+		{name: "install writes, enables and starts", args: []string{"service", "install", "--binary", sf.binary}, code: 0,
+			out:   []string{"installed systemd user unit " + sf.unitPath(), "runs: " + sf.binary + " serve --config " + sf.cfgPath, "running: the daemon answers"},
+			calls: []string{"--user daemon-reload", "--user enable credd.service", "--user start credd.service"}, unit: true},
+		{name: "install again is idempotent", args: []string{"service", "install", "--binary", sf.binary}, code: 0,
+			out:   []string{"already installed, unchanged", "already running"},
+			calls: []string{"--user show credd.service --property=ActiveState,SubState,Result", "--user enable credd.service"}, unit: true},
+		{name: "install with a new flag updates and restarts", args: []string{"service", "install", "--binary", sf.binary, "--log-level", "debug"}, code: 0,
+			out:   []string{"updated systemd user unit", "--log-level debug", "running"},
+			calls: []string{"--user show credd.service --property=ActiveState,SubState,Result", "--user daemon-reload", "--user enable credd.service", "--user restart credd.service"}, unit: true},
+		{name: "status running and healthy", args: []string{"service", "status"}, code: 0,
+			out: []string{"service: installed, running (running)", "daemon:  healthy (http://127.0.0.1:", "logs:    journalctl --user -u credd"}, unit: true, skipCalls: true},
+		{name: "stop", args: []string{"service", "stop"}, code: 0, out: []string{"stopped (systemd user unit"},
+			calls: []string{"--user stop credd.service"}, unit: true},
+		{name: "uninstall keeps config and sessions", args: []string{"service", "uninstall"}, code: 0,
+			out:   []string{"stopped and removed systemd user unit", "kept: " + sf.cfgPath + ", " + sf.stateDir, "--purge"},
+			calls: []string{"--user stop credd.service", "--user disable credd.service", "--user daemon-reload"}},
+		{name: "uninstall again", args: []string{"service", "uninstall"}, code: 0, out: []string{"not installed", "nothing to remove"}, calls: []string{""}},
+		{name: "purge refused without a yes", stdin: "n\n", args: []string{"service", "uninstall", "--purge"}, code: 2,
+			out: []string{"This deletes:", sf.cfgPath, sf.stateDir, "nothing deleted"}, calls: []string{""}},
+		{name: "purge after confirmation", stdin: "y\n", args: []string{"service", "uninstall", "--purge"}, code: 0,
+			out: []string{"deleted " + sf.cfgPath, "deleted " + sf.stateDir}, calls: []string{""}, purged: true},
+	}
+	sf.writeToken(t)
+	for _, st := range steps {
+		ok := t.Run(st.name, func(t *testing.T) {
+			code, out, errOut := sf.runIn(t, st.stdin, append(cfg, st.args...)...)
+			if code != st.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, st.code, out, errOut)
+			}
+			for _, w := range st.out {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, out, errOut)
+				}
+			}
+			calls := sf.takeCalls(t)
+			if !st.skipCalls && st.calls != nil && strings.Join(calls, "\n") != strings.Join(st.calls, "\n") {
+				t.Errorf("systemctl calls:\n  %s\nwant\n  %s", strings.Join(calls, "\n  "), strings.Join(st.calls, "\n  "))
+			}
+			if _, err := os.Stat(sf.unitPath()); (err == nil) != st.unit {
+				t.Errorf("unit file exists: %v, want %v", err == nil, st.unit)
+			}
+			_, cerr := os.Stat(sf.cfgPath)
+			_, serr := os.Stat(sf.stateDir)
+			if gone := cerr != nil && serr != nil; gone != st.purged {
+				t.Errorf("config and state gone: %v, want %v", gone, st.purged)
+			}
+		})
+		if !ok {
+			break
+		}
+	}
+}
+
+func TestServiceInstallDefinition(t *testing.T) {
+	sf := newServiceFixture(t)
+	zero := newFixture(t, "")
+	zero.env["PATH"] = sf.env["PATH"]
+	for _, tc := range []struct {
+		name string
+		f    *fixture
+		args []string
+		code int
+		want []string
+		not  []string
+	}{
+		{"print pins the binary and the config", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--print", "--binary", sf.binary}, 0,
+			[]string{"ExecStart=" + sf.binary + " serve --config " + sf.cfgPath + "\n", "WantedBy=default.target", "Restart=on-failure"}, nil},
+		{"global flags are pinned, paths made absolute", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--print", "--binary", sf.binary, "--listen", "127.0.0.1:9956", "--state-dir", "rel/state"}, 0,
+			[]string{"--listen 127.0.0.1:9956 --state-dir /"}, []string{"--state-dir rel/state"}},
+		{"system unit runs as SUDO_USER", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--system", "--print", "--binary", sf.binary}, 0,
+			[]string{"User=", "WantedBy=multi-user.target"}, nil},
+		{"system unit as --user", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--system", "--user", "bob", "--print", "--binary", sf.binary}, 0,
+			[]string{"User=bob\n"}, nil},
+		{"zero config pins no config and says so", zero, []string{"service", "install", "--no-start", "--binary", sf.binary}, 0,
+			[]string{"no config file at", "serves the profiles of ~/.aws/config", "not started (--no-start)"}, []string{"--config"}},
+		{"a go run binary is refused", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--print"}, 2,
+			[]string{"temporary build", "--binary"}, nil},
+		{"a missing binary is refused", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--binary", "/nonexistent/credd"}, 2,
+			[]string{"not an executable file"}, nil},
+		{"an invalid config is refused before installing", newFixture(t, "listen: 0.0.0.0:1\n"), []string{"service", "install", "--binary", sf.binary}, 2,
+			[]string{"listen: must be a loopback address"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			if tc.f != sf.fixture && tc.f != zero {
+				args = append([]string{"--config", tc.f.cfgPath}, args...)
+			}
+			if strings.Contains(tc.name, "SUDO_USER") {
+				tc.f.env["SUDO_USER"] = "carol"
+				defer delete(tc.f.env, "SUDO_USER")
+				tc.want = append(tc.want, "User=carol\n")
+			}
+			if strings.Contains(tc.name, "go run") && !strings.Contains(os.Args[0], "go-build") {
+				t.Skip("the test binary is not in a go-build directory")
+			}
+			code, out, errOut := tc.f.runIn(t, "", args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, out, errOut)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(out, n) {
+					t.Errorf("output has %q:\n%s", n, out)
+				}
+			}
+		})
+	}
+}
+
+func TestServiceNotesUnpinnedEnvironment(t *testing.T) {
+	sf := newServiceFixture(t)
+	sf.env["CREDD_IMDS_ALLOW_V1"] = "true"
+	code, _, errOut := sf.runIn(t, "", "--config", sf.cfgPath, "service", "install", "--no-start", "--binary", sf.binary)
+	if code != 0 || !strings.Contains(errOut, "CREDD_IMDS_ALLOW_V1 set in this shell") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestCompletionScripts(t *testing.T) {
+	f := newFixture(t, twoProfiles)
+	for _, tc := range []struct{ shell, want string }{
+		{"bash", "__start_credd"},
+		{"zsh", "#compdef credd"},
+		{"fish", "complete -c credd"},
+		{"powershell", "Register-ArgumentCompleter"},
+	} {
+		t.Run(tc.shell, func(t *testing.T) {
+			code, out, errOut := f.run(t, "completion", tc.shell)
+			if code != 0 || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, want a script with %q: %s", code, tc.want, errOut)
+			}
+		})
+	}
+}
+
+// `service run` (what the Windows task and service run) is `serve` with a
+// log file, stopped by the context as the service manager stops it.
+func TestServiceRunServesAndLogsToAFile(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	f := newFixture(t, "listen: "+addr+"\nprofiles:\n  dev: {aws_profile: dev}\n")
+	logFile := filepath.Join(f.dir, "logs", "credd.log")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- Run(ctx, []string{"--config", f.cfgPath, "service", "run", "--log-file", logFile}, IO{
+			In: strings.NewReader(""), Out: io.Discard, Err: io.Discard,
+			Getenv:  func(k string) string { return f.env[k] },
+			Environ: func() []string { return nil },
+		})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("the daemon never answered: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("service run exited %d after a stop", code)
+	}
+	log, err := os.ReadFile(logFile)
+	if err != nil || !bytes.Contains(log, []byte("credd started")) || !bytes.Contains(log, []byte("credd stopped")) {
+		t.Errorf("log file: %v\n%s", err, log)
+	}
+	if fi, err := os.Stat(logFile); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("log file mode %v, want 0600", fi.Mode().Perm())
+	}
+}

@@ -1,0 +1,351 @@
+// Package packaging holds the release and package recipes (GoReleaser,
+// nfpm, Homebrew, Scoop, the dev container feature) and the tests that keep
+// them parseable and in step with each other and with the code.
+package packaging
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// requireTool finds a real peer tool; a missing one skips the test, or
+// fails it when CREDD_REQUIRE_PEERS=1 (CI).
+func requireTool(t *testing.T, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CREDD_REQUIRE_PEERS") == "1" {
+		t.Fatalf("%s is required (CREDD_REQUIRE_PEERS=1): %s", name, install)
+	}
+	t.Skipf("%s not installed (%s)", name, install)
+	return ""
+}
+
+func read(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type nfpmContent struct {
+	Src      string `yaml:"src"`
+	Dst      string `yaml:"dst"`
+	Packager string `yaml:"packager"`
+}
+
+type goreleaserConfig struct {
+	Version int `yaml:"version"`
+	Builds  []struct {
+		ID      string   `yaml:"id"`
+		Main    string   `yaml:"main"`
+		Env     []string `yaml:"env"`
+		GOOS    []string `yaml:"goos"`
+		GOARCH  []string `yaml:"goarch"`
+		LDFlags []string `yaml:"ldflags"`
+	} `yaml:"builds"`
+	Archives []struct {
+		NameTemplate    string `yaml:"name_template"`
+		FormatOverrides []struct {
+			GOOS    string   `yaml:"goos"`
+			Formats []string `yaml:"formats"`
+		} `yaml:"format_overrides"`
+	} `yaml:"archives"`
+	Checksum struct {
+		NameTemplate string `yaml:"name_template"`
+	} `yaml:"checksum"`
+	NFPMs []struct {
+		Formats  []string      `yaml:"formats"`
+		Bindir   string        `yaml:"bindir"`
+		Contents []nfpmContent `yaml:"contents"`
+		Scripts  any           `yaml:"scripts"`
+	} `yaml:"nfpms"`
+}
+
+func TestGoReleaserConfig(t *testing.T) {
+	var c goreleaserConfig
+	if err := yaml.Unmarshal(read(t, "goreleaser.yaml"), &c); err != nil {
+		t.Fatalf("goreleaser.yaml: %v", err)
+	}
+	if c.Version != 2 || len(c.Builds) != 1 {
+		t.Fatalf("want version 2 with one build: %+v", c)
+	}
+	b := c.Builds[0]
+	var targets []string
+	for _, goos := range b.GOOS {
+		for _, arch := range b.GOARCH {
+			targets = append(targets, goos+"/"+arch)
+		}
+	}
+	slices.Sort(targets)
+	if want := []string{"darwin/amd64", "darwin/arm64", "linux/amd64", "linux/arm64", "windows/amd64", "windows/arm64"}; !slices.Equal(targets, want) {
+		t.Errorf("targets %v, want %v", targets, want)
+	}
+	if !slices.Contains(b.Env, "CGO_ENABLED=0") || b.Main != "./cmd/credd" {
+		t.Errorf("build: %+v", b)
+	}
+	// The variables the ldflags stamp exist where they say.
+	version := string(read(t, filepath.Join("..", "cmd", "credd", "cli", "version.go")))
+	flags := strings.Join(b.LDFlags, " ")
+	for _, v := range []string{"buildVersion", "buildCommit"} {
+		if !strings.Contains(flags, "-X github.com/credd/credd/cmd/credd/cli."+v+"=") {
+			t.Errorf("ldflags do not stamp cli.%s: %s", v, flags)
+		}
+		if !regexp.MustCompile(`(?m)^\s+` + v + `\s+= ""`).MatchString(version) {
+			t.Errorf("cmd/credd/cli/version.go has no string variable %s", v)
+		}
+	}
+	if len(c.Archives) != 1 || c.Archives[0].NameTemplate != "{{ .ProjectName }}_{{ .Version }}_{{ .Os }}_{{ .Arch }}" {
+		t.Errorf("archives: %+v (the Scoop manifest relies on the name)", c.Archives)
+	}
+	if c.Checksum.NameTemplate != "checksums.txt" {
+		t.Errorf("checksum file %q (the Scoop manifest's autoupdate reads checksums.txt)", c.Checksum.NameTemplate)
+	}
+	if len(c.NFPMs) != 1 || !slices.Equal(c.NFPMs[0].Formats, []string{"deb", "rpm"}) || c.NFPMs[0].Bindir != "/usr/bin" {
+		t.Fatalf("nfpms: %+v", c.NFPMs)
+	}
+	if c.NFPMs[0].Scripts != nil {
+		t.Error("release packages have maintainer scripts: installing must start nothing")
+	}
+}
+
+func TestGoReleaserCheck(t *testing.T) {
+	gr, err := exec.LookPath("goreleaser")
+	if err != nil {
+		t.Skip("goreleaser not installed (optional): go install github.com/goreleaser/goreleaser/v2@v2.15.1")
+	}
+	cmd := exec.Command(gr, "check", "--config", "packaging/goreleaser.yaml")
+	cmd.Dir = ".."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("goreleaser check: %v\n%s", err, out)
+	}
+}
+
+// The CI packages (nfpm.yaml) and the release packages (goreleaser.yaml)
+// install the same files.
+func TestNFPMConfigsAgree(t *testing.T) {
+	var standalone struct {
+		Contents []nfpmContent `yaml:"contents"`
+		Scripts  any           `yaml:"scripts"`
+	}
+	if err := yaml.Unmarshal(read(t, "nfpm.yaml"), &standalone); err != nil {
+		t.Fatalf("nfpm.yaml: %v", err)
+	}
+	if standalone.Scripts != nil {
+		t.Error("nfpm.yaml has maintainer scripts: installing must start nothing")
+	}
+	var c goreleaserConfig
+	if err := yaml.Unmarshal(read(t, "goreleaser.yaml"), &c); err != nil {
+		t.Fatal(err)
+	}
+	// nfpm.yaml takes the binary and completions from ${CREDD_DIST}/;
+	// GoReleaser adds the binary itself and generates completions/.
+	norm := func(cs []nfpmContent, dist string) []string {
+		var out []string
+		for _, c := range cs {
+			src := c.Src
+			if dist == "completions/" {
+				src = strings.Replace(src, dist, "DISTcompletions/", 1)
+			} else {
+				src = strings.Replace(src, dist, "DIST", 1)
+			}
+			out = append(out, src+" -> "+c.Dst+" "+c.Packager)
+		}
+		slices.Sort(out)
+		return out
+	}
+	got := norm(standalone.Contents, "${CREDD_DIST}/")
+	want := append(norm(c.NFPMs[0].Contents, "completions/"), "DISTcredd -> /usr/bin/credd ")
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("nfpm.yaml contents:\n  %s\ngoreleaser.yaml nfpms contents (+ the binary in bindir):\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for _, c := range standalone.Contents {
+		if !strings.Contains(c.Src, "$") && !strings.Contains(c.Src, "*") {
+			if _, err := os.Stat(filepath.Join("..", c.Src)); err != nil {
+				t.Errorf("package source %s: %v", c.Src, err)
+			}
+		}
+	}
+	if !slices.ContainsFunc(standalone.Contents, func(c nfpmContent) bool {
+		return c.Dst == "/usr/lib/systemd/user/credd.service"
+	}) {
+		t.Error("the packages do not install the systemd user unit")
+	}
+}
+
+func TestScoopManifest(t *testing.T) {
+	var m struct {
+		Version      string `json:"version"`
+		Bin          string `json:"bin"`
+		Architecture map[string]struct {
+			URL  string `json:"url"`
+			Hash string `json:"hash"`
+		} `json:"architecture"`
+		Checkver   map[string]string `json:"checkver"`
+		Autoupdate struct {
+			Architecture map[string]struct {
+				URL string `json:"url"`
+			} `json:"architecture"`
+			Hash struct {
+				URL string `json:"url"`
+			} `json:"hash"`
+		} `json:"autoupdate"`
+	}
+	if err := json.Unmarshal(read(t, filepath.Join("scoop", "credd.json")), &m); err != nil {
+		t.Fatalf("scoop/credd.json: %v", err)
+	}
+	if m.Bin != "credd.exe" || m.Checkver["github"] == "" {
+		t.Errorf("manifest: %+v", m)
+	}
+	archs := map[string]string{"64bit": "amd64", "arm64": "arm64"}
+	for scoopArch, goArch := range archs {
+		a, ok := m.Architecture[scoopArch]
+		want := "/releases/download/v" + m.Version + "/credd_" + m.Version + "_windows_" + goArch + ".zip"
+		if !ok || !strings.HasSuffix(a.URL, want) || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(a.Hash) {
+			t.Errorf("%s: %+v, want a URL ending %s and a sha256", scoopArch, a, want)
+		}
+		au := m.Autoupdate.Architecture[scoopArch].URL
+		if au != strings.ReplaceAll(a.URL, m.Version, "$version") {
+			t.Errorf("autoupdate %s URL %s does not follow %s", scoopArch, au, a.URL)
+		}
+	}
+	if m.Autoupdate.Hash.URL != "$baseurl/checksums.txt" {
+		t.Errorf("autoupdate hash: %q", m.Autoupdate.Hash.URL)
+	}
+}
+
+func TestHomebrewFormula(t *testing.T) {
+	formula := filepath.Join("homebrew", "credd.rb")
+	src := string(read(t, formula))
+	for _, w := range []string{
+		"class Credd < Formula",
+		"service do",
+		`run [opt_bin/"credd", "serve"]`,
+		"keep_alive true",
+		"-X github.com/credd/credd/cmd/credd/cli.buildVersion=#{version}",
+		`generate_completions_from_executable(bin/"credd", "completion")`,
+	} {
+		if !strings.Contains(src, w) {
+			t.Errorf("formula lacks %q", w)
+		}
+	}
+	ruby := requireTool(t, "ruby", "apt-get install ruby")
+	if out, err := exec.Command(ruby, "-c", formula).CombinedOutput(); err != nil || !strings.Contains(string(out), "Syntax OK") {
+		t.Errorf("ruby -c %s: %v\n%s", formula, err, out)
+	}
+}
+
+func TestDevcontainerFeature(t *testing.T) {
+	var f struct {
+		ID      string `json:"id"`
+		Version string `json:"version"`
+		Options map[string]struct {
+			Type    string `json:"type"`
+			Default string `json:"default"`
+		} `json:"options"`
+		ContainerEnv map[string]string `json:"containerEnv"`
+	}
+	if err := json.Unmarshal(read(t, filepath.Join("devcontainer", "devcontainer-feature.json")), &f); err != nil {
+		t.Fatalf("devcontainer-feature.json: %v", err)
+	}
+	const endpoint = "http://host.docker.internal:9955/"
+	if f.ID != "credd" || f.Version == "" || f.Options["endpoint"].Default != endpoint || f.ContainerEnv["AWS_EC2_METADATA_SERVICE_ENDPOINT"] != endpoint {
+		t.Errorf("feature: %+v", f)
+	}
+
+	sh := requireTool(t, "sh", "a POSIX shell")
+	for _, tc := range []struct {
+		name, endpoint, region string
+		fail                   bool
+		want                   []string
+	}{
+		{"default endpoint", "", "", false, []string{"export AWS_EC2_METADATA_SERVICE_ENDPOINT='" + endpoint + "'", "AWS_EC2_METADATA_V1_DISABLED=true"}},
+		{"the trailing slash is added", "http://172.17.0.1:9955", "", false, []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT='http://172.17.0.1:9955/'"}},
+		{"region", "", "eu-west-1", false, []string{"export AWS_REGION='eu-west-1'", "export AWS_DEFAULT_REGION='eu-west-1'"}},
+		{"not a URL", "host.docker.internal:9955", "", true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			profile := filepath.Join(t.TempDir(), "credd.sh")
+			cmd := exec.Command(sh, filepath.Join("devcontainer", "install.sh"))
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "CREDD_FEATURE_PROFILE=" + profile, "ENDPOINT=" + tc.endpoint, "REGION=" + tc.region}
+			out, err := cmd.CombinedOutput()
+			if tc.fail {
+				if err == nil {
+					t.Errorf("install.sh accepted %q: %s", tc.endpoint, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("install.sh: %v\n%s", err, out)
+			}
+			got := string(read(t, profile))
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("profile lacks %q:\n%s", w, got)
+				}
+			}
+			if tc.region == "" && strings.Contains(got, "AWS_REGION") {
+				t.Errorf("profile sets a region nobody asked for:\n%s", got)
+			}
+			// The profile is valid shell and exports what it says.
+			check := exec.Command(sh, "-c", ". "+profile+` && printf %s "$AWS_EC2_METADATA_SERVICE_ENDPOINT"`)
+			if out, err := check.Output(); err != nil || !strings.HasSuffix(string(out), "/") {
+				t.Errorf("sourcing the profile: %q %v", out, err)
+			}
+		})
+	}
+}
+
+func TestShellScriptsParse(t *testing.T) {
+	bash := requireTool(t, "bash", "a bash shell")
+	for _, s := range []string{"completions.sh", "deb-check.sh", filepath.Join("devcontainer", "install.sh")} {
+		t.Run(s, func(t *testing.T) {
+			if out, err := exec.Command(bash, "-n", s).CombinedOutput(); err != nil {
+				t.Errorf("bash -n %s: %v\n%s", s, err, out)
+			}
+			if fi, err := os.Stat(s); err != nil || fi.Mode()&0o111 == 0 {
+				t.Errorf("%s is not executable", s)
+			}
+		})
+	}
+}
+
+// completions.sh asks the binary for each shell's script; a stand-in
+// binary shows which it asked for.
+func TestCompletionsScript(t *testing.T) {
+	sh := requireTool(t, "sh", "a POSIX shell")
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "credd")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho \"# $1 $2\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	if b, err := exec.Command(sh, "completions.sh", fake, out).CombinedOutput(); err != nil {
+		t.Fatalf("completions.sh: %v\n%s", err, b)
+	}
+	for file, shell := range map[string]string{"credd.bash": "bash", "_credd": "zsh", "credd.fish": "fish", "credd.ps1": "powershell"} {
+		if got := strings.TrimSpace(string(read(t, filepath.Join(out, file)))); got != "# completion "+shell {
+			t.Errorf("%s = %q, want the %s completion", file, got, shell)
+		}
+	}
+	// A binary that prints nothing is an error, not empty completions.
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command(sh, "completions.sh", fake, filepath.Join(dir, "empty")).CombinedOutput(); err == nil {
+		t.Errorf("completions.sh accepted empty output: %s", b)
+	}
+}
