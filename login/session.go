@@ -1,0 +1,465 @@
+package login
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/credd/credd/clock"
+)
+
+// Store is the part of the session store a Session uses.
+type Store interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	Put(ctx context.Context, key string, value []byte) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Options configure a Session.
+type Options struct {
+	Store  Store // nil: sessions live in memory only
+	Clock  clock.Clock
+	Logger *slog.Logger
+	// RenewAhead renews tokens when less than this remains (default 5m).
+	RenewAhead time.Duration
+	// FlowTimeout bounds a sign-in flow (default 10m).
+	FlowTimeout time.Duration
+	// LoginHint is the command that signs this session in, for messages
+	// ("credd login --provider okta").
+	LoginHint string
+	// OnChange is called after tokens change or the session needs a
+	// sign-in (status, metrics, notifications, kicking refreshers).
+	OnChange func(s *Session)
+}
+
+// Session is one sign-in (an sso_sessions or identity_providers entry).
+type Session struct {
+	name   string // store key, e.g. "oidc/okta"
+	method Method
+	o      Options
+	clock  clock.Clock
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	tokens   Tokens
+	have     bool
+	needs    error // why a sign-in is needed, once refresh failed
+	flow     *Flow
+	renewing *renewal // the renewal under way, if any
+}
+
+// renewal is one Refresh that concurrent callers share: its outcome is
+// set before done closes.
+type renewal struct {
+	done chan struct{}
+	old  Tokens // what was renewed
+	t    Tokens // the renewed tokens, on success
+	err  error  // why it failed
+}
+
+// New returns a session for method, loading stored tokens if there are.
+func New(ctx context.Context, name string, method Method, o Options) *Session {
+	if o.RenewAhead <= 0 {
+		o.RenewAhead = 5 * time.Minute
+	}
+	if o.FlowTimeout <= 0 {
+		o.FlowTimeout = 10 * time.Minute
+	}
+	s := &Session{name: name, method: method, o: o, clock: clock.Or(o.Clock), log: o.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if o.Store != nil {
+		if raw, err := o.Store.Get(ctx, name); err == nil {
+			var env stored
+			if err := json.Unmarshal(raw, &env); err == nil && env.Kind == method.Kind() {
+				s.tokens, s.have = env.Tokens, true
+			} else {
+				s.log.Warn("stored session unreadable; sign in again", "session", name, "error", err)
+			}
+		}
+	}
+	return s
+}
+
+// stored is the store's JSON: the daemon's envelope (kind, expires_at)
+// plus the tokens.
+type stored struct {
+	Kind      string    `json:"kind"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Tokens    Tokens    `json:"tokens"`
+}
+
+// Name is the session's store key.
+func (s *Session) Name() string { return s.name }
+
+// Expiry is when the session ends: the refresh token's end if known,
+// else the token's.
+func (s *Session) Expiry() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.have {
+		return time.Time{}
+	}
+	if !s.tokens.RefreshExpiry.IsZero() {
+		return s.tokens.RefreshExpiry
+	}
+	return s.tokens.Expiry
+}
+
+// NeedsLogin reports why the session needs a sign-in, or nil.
+func (s *Session) NeedsLogin() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.needs != nil:
+		return s.needs
+	case !s.have:
+		return s.loginRequired("not signed in")
+	}
+	return nil
+}
+
+func (s *Session) loginRequired(why string) error {
+	return fmt.Errorf("%w: %s: run `%s`", ErrLoginRequired, why, s.o.LoginHint)
+}
+
+// Tokens returns valid tokens, renewing them with the refresh token when
+// less than RenewAhead remains. Concurrent callers share one renewal. An
+// error wrapping ErrLoginRequired means a sign-in is needed.
+func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
+	for {
+		s.mu.Lock()
+		now := s.clock.Now()
+		switch {
+		case s.have && s.tokens.Expiry.Sub(now) > s.o.RenewAhead:
+			t := s.tokens
+			s.mu.Unlock()
+			return t, nil
+		case !s.have:
+			s.mu.Unlock()
+			return Tokens{}, s.loginRequired("not signed in")
+		case s.needs != nil && !s.tokens.Expiry.After(now):
+			err := s.needs
+			s.mu.Unlock()
+			return Tokens{}, err
+		case s.needs != nil || s.tokens.RefreshToken == "":
+			// Cannot renew: serve what is still valid.
+			t := s.tokens
+			s.mu.Unlock()
+			if t.Expiry.After(now) {
+				return t, nil
+			}
+			return Tokens{}, s.setNeeds(s.loginRequired("the session expired and cannot be renewed"))
+		case s.renewing != nil:
+			r := s.renewing
+			s.mu.Unlock()
+			select {
+			case <-r.done:
+			case <-ctx.Done():
+				return Tokens{}, ctx.Err()
+			}
+			switch {
+			case r.err == nil:
+				return r.t, nil
+			case errors.Is(r.err, ErrLoginRequired):
+				continue // s.needs says what to serve
+			case errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded):
+				continue // the renewing caller gave up, not the provider: try again
+			}
+			return s.renewFailed(r)
+		}
+		r := &renewal{done: make(chan struct{}), old: s.tokens}
+		s.renewing = r
+		s.mu.Unlock()
+
+		t, err := s.method.Refresh(ctx, r.old)
+		if err == nil {
+			// Stored before the waiters wake, and returned as is: tokens
+			// living less than RenewAhead must not renew again at once.
+			r.t = s.set(ctx, t)
+			s.log.Info("session renewed", "session", s.name, "expires", t.Expiry.UTC().Format(time.RFC3339))
+		}
+		refused := errors.Is(err, ErrLoginRequired)
+		s.mu.Lock()
+		if refused {
+			s.needs = fmt.Errorf("%w (run `%s`)", err, s.o.LoginHint)
+		}
+		r.err = err
+		s.renewing = nil
+		close(r.done)
+		s.mu.Unlock()
+		switch {
+		case err == nil:
+			s.changed()
+			return r.t, nil
+		case refused:
+			s.log.Warn("session renewal refused: sign-in required", "session", s.name, "error", err)
+			s.changed()
+			continue // serves the old tokens while they last, like every caller
+		}
+		return s.renewFailed(r)
+	}
+}
+
+// renewFailed answers a caller of a renewal that failed for a reason a
+// retry may fix: the old tokens while they are valid.
+func (s *Session) renewFailed(r *renewal) (Tokens, error) {
+	if r.old.Expiry.After(s.clock.Now()) {
+		return r.old, nil // the next call retries
+	}
+	return Tokens{}, fmt.Errorf("renewing session %s: %w", s.name, r.err)
+}
+
+func (s *Session) setNeeds(err error) error {
+	s.mu.Lock()
+	first := s.needs == nil
+	s.needs = err
+	s.mu.Unlock()
+	if first {
+		s.changed()
+	}
+	return err
+}
+
+// set stores new tokens (memory and store), clears any sign-in need and
+// returns the tokens as kept. The caller then calls changed, outside any
+// renewal (OnChange may ask for tokens).
+func (s *Session) set(ctx context.Context, t Tokens) Tokens {
+	s.mu.Lock()
+	if t.RefreshToken == "" && s.have {
+		t.RefreshToken = s.tokens.RefreshToken // providers may not rotate it
+	}
+	if t.RefreshExpiry.IsZero() && s.have {
+		t.RefreshExpiry = s.tokens.RefreshExpiry
+	}
+	if len(t.Extra) == 0 && s.have {
+		t.Extra = s.tokens.Extra
+	}
+	s.tokens, s.have, s.needs = t, true, nil
+	s.mu.Unlock()
+	if s.o.Store != nil {
+		exp := t.RefreshExpiry
+		if exp.IsZero() {
+			exp = t.Expiry
+		}
+		raw, _ := json.Marshal(stored{Kind: s.method.Kind(), ExpiresAt: exp, Tokens: t})
+		if err := s.o.Store.Put(ctx, s.name, raw); err != nil {
+			s.log.Error("session not saved: the next restart needs a sign-in", "session", s.name, "error", err)
+		}
+	}
+	return t
+}
+
+func (s *Session) changed() {
+	if s.o.OnChange != nil {
+		s.o.OnChange(s)
+	}
+}
+
+// Forget drops the session from memory and the store.
+func (s *Session) Forget(ctx context.Context) error {
+	s.mu.Lock()
+	s.tokens, s.have, s.needs = Tokens{}, false, nil
+	s.mu.Unlock()
+	if s.o.Store != nil {
+		if err := s.o.Store.Delete(ctx, s.name); err != nil {
+			return err
+		}
+	}
+	s.changed()
+	return nil
+}
+
+// FlowOptions choose how to sign in.
+type FlowOptions struct {
+	Device bool
+}
+
+// Flow is a sign-in under way. Every field but done/err is fixed at start.
+type Flow struct {
+	ID       string
+	Session  string
+	Device   bool
+	URL      string // browser: the authorize URL; device: where to enter the code
+	UserCode string
+	Expires  time.Time
+	done     chan struct{}
+	err      error
+	cancel   context.CancelFunc
+}
+
+// Done is closed when the flow ended; Err says how.
+func (f *Flow) Done() <-chan struct{} { return f.done }
+
+// Err is nil after a successful sign-in.
+func (f *Flow) Err() error {
+	select {
+	case <-f.done:
+		return f.err
+	default:
+		return nil
+	}
+}
+
+// Cancel stops the flow (the user pressed Ctrl-C).
+func (f *Flow) Cancel() { f.cancel() }
+
+// Begin starts a sign-in, or returns the one already running for this
+// session. The flow runs in a goroutine that wg owns and ctx bounds (the
+// daemon's lifetime); it ends after FlowTimeout.
+func (s *Session) Begin(ctx context.Context, wg *sync.WaitGroup, o FlowOptions) (*Flow, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.flow != nil {
+		select {
+		case <-s.flow.done:
+		default:
+			return s.flow, nil
+		}
+	}
+	fctx, cancel := context.WithTimeout(ctx, s.o.FlowTimeout)
+	f := &Flow{ID: randomString(12), Session: s.name, Device: o.Device, done: make(chan struct{}), cancel: cancel, Expires: s.clock.Now().Add(s.o.FlowTimeout)}
+	var run func(context.Context) (Tokens, error)
+	if o.Device {
+		ds, poll, err := s.method.StartDevice(fctx)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("starting device sign-in for %s: %w", s.name, err)
+		}
+		f.URL, f.UserCode = ds.VerificationURI, ds.UserCode
+		if ds.VerificationURIComplete != "" {
+			f.URL = ds.VerificationURIComplete
+		}
+		if !ds.Expires.IsZero() && ds.Expires.Before(f.Expires) {
+			f.Expires = ds.Expires
+		}
+		run = poll
+	} else {
+		r, err := s.browserFlow(fctx, f)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		run = r
+	}
+	s.flow = f
+	s.log.Info("sign-in started", "session", s.name, "flow", f.ID, "device", o.Device)
+	wg.Go(func() {
+		defer cancel()
+		t, err := run(fctx)
+		if err == nil {
+			s.set(context.WithoutCancel(fctx), t)
+			s.changed()
+			s.log.Info("signed in", "session", s.name, "expires", t.Expiry.UTC().Format(time.RFC3339))
+		} else {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("%w (after %s; did the browser window close?): run `%s` again", ErrFlowTimeout, s.o.FlowTimeout, s.o.LoginHint)
+			} else if errors.Is(err, context.Canceled) {
+				err = fmt.Errorf("sign-in cancelled: %w", err)
+			}
+			s.log.Warn("sign-in failed", "session", s.name, "error", err)
+		}
+		f.err = err
+		close(f.done)
+	})
+	return f, nil
+}
+
+// browserFlow listens on a loopback port for the authorization code
+// (RFC 8252) and returns the function that waits for it.
+func (s *Session) browserFlow(ctx context.Context, f *Flow) (func(context.Context) (Tokens, error), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("opening the sign-in callback port: %w", err)
+	}
+	redirect := fmt.Sprintf("http://%s/oauth/callback", ln.Addr())
+	state := randomString(24)
+	authURL, exchange, err := s.method.AuthCodeURL(ctx, redirect, state)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("starting sign-in for %s: %w", s.name, err)
+	}
+	f.URL = authURL
+	type result struct {
+		t   Tokens
+		err error
+	}
+	results := make(chan result, 1)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second}
+	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/oauth/callback" {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		var res result
+		switch {
+		case q.Get("state") != state:
+			// Not ours (a stale tab, or forged): keep waiting for ours.
+			page(w, http.StatusBadRequest, "This sign-in link is not the one credd is waiting for (state mismatch). Start again with "+s.o.LoginHint+".")
+			return
+		case q.Get("error") != "":
+			res.err = fmt.Errorf("the identity provider refused the sign-in: %s %s", q.Get("error"), q.Get("error_description"))
+		case q.Get("code") == "":
+			page(w, http.StatusBadRequest, "The identity provider sent no authorization code.")
+			return
+		default:
+			res.t, res.err = exchange(r.Context(), q.Get("code"))
+		}
+		if res.err != nil {
+			page(w, http.StatusBadRequest, "Sign-in failed: "+res.err.Error())
+		} else {
+			page(w, http.StatusOK, "Signed in. You can close this tab and return to your terminal.")
+		}
+		select {
+		case results <- res:
+		default:
+		}
+	})
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln)
+	}()
+	return func(ctx context.Context) (Tokens, error) {
+		defer func() {
+			// Shutdown, not Close: the page of the request that ended
+			// the flow may still be on its way to the browser.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if srv.Shutdown(sctx) != nil {
+				srv.Close()
+			}
+			<-served
+		}()
+		select {
+		case r := <-results:
+			return r.t, r.err
+		case <-ctx.Done():
+			return Tokens{}, ctx.Err()
+		}
+	}, nil
+}
+
+func page(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "<!doctype html><title>credd</title><p>%s</p>", html.EscapeString(msg))
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
