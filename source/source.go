@@ -78,9 +78,13 @@ func AccountFromARN(arn string) string {
 }
 
 // SessionName makes a valid RoleSessionName (2..64 of [\w+=,.@-]) from
-// any text, such as a user name or an e-mail claim. Other characters become
-// '-'; a Windows DOMAIN\ prefix is dropped.
-func SessionName(s string) string {
+// any text, such as a user name or an e-mail claim.
+func SessionName(s string) string { return STSName(s, 64) }
+
+// STSName makes a name of STS's alphabet [\w+=,.@-] with 2..max
+// characters from any text: other characters become '-', a Windows
+// DOMAIN\ prefix is dropped, and a name too short is prefixed "credd-".
+func STSName(s string, max int) string {
 	if i := strings.LastIndexByte(s, '\\'); i >= 0 {
 		s = s[i+1:]
 	}
@@ -95,8 +99,8 @@ func SessionName(s string) string {
 		}
 	}
 	out := b.String()
-	if len(out) > 64 {
-		out = out[:64]
+	if len(out) > max {
+		out = out[:max]
 	}
 	if len(out) < 2 {
 		out = "credd-" + out

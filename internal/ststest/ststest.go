@@ -1,8 +1,8 @@
 // Package ststest is a fake STS for tests: it speaks STS's query protocol
-// for the calls MinIO lacks (GetSessionToken) or where a test must see the
-// request (tags, external ID, the web identity token). The AWS SDK's own
-// sts client parses every answer in the tests that use it, which proves the
-// wire format.
+// for the calls MinIO lacks (GetSessionToken, GetFederationToken) or where
+// a test must see the request (tags, external ID, the web identity token).
+// The AWS SDK's own sts client parses every answer in the tests that use
+// it, which proves the wire format.
 package ststest
 
 import (
@@ -19,9 +19,14 @@ import (
 	"time"
 )
 
-// Server records requests and answers AssumeRole, AssumeRoleWithWebIdentity
-// and GetSessionToken with credentials valid for an hour. It checks neither
-// signatures nor tokens: tests assert on what it recorded.
+// FederationAccount is the account of the federated users GetFederationToken
+// answers with.
+const FederationAccount = "111122223333"
+
+// Server records requests and answers AssumeRole, AssumeRoleWithWebIdentity,
+// GetSessionToken and GetFederationToken with credentials valid for an
+// hour. It checks neither signatures nor tokens: tests assert on what it
+// recorded.
 type Server struct {
 	URL string
 
@@ -80,6 +85,10 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch action := r.PostForm.Get("Action"); action {
 	case "GetSessionToken":
 		fmt.Fprintf(w, `<GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetSessionTokenResult>%s</GetSessionTokenResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetSessionTokenResponse>`, creds)
+	case "GetFederationToken":
+		name := html.EscapeString(r.PostForm.Get("Name"))
+		fmt.Fprintf(w, `<GetFederationTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetFederationTokenResult>%s<FederatedUser><Arn>arn:aws:sts::%s:federated-user/%s</Arn><FederatedUserId>%s:%s</FederatedUserId></FederatedUser><PackedPolicySize>6</PackedPolicySize></GetFederationTokenResult><ResponseMetadata><RequestId>r-4</RequestId></ResponseMetadata></GetFederationTokenResponse>`,
+			creds, FederationAccount, name, FederationAccount, name)
 	case "AssumeRole":
 		arn := r.PostForm.Get("RoleArn")
 		fmt.Fprintf(w, `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>%s<AssumedRoleUser><Arn>%s/%s</Arn><AssumedRoleId>AROAFAKE:%s</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></AssumeRoleResponse>`,

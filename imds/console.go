@@ -1,0 +1,90 @@
+package imds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Console makes console sign-in links; the daemon implements it. It may
+// call upstream (the federation endpoint, STS), which is why the handler
+// reaches it only for POST /v1/console, never for credentials.
+type Console interface {
+	Link(ctx context.Context, profile, destination, region string) (url string, expires time.Time, err error)
+}
+
+// ErrBadRequest is what a Console returns (wrapped) for a request it
+// cannot serve as asked: an unknown destination, a malformed region. The
+// handler answers 400.
+var ErrBadRequest = errors.New("bad request")
+
+// consoleWait bounds a console request: it calls upstream, but must answer
+// before the server's write timeout.
+const consoleWait = 25 * time.Second
+
+// maxConsoleBody bounds the request body.
+const maxConsoleBody = 16 << 10
+
+// consoleRequest is the optional JSON body of POST /v1/console/<profile>.
+type consoleRequest struct {
+	Destination string `json:"destination"`
+	Region      string `json:"region"`
+}
+
+// serveConsole answers POST /v1/console[/<profile>] with {"url", "expires"}.
+// Only POST, with the client token: a web page can neither send the token
+// nor, by the guard in front, reach here at all. The link is never logged.
+func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, st *status) int {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return jsonError(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
+	}
+	if !equalSecret(r.Header.Get("Authorization"), h.o.ClientToken()) {
+		return jsonError(w, http.StatusUnauthorized, "missing or wrong Authorization token: send the client token (<state_dir>/token, see `credd env`)")
+	}
+	if h.o.Console == nil {
+		return jsonError(w, http.StatusNotFound, "console sign-in links are not served here")
+	}
+	var req consoleRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxConsoleBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+		return jsonError(w, http.StatusBadRequest, `the body must be empty or {"destination": "...", "region": "..."}: `+strings.TrimPrefix(err.Error(), "json: "))
+	}
+	profile := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/console"), "/")
+	if profile == "" {
+		profile = h.defaults().profile
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), consoleWait)
+	defer cancel()
+	url, expires, err := h.o.Console.Link(ctx, profile, req.Destination, req.Region)
+	switch {
+	case errors.Is(err, ErrUnknownProfile):
+		return jsonError(w, http.StatusNotFound, "unknown profile "+strconv.Quote(profile))
+	case errors.Is(err, ErrBadRequest):
+		st.profile = profile
+		return jsonError(w, http.StatusBadRequest, err.Error())
+	case err != nil:
+		st.profile = profile
+		h.log.Warn("console link not available", "profile", profile, "error", err)
+		return jsonError(w, http.StatusServiceUnavailable, err.Error())
+	}
+	st.profile = profile
+	// Not HTML-escaped: the URL's & stay readable for curl users.
+	var body strings.Builder
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct {
+		URL     string `json:"url"`
+		Expires string `json:"expires"`
+	}{url, expires.UTC().Format(imdsTimeFormat)}); err != nil {
+		return jsonError(w, http.StatusInternalServerError, "encoding response failed")
+	}
+	writeBody(w, http.StatusOK, "application/json", []byte(body.String()))
+	return http.StatusOK
+}

@@ -1,0 +1,323 @@
+// Package rotate rotates the IAM user access key behind a key-based
+// profile: it creates a new key, proves it works (sts:GetCallerIdentity,
+// retried through IAM's eventual consistency), stores it where the old one
+// was and deletes the old one. It owns the order of those steps and what
+// each failure leaves behind:
+//
+//   - a failure before the new key is stored deletes the new key again, so
+//     the old key stays the user's one key, in place and working;
+//   - a failure after it (deleting the old key) leaves the new key stored
+//     and working, and the error names the old key still to delete.
+//
+// It refuses to start when the user already has two keys (IAM's limit),
+// naming the one to delete. Secrets never reach its errors or progress
+// messages; access key IDs, which are identifiers, do.
+package rotate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/credd/credd/clock"
+	"github.com/credd/credd/cred"
+	"github.com/credd/credd/source"
+)
+
+// IAM is the IAM API rotation needs.
+type IAM interface {
+	ListAccessKeys(ctx context.Context, in *iam.ListAccessKeysInput, optFns ...func(*iam.Options)) (*iam.ListAccessKeysOutput, error)
+	CreateAccessKey(ctx context.Context, in *iam.CreateAccessKeyInput, optFns ...func(*iam.Options)) (*iam.CreateAccessKeyOutput, error)
+	DeleteAccessKey(ctx context.Context, in *iam.DeleteAccessKeyInput, optFns ...func(*iam.Options)) (*iam.DeleteAccessKeyOutput, error)
+}
+
+// Identity is the STS call that proves a key works.
+type Identity interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, optFns ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+var (
+	_ IAM      = (*iam.Client)(nil)
+	_ Identity = (*sts.Client)(nil)
+)
+
+// Clients makes API clients that sign with the given keys.
+type Clients interface {
+	IAM(keys cred.Credentials) IAM
+	STS(keys cred.Credentials) Identity
+}
+
+// ErrTwoKeys is returned when the user already has two access keys.
+var ErrTwoKeys = errors.New("IAM's limit")
+
+// ErrOldKeyRemains is returned when the new key is stored and works but
+// the old key could not be deleted.
+var ErrOldKeyRemains = errors.New("the old access key could not be deleted")
+
+// DefaultVerifyFor is how long a new key is retried before rotation gives
+// up on it. IAM documents that changes take a few seconds to propagate.
+const DefaultVerifyFor = 2 * time.Minute
+
+// Rotator rotates one key.
+type Rotator struct {
+	Clients Clients
+	// Store writes the new key where the old one was. It runs once the new
+	// key is proven; after it returns nil the new key is the profile's.
+	Store func(ctx context.Context, keys cred.Credentials) error
+	// Where says where the key is stored, for messages (e.g. the file and
+	// section).
+	Where string
+	Clock clock.Clock
+	// VerifyFor bounds the retries of the new key (0: DefaultVerifyFor).
+	VerifyFor time.Duration
+	// Progress, if set, receives one line per step.
+	Progress func(msg string)
+}
+
+// Result says what a rotation did.
+type Result struct {
+	User     string // the IAM user, "" for the account's root user
+	ARN      string
+	OldKeyID string
+	NewKeyID string
+	Attempts int // GetCallerIdentity calls until the new key worked
+}
+
+func (r *Rotator) progress(format string, args ...any) {
+	if r.Progress != nil {
+		r.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// Rotate replaces old, the long-term key the profile uses, with a new one.
+func (r *Rotator) Rotate(ctx context.Context, old cred.Credentials) (Result, error) {
+	res := Result{OldKeyID: old.AccessKeyID}
+	if old.AccessKeyID == "" || old.SecretAccessKey == "" || old.Temporary() {
+		return res, errors.New("rotation needs the long-term keys of an IAM user (aws_access_key_id and aws_secret_access_key without aws_session_token)")
+	}
+	unchanged := "nothing was changed: the key " + old.AccessKeyID + " stays in place"
+
+	// Who is this key? Only IAM users (and, discouraged, the root user)
+	// have access keys to rotate.
+	id, err := r.Clients.STS(old).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return res, fmt.Errorf("the current key %s does not work (sts:GetCallerIdentity: %w); %s: fix the profile first", old.AccessKeyID, err, unchanged)
+	}
+	res.ARN = aws.ToString(id.Arn)
+	user, ok := userOf(res.ARN)
+	if !ok {
+		return res, fmt.Errorf("the key %s belongs to %s, not to an IAM user; %s", old.AccessKeyID, res.ARN, unchanged)
+	}
+	res.User = user
+
+	oldIAM := r.Clients.IAM(old)
+	list, err := oldIAM.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})
+	if err != nil {
+		return res, fmt.Errorf("listing the access keys of %s: %w; %s (the user needs iam:ListAccessKeys, iam:CreateAccessKey and iam:DeleteAccessKey on itself)", who(user), err, unchanged)
+	}
+	var others []iamtypes.AccessKeyMetadata
+	found := false
+	for _, k := range list.AccessKeyMetadata {
+		if aws.ToString(k.AccessKeyId) == old.AccessKeyID {
+			found = true
+		} else {
+			others = append(others, k)
+		}
+	}
+	if !found {
+		return res, fmt.Errorf("IAM does not list the key %s among the keys of %s; %s", old.AccessKeyID, who(user), unchanged)
+	}
+	if len(others) > 0 {
+		return res, r.twoKeys(user, old.AccessKeyID, others)
+	}
+
+	r.progress("creating a new access key for %s", who(user))
+	created, err := oldIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{})
+	if err != nil {
+		return res, fmt.Errorf("creating a new access key: %w; %s", err, unchanged)
+	}
+	if created.AccessKey == nil || aws.ToString(created.AccessKey.AccessKeyId) == "" || aws.ToString(created.AccessKey.SecretAccessKey) == "" {
+		return res, fmt.Errorf("iam:CreateAccessKey answered without a key; %s (check with `aws iam list-access-keys` that no new key was left behind)", unchanged)
+	}
+	next := cred.Credentials{
+		AccessKeyID:     aws.ToString(created.AccessKey.AccessKeyId),
+		SecretAccessKey: aws.ToString(created.AccessKey.SecretAccessKey),
+		AccountID:       old.AccountID,
+		Kind:            cred.KindLongTermIAMKey,
+		Source:          "rotate",
+	}
+	res.NewKeyID = next.AccessKeyID
+
+	r.progress("created %s; waiting until it works (IAM takes a few seconds to propagate a new key)", next.AccessKeyID)
+	res.Attempts, err = r.verify(ctx, next, res.ARN)
+	if err != nil {
+		return res, r.abandon(ctx, oldIAM, old, next, fmt.Errorf("the new key %s did not work: %w", next.AccessKeyID, err))
+	}
+
+	r.progress("storing %s in %s", next.AccessKeyID, r.Where)
+	if err := r.Store(ctx, next); err != nil {
+		return res, r.abandon(ctx, oldIAM, old, next, fmt.Errorf("storing the new key in %s: %w", r.Where, err))
+	}
+
+	// The switch is done: from here on the new key is the profile's. The
+	// old key signs its own deletion: IAM knows it for sure, while the new
+	// one may still be propagating to IAM's endpoints.
+	r.progress("deleting the old key %s", old.AccessKeyID)
+	dctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if _, err := oldIAM.DeleteAccessKey(dctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(old.AccessKeyID)}); err != nil {
+		return res, fmt.Errorf("%w: the new key %s is stored in %s and works, but deleting the old key %s failed: %v; "+
+			"the old key still works until you delete it: `aws iam delete-access-key%s --access-key-id %s`",
+			ErrOldKeyRemains, next.AccessKeyID, r.Where, old.AccessKeyID, err, userFlag(user), old.AccessKeyID)
+	}
+	return res, nil
+}
+
+// cleanupContext outlives the caller's cancellation (an interrupted
+// rotation still cleans up) but not by long.
+func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// abandon deletes the new key after a failure before the switch, so the
+// old key stays the only one.
+func (r *Rotator) abandon(ctx context.Context, client IAM, old, next cred.Credentials, cause error) error {
+	dctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	if _, err := client.DeleteAccessKey(dctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(next.AccessKeyID)}); err != nil {
+		return fmt.Errorf("%w; the new key %s was not stored, and deleting it again failed (%v): delete it with `aws iam delete-access-key --access-key-id %s`; "+
+			"the profile still uses the old key %s, which works", cause, next.AccessKeyID, err, next.AccessKeyID, old.AccessKeyID)
+	}
+	return fmt.Errorf("%w; the new key %s was deleted again, and the profile keeps the old key %s, which works: nothing was changed", cause, next.AccessKeyID, old.AccessKeyID)
+}
+
+func (r *Rotator) twoKeys(user, current string, others []iamtypes.AccessKeyMetadata) error {
+	var b strings.Builder
+	for _, k := range others {
+		fmt.Fprintf(&b, "%s (%s, created %s)", aws.ToString(k.AccessKeyId), k.Status, aws.ToTime(k.CreateDate).UTC().Format("2006-01-02"))
+	}
+	other := aws.ToString(others[0].AccessKeyId)
+	return fmt.Errorf("%s already has two access keys (%w), so there is no room for a new one: %s (in use by this profile, in %s) and %s. "+
+		"Delete %s if nothing uses it any more — `aws iam delete-access-key%s --access-key-id %s` — and run credd rotate again; nothing was changed",
+		who(user), ErrTwoKeys, current, r.Where, b.String(), other, userFlag(user), other)
+}
+
+// Verification backoff: 1 s, doubling up to 16 s between attempts.
+const (
+	firstWait = time.Second
+	maxWait   = 16 * time.Second
+)
+
+// retryable are the errors a key gives while IAM propagates it.
+var retryable = map[string]bool{"InvalidClientTokenId": true, "SignatureDoesNotMatch": true, "AuthFailure": true}
+
+// verify calls GetCallerIdentity with the new key until it works and is
+// the same identity as the old one.
+func (r *Rotator) verify(ctx context.Context, next cred.Credentials, wantARN string) (int, error) {
+	clk := clock.Or(r.Clock)
+	budget := r.VerifyFor
+	if budget <= 0 {
+		budget = DefaultVerifyFor
+	}
+	deadline := clk.Now().Add(budget)
+	client := r.Clients.STS(next)
+	wait := firstWait
+	for attempt := 1; ; attempt++ {
+		id, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+		if err == nil {
+			if got := aws.ToString(id.Arn); got != wantARN {
+				return attempt, fmt.Errorf("it signs in as %s, not as %s", got, wantARN)
+			}
+			return attempt, nil
+		}
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || !retryable[ae.ErrorCode()] {
+			return attempt, fmt.Errorf("sts:GetCallerIdentity: %w", err)
+		}
+		if !clk.Now().Add(wait).Before(deadline) {
+			return attempt, fmt.Errorf("sts:GetCallerIdentity still refuses it after %d attempts over %s: %w", attempt, budget, err)
+		}
+		t := clk.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return attempt, fmt.Errorf("interrupted while waiting for it to propagate: %w", ctx.Err())
+		case <-t.C():
+		}
+		wait = min(2*wait, maxWait)
+	}
+}
+
+// userOf returns the IAM user name of a caller ARN ("" for the root user),
+// and false for anything that is not a user (roles, federated users).
+func userOf(arn string) (string, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[2] != "iam" {
+		return "", false
+	}
+	switch res := parts[5]; {
+	case res == "root":
+		return "", true
+	case strings.HasPrefix(res, "user/"):
+		return res[strings.LastIndexByte(res, '/')+1:], true
+	}
+	return "", false
+}
+
+func who(user string) string {
+	if user == "" {
+		return "the root user"
+	}
+	return "IAM user " + user
+}
+
+func userFlag(user string) string {
+	if user == "" {
+		return ""
+	}
+	return " --user-name " + user
+}
+
+// SDKClients makes the AWS SDK's iam and sts clients.
+type SDKClients struct {
+	Region      string // signing region; IAM itself is global per partition
+	IAMEndpoint string // "" : the partition's IAM endpoint
+	STSConfig   source.STSConfig
+	HTTPClient  *http.Client // nil: the SDK's default
+	// MaxAttempts bounds the SDK's own retries of throttling and server
+	// errors (0: the SDK's default).
+	MaxAttempts int
+}
+
+func (c SDKClients) IAM(keys cred.Credentials) IAM {
+	o := iam.Options{Region: c.Region, Credentials: static(keys), RetryMaxAttempts: c.MaxAttempts}
+	if c.HTTPClient != nil {
+		o.HTTPClient = c.HTTPClient
+	}
+	if c.IAMEndpoint != "" {
+		o.BaseEndpoint = aws.String(c.IAMEndpoint)
+	}
+	return iam.New(o)
+}
+
+func (c SDKClients) STS(keys cred.Credentials) Identity {
+	client := c.STSConfig.Client(static(keys))
+	if c.MaxAttempts == 0 {
+		return client
+	}
+	return sts.New(client.Options(), func(o *sts.Options) { o.RetryMaxAttempts = c.MaxAttempts })
+}
+
+func static(k cred.Credentials) aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, k.SessionToken)
+}
