@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credd/credd/internal/ssotest"
 	"github.com/credd/credd/internal/ststest"
 )
 
@@ -242,129 +241,6 @@ func readSSOCache(t *testing.T, home, session string) ssoCache {
 	return c
 }
 
-// ssoPortalCall is one GetRoleCredentials the fake answered or refused.
-type ssoPortalCall struct{ Bearer, AccountID, RoleName string }
-
-// ssoFake is IAM Identity Center's portal (GetRoleCredentials) and its
-// OIDC token endpoint (CreateToken with a refresh token), as the SDK's sso
-// and ssooidc clients call them. It knows the access tokens it accepts and
-// the refresh tokens it can redeem.
-type ssoFake struct {
-	URL     string
-	Expires time.Time // of every role credential it issues
-
-	mu       sync.Mutex
-	valid    map[string]bool   // access tokens
-	refresh  map[string]string // refresh token -> new access token
-	portal   []ssoPortalCall
-	oidcReqs []map[string]any
-}
-
-func newSSOFake(t *testing.T) *ssoFake {
-	t.Helper()
-	f := &ssoFake{
-		// Whole seconds and an odd lifetime, so that a wrong unit (seconds
-		// for milliseconds) or a default expiry shows.
-		Expires: time.Now().Add(time.Hour + 7*time.Minute + 13*time.Second).UTC().Truncate(time.Second),
-		valid:   map[string]bool{},
-		refresh: map[string]string{},
-	}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	f.URL = srv.URL
-	return f
-}
-
-func (f *ssoFake) accept(accessToken string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.valid[accessToken] = true
-}
-
-func (f *ssoFake) redeem(refreshToken, newAccessToken string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.refresh[refreshToken] = newAccessToken
-}
-
-func (f *ssoFake) portalCalls() []ssoPortalCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]ssoPortalCall(nil), f.portal...)
-}
-
-func (f *ssoFake) tokenCalls() []map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]map[string]any(nil), f.oidcReqs...)
-}
-
-// roleCreds are the credentials the fake issues for an account and role.
-func (f *ssoFake) roleCreds(account, role string) (key, secret, token string) {
-	return "ASIASSO" + account, "sso-secret-" + role, "sso-session-" + account + "-" + role
-}
-
-func (f *ssoFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	// Errors as the services send them: the portal with a message, the
-	// OIDC service with OAuth's error and error_description.
-	fail := func(code int, body map[string]string) {
-		w.Header().Set("X-Amzn-Errortype", body["__type"])
-		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(body)
-	}
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/federation/credentials":
-		call := ssoPortalCall{
-			Bearer:    r.Header.Get("x-amz-sso_bearer_token"),
-			AccountID: r.URL.Query().Get("account_id"),
-			RoleName:  r.URL.Query().Get("role_name"),
-		}
-		f.mu.Lock()
-		f.portal = append(f.portal, call)
-		ok := f.valid[call.Bearer]
-		f.mu.Unlock()
-		if !ok {
-			fail(http.StatusUnauthorized, map[string]string{"__type": "UnauthorizedException", "message": "Session token not found or invalid"})
-			return
-		}
-		key, secret, token := f.roleCreds(call.AccountID, call.RoleName)
-		json.NewEncoder(w).Encode(map[string]any{"roleCredentials": map[string]any{
-			"accessKeyId":     key,
-			"secretAccessKey": secret,
-			"sessionToken":    token,
-			"expiration":      f.Expires.UnixMilli(),
-		}})
-	case r.Method == http.MethodPost && r.URL.Path == "/token":
-		var in map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			fail(http.StatusBadRequest, map[string]string{"__type": "InvalidRequestException", "error": "invalid_request", "error_description": err.Error()})
-			return
-		}
-		rt, _ := in["refreshToken"].(string)
-		f.mu.Lock()
-		f.oidcReqs = append(f.oidcReqs, in)
-		next, ok := f.refresh[rt]
-		if ok && in["grantType"] == "refresh_token" {
-			delete(f.refresh, rt)
-			f.valid[next] = true
-		}
-		f.mu.Unlock()
-		if !ok || in["grantType"] != "refresh_token" {
-			fail(http.StatusBadRequest, map[string]string{"__type": "InvalidGrantException", "error": "invalid_grant", "error_description": "Refresh token is expired or revoked"})
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{
-			"accessToken":  next,
-			"expiresIn":    8 * 3600,
-			"refreshToken": rt + "-rotated",
-			"tokenType":    "Bearer",
-		})
-	default:
-		http.NotFound(w, r)
-	}
-}
-
 // TestAWSProfileSSOSession: a profile with sso_session, resolved by the SDK
 // from the token `aws sso login` cached, through the portal's
 // GetRoleCredentials; and the errors when that session has run out.
@@ -380,7 +256,10 @@ func TestAWSProfileSSOSession(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("USERPROFILE", home)
 	cleanAWSEnv(t)
-	fake := newSSOFake(t)
+	// Whole seconds and an odd lifetime, so that a wrong unit (seconds for
+	// milliseconds) or a default expiry shows.
+	roleExpires := time.Now().Add(time.Hour + 7*time.Minute + 13*time.Second).UTC().Truncate(time.Second)
+	fake := ssotest.New(t, ssotest.Options{RoleExpires: roleExpires, AccessTTL: 8 * time.Hour})
 
 	const startURL = "https://corp.awsapps.com/start"
 	now := time.Now().UTC()
@@ -403,10 +282,12 @@ func TestAWSProfileSSOSession(t *testing.T) {
 		return c
 	}
 	// Sessions, one per profile: each tells the SDK a different story.
+	// The client `aws sso login` registered, as its cache names it.
+	fake.AddClient("client-id-e2e", "client-secret-e2e-DO-NOT-LEAK", now.Add(90*24*time.Hour))
 	writeSSOCache(t, home, "corp", session("corp-access-token", future, "corp-refresh-token"))
-	fake.accept("corp-access-token")
+	fake.Accept("corp-access-token")
 	writeSSOCache(t, home, "renew", session("renew-old-access-token", past, "renew-refresh-token"))
-	fake.redeem("renew-refresh-token", "renew-new-access-token")
+	fake.Redeemable("renew-refresh-token", "client-id-e2e")
 	writeSSOCache(t, home, "stale", session("stale-access-token", past, ""))
 	writeSSOCache(t, home, "revoked", session("revoked-access-token", past, "revoked-refresh-token"))
 	writeSSOCache(t, home, "rejected", session("rejected-access-token", future, "rejected-refresh-token"))
@@ -454,10 +335,10 @@ sso_oidc =
 		{"dev", "111122223333", "Developer", "corp-access-token"},
 		// Expired access token, valid refresh token: the SDK redeems it at
 		// the OIDC endpoint, rewrites the cache and uses the new token.
-		{"renewed", "444455556666", "Ops", "renew-new-access-token"},
+		{"renewed", "444455556666", "Ops", ssotest.PrefixAccess},
 	} {
 		t.Run(tc.profile+": role credentials from the portal", func(t *testing.T) {
-			wantKey, wantSecret, wantToken := fake.roleCreds(tc.account, tc.role)
+			wantKey, wantSecret, wantToken := ssotest.RoleCredentials(tc.account, tc.role)
 			status, body, doc := getContainerCreds(t, c, tc.profile)
 			if status != http.StatusOK {
 				t.Fatalf("status %d, body %s", status, body)
@@ -469,8 +350,8 @@ sso_oidc =
 				t.Errorf("AccountId = %q, want %q", doc.AccountId, tc.account)
 			}
 			// The portal's expiration is epoch milliseconds.
-			if want := fake.Expires.Format("2006-01-02T15:04:05Z"); doc.Expiration != want {
-				t.Errorf("Expiration = %q, want the portal's %d ms = %s", doc.Expiration, fake.Expires.UnixMilli(), want)
+			if want := roleExpires.Format("2006-01-02T15:04:05Z"); doc.Expiration != want {
+				t.Errorf("Expiration = %q, want the portal's %d ms = %s", doc.Expiration, roleExpires.UnixMilli(), want)
 			}
 
 			// The same through the Go SDK's container provider.
@@ -481,14 +362,14 @@ sso_oidc =
 				t.Fatalf("endpointcreds: %v", err)
 			}
 			if got.AccessKeyID != wantKey || got.SecretAccessKey != wantSecret || got.SessionToken != wantToken ||
-				!got.CanExpire || !got.Expires.Equal(fake.Expires) || got.AccountID != tc.account {
+				!got.CanExpire || !got.Expires.Equal(roleExpires) || got.AccountID != tc.account {
 				t.Errorf("go sdk got %q %q %q expiring %v (%v) account %q, want %s %s %s expiring %v account %s",
 					got.AccessKeyID, got.SecretAccessKey, got.SessionToken, got.Expires, got.CanExpire, got.AccountID,
-					wantKey, wantSecret, wantToken, fake.Expires, tc.account)
+					wantKey, wantSecret, wantToken, roleExpires, tc.account)
 			}
 
-			var calls []ssoPortalCall
-			for _, call := range fake.portalCalls() {
+			var calls []ssotest.PortalCall
+			for _, call := range fake.PortalCalls() {
 				if call.AccountID == tc.account && call.RoleName == tc.role {
 					calls = append(calls, call)
 				}
@@ -496,32 +377,28 @@ sso_oidc =
 			if len(calls) != 1 {
 				t.Fatalf("portal calls for %s/%s: %+v, want exactly one (credd serves from its cache)", tc.account, tc.role, calls)
 			}
-			if calls[0].Bearer != tc.wantBearer {
+			if !strings.HasPrefix(calls[0].Bearer, tc.wantBearer) {
 				t.Errorf("portal saw bearer %q, want %q", calls[0].Bearer, tc.wantBearer)
 			}
 		})
 	}
 
 	t.Run("renewed: the sdk refreshed the cached token and wrote it back", func(t *testing.T) {
-		var renew []map[string]any
-		for _, in := range fake.tokenCalls() {
-			if in["refreshToken"] == "renew-refresh-token" {
-				renew = append(renew, in)
-			}
-		}
-		if len(renew) != 1 || renew[0]["grantType"] != "refresh_token" || renew[0]["clientId"] != "client-id-e2e" || renew[0]["clientSecret"] != "client-secret-e2e-DO-NOT-LEAK" {
-			t.Errorf("CreateToken calls with the renew refresh token: %v, want one refresh_token grant with the cached client", renew)
+		// The fake redeems the refresh token only for the cached client and
+		// its secret.
+		if n := fake.Calls("CreateToken/refresh_token"); n != 1 {
+			t.Errorf("%d refresh_token grants, want one with the cached client", n)
 		}
 		cache := readSSOCache(t, home, "renew")
 		exp, err := time.Parse(time.RFC3339, cache.ExpiresAt)
-		if cache.AccessToken != "renew-new-access-token" || cache.RefreshToken != "renew-refresh-token-rotated" || err != nil || !exp.After(time.Now().Add(7*time.Hour)) {
+		if !strings.HasPrefix(cache.AccessToken, ssotest.PrefixAccess) || !strings.HasPrefix(cache.RefreshToken, ssotest.PrefixRefresh) || err != nil || !exp.After(time.Now().Add(7*time.Hour)) {
 			t.Errorf("cache after refresh: %+v (expiresAt: %v), want the new access and refresh tokens, 8h ahead", cache, err)
 		}
 	})
 
 	// When the session cannot give credentials, credd answers 503 with the
 	// SDK's reason, and never any of the session's secrets.
-	secrets := []string{"access-token", "refresh-token", "client-secret-e2e"}
+	secrets := []string{"access-token", "refresh-token", "client-secret-e2e", ssotest.PrefixAccess, ssotest.PrefixRefresh}
 	for _, tc := range []struct {
 		name, profile string
 		wantInMessage []string
@@ -567,9 +444,9 @@ sso_oidc =
 	// fetch, so credd serves again once its backoff (2s, doubling) lets it
 	// retry: no restart, no reload.
 	t.Run("stale: after aws sso login writes a fresh token, credd serves again", func(t *testing.T) {
-		fake.accept("stale-new-access-token")
+		fake.Accept("stale-new-access-token")
 		writeSSOCache(t, home, "stale", session("stale-new-access-token", future, "stale-refresh-token"))
-		wantKey, _, _ := fake.roleCreds("111122223333", "Developer")
+		wantKey, _, _ := ssotest.RoleCredentials("111122223333", "Developer")
 		deadline := time.Now().Add(20 * time.Second)
 		for {
 			status, body, doc := getContainerCreds(t, c, "stale")
@@ -584,9 +461,15 @@ sso_oidc =
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		calls := fake.portalCalls()
-		if last := calls[len(calls)-1]; last.Bearer != "stale-new-access-token" {
-			t.Errorf("last portal call %+v, want the new token", last)
+		// Other profiles (rejected) keep retrying meanwhile: look at stale's.
+		var last ssotest.PortalCall
+		for _, c := range fake.PortalCalls() {
+			if strings.HasPrefix(c.Bearer, "stale-") {
+				last = c
+			}
+		}
+		if last.Bearer != "stale-new-access-token" {
+			t.Errorf("last portal call of stale %+v, want the new token", last)
 		}
 	})
 }

@@ -1,0 +1,502 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sso"
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/login"
+	"github.com/credd/credd/source"
+)
+
+// assignment is one role of one account the user may use.
+type assignment struct {
+	AccountID, AccountName, Role string
+}
+
+func (a *app) configInitCmd() *cobra.Command {
+	var session, template string
+	var write bool
+	c := &cobra.Command{
+		Use:   "init [--sso-session S [--template T]] [--write]",
+		Short: "Import ~/.aws/config's IAM Identity Center profiles, or discover a session's roles",
+		Long: `Without flags, imports the [sso-session] sections of the shared AWS config
+as sso_sessions and its profiles with sso_session, sso_account_id and
+sso_role_name as credd profiles of the same name.
+
+With --sso-session, lists the accounts and roles of an sso session (ListAccounts and
+ListAccountRoles, with the token of the last ` + "`credd login --sso-session S`" + `,
+shared through ~/.aws/sso/cache) and prints the profiles it would add.
+--write adds them to the configuration file. Existing profiles are never
+replaced: a name that is taken is reported and skipped.
+
+Both print what they would add; --write adds it to the configuration
+file (creating it if needed). Nothing in the file is ever replaced.
+
+--template names the profiles: {account} (the account's name), {account_id}
+and {role}; the default is {account}/{role}. Names are sanitized to the
+characters profile names allow.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := a.load()
+			if err != nil {
+				return err
+			}
+			if session == "" {
+				return a.importAWSConfig(l, write)
+			}
+			if !l.fromFile {
+				return exitf(ExitUsage, "no configuration file at %s: create one with the sso_sessions entry first", l.path)
+			}
+			sc, ok := l.cfg.SSOSessions[session]
+			if !ok {
+				return exitf(ExitUsage, "no sso session %q in %s (sso_sessions)", session, l.path)
+			}
+			home, err := homeDir(a.io.Getenv)
+			if err != nil {
+				return exitf(ExitFailure, "%v", err)
+			}
+			tok, err := cachedAccessToken(login.AWSCLICacheFile(home, session), sc.StartURL, time.Now())
+			if err != nil {
+				return exitf(ExitLoginRequired, "%v: run `credd login --sso-session %s` first (with share_aws_cli_cache on)", err, session)
+			}
+			client := source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint}.Client()
+			found, err := discover(cmd.Context(), client, tok)
+			if err != nil {
+				return exitf(ExitFailure, "listing the accounts and roles of sso session %s: %v", session, err)
+			}
+			if template == "" {
+				template = "{account}/{role}"
+			}
+			raw, err := os.ReadFile(l.path)
+			if err != nil {
+				return exitf(ExitFailure, "%v", err)
+			}
+			var doc yaml.Node
+			if err := yaml.Unmarshal(raw, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+				return exitf(ExitUsage, "%s is not a YAML mapping", l.path)
+			}
+			var added, skipped []string
+			adds := map[string]assignment{}
+			for _, as := range found {
+				name := profileName(template, as)
+				if _, taken := l.cfg.Profiles[name]; taken {
+					skipped = append(skipped, name+": a profile by that name exists")
+					continue
+				}
+				if _, dup := adds[name]; dup {
+					skipped = append(skipped, name+": the template gives another assignment this name (use {role} in --template)")
+					continue
+				}
+				adds[name] = as
+				added = append(added, name)
+			}
+			if len(found) == 0 {
+				fmt.Fprintf(a.io.Out, "sso session %s is assigned no accounts and roles.\n", session)
+				return nil
+			}
+			fmt.Fprintf(a.io.Out, "profiles:\n")
+			for _, name := range added {
+				as := adds[name]
+				fmt.Fprintf(a.io.Out, "  %s: {sso_session: %s, account_id: %q, role_name: %s}\n", name, session, as.AccountID, as.Role)
+			}
+			for _, why := range skipped {
+				fmt.Fprintf(a.io.Err, "skipped %s\n", why)
+			}
+			if !write {
+				if len(added) > 0 {
+					fmt.Fprintf(a.io.Err, "preview: %d profile(s) to add; run again with --write to add them to %s\n", len(added), l.path)
+				}
+				return nil
+			}
+			if len(added) == 0 {
+				fmt.Fprintln(a.io.Err, "nothing to add")
+				return nil
+			}
+			if err := addProfiles(doc.Content[0], session, added, adds); err != nil {
+				return exitf(ExitFailure, "%v", err)
+			}
+			var out bytes.Buffer
+			enc := yaml.NewEncoder(&out)
+			enc.SetIndent(2)
+			if err := enc.Encode(&doc); err != nil {
+				return exitf(ExitFailure, "%v", err)
+			}
+			if err := enc.Close(); err != nil {
+				return exitf(ExitFailure, "%v", err)
+			}
+			if err := writeFileAtomic(l.path, out.Bytes()); err != nil {
+				return exitf(ExitFailure, "writing %s: %v", l.path, err)
+			}
+			fmt.Fprintf(a.io.Err, "added %d profile(s) to %s\n", len(added), l.path)
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&session, "sso-session", "", "the sso_sessions entry to discover")
+	f.StringVar(&template, "template", "", "profile names: {account}, {account_id}, {role} (default {account}/{role})")
+	f.BoolVar(&write, "write", false, "add the profiles to the configuration file (default: preview)")
+	return c
+}
+
+// cachedAccessToken reads an unexpired access token for startURL from the
+// AWS CLI's SSO cache file that credd writes after sign-in.
+func cachedAccessToken(file, startURL string, now time.Time) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("no signed-in session in %s", file)
+	}
+	var c struct {
+		StartURL    string `json:"startUrl"`
+		AccessToken string `json:"accessToken"`
+		ExpiresAt   string `json:"expiresAt"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return "", fmt.Errorf("%s is not a token cache: %v", file, err)
+	}
+	exp, err := time.Parse(time.RFC3339, c.ExpiresAt)
+	switch {
+	case strings.TrimRight(c.StartURL, "/") != strings.TrimRight(startURL, "/"):
+		return "", fmt.Errorf("the cached session is for %s, not %s", c.StartURL, startURL)
+	case c.AccessToken == "" || err != nil || !exp.After(now):
+		return "", fmt.Errorf("the cached session expired")
+	}
+	return c.AccessToken, nil
+}
+
+// portalLister is the part of the portal client discovery uses.
+type portalLister interface {
+	sso.ListAccountsAPIClient
+	sso.ListAccountRolesAPIClient
+}
+
+// discover lists every account and role, following every page, sorted.
+func discover(ctx context.Context, c portalLister, tok string) ([]assignment, error) {
+	var out []assignment
+	accounts := sso.NewListAccountsPaginator(c, &sso.ListAccountsInput{AccessToken: aws.String(tok)})
+	for accounts.HasMorePages() {
+		page, err := accounts.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, acct := range page.AccountList {
+			roles := sso.NewListAccountRolesPaginator(c, &sso.ListAccountRolesInput{AccessToken: aws.String(tok), AccountId: acct.AccountId})
+			for roles.HasMorePages() {
+				rp, err := roles.NextPage(ctx)
+				if err != nil {
+					return nil, err
+				}
+				for _, r := range rp.RoleList {
+					out = append(out, assignment{AccountID: aws.ToString(acct.AccountId), AccountName: aws.ToString(acct.AccountName), Role: aws.ToString(r.RoleName)})
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].AccountName != out[j].AccountName {
+			return out[i].AccountName < out[j].AccountName
+		}
+		return out[i].Role < out[j].Role
+	})
+	return out, nil
+}
+
+var (
+	badNameChars = regexp.MustCompile(`[^A-Za-z0-9_.@/+-]+`)
+	manySlashes  = regexp.MustCompile(`/{2,}`)
+)
+
+// profileName fills the template and makes the result a valid profile name.
+func profileName(template string, as assignment) string {
+	account := as.AccountName
+	if account == "" {
+		account = as.AccountID
+	}
+	n := strings.NewReplacer("{account}", account, "{account_id}", as.AccountID, "{role}", as.Role).Replace(template)
+	n = badNameChars.ReplaceAllString(n, "-")
+	n = manySlashes.ReplaceAllString(n, "/")
+	var parts []string
+	for _, p := range strings.Split(n, "/") {
+		p = strings.Trim(p, ".-")
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	n = strings.Join(parts, "/")
+	n = strings.TrimLeft(n, "_.@/+-")
+	if len(n) > 64 {
+		n = strings.TrimRight(n[:64], "/")
+	}
+	if n == "" {
+		n = as.AccountID + "-" + badNameChars.ReplaceAllString(as.Role, "-")
+	}
+	return n
+}
+
+// addProfiles appends the profiles to the document's profiles mapping,
+// leaving everything else (comments included) as it was.
+func addProfiles(root *yaml.Node, session string, names []string, adds map[string]assignment) error {
+	var profiles *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == "profiles" {
+			profiles = root.Content[i+1]
+		}
+	}
+	if profiles == nil {
+		profiles = &yaml.Node{Kind: yaml.MappingNode}
+		root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "profiles"}, profiles)
+	}
+	if profiles.Kind != yaml.MappingNode {
+		if profiles.Tag == "!!null" {
+			profiles.Kind, profiles.Tag, profiles.Value = yaml.MappingNode, "", ""
+		} else {
+			return fmt.Errorf("profiles is not a mapping")
+		}
+	}
+	str := func(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
+	for _, name := range names {
+		as := adds[name]
+		body := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle, Content: []*yaml.Node{
+			str("sso_session"), str(session),
+			str("account_id"), {Kind: yaml.ScalarNode, Value: as.AccountID, Style: yaml.DoubleQuotedStyle},
+			str("role_name"), str(as.Role),
+		}}
+		profiles.Content = append(profiles.Content, str(name), body)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with data (temp file + rename), keeping
+// the file's mode (0600 for a new one).
+func writeFileAtomic(path string, data []byte) error {
+	mode := os.FileMode(0o600)
+	if fi, err := os.Stat(path); err == nil {
+		mode = fi.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".credd-config-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// awsSSO is what the shared AWS config says about Identity Center.
+type awsSSO struct {
+	sessions map[string]config.SSOSession
+	profiles map[string]config.Profile
+	skipped  []string // profiles that cannot be imported, with why
+}
+
+// parseAWSConfig reads the [sso-session] sections and the profiles that
+// use one. It reads the INI subset the AWS config uses: sections, key =
+// value, comments, and indented sub-keys (skipped).
+func parseAWSConfig(raw string) awsSSO {
+	out := awsSSO{sessions: map[string]config.SSOSession{}, profiles: map[string]config.Profile{}}
+	type section struct {
+		kind, name string
+		kv         map[string]string
+	}
+	var secs []*section
+	var cur *section
+	for _, line := range strings.Split(raw, "\n") {
+		if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
+			continue // a nested value (services, s3 = ...)
+		}
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || line[0] == ';' {
+			continue
+		}
+		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			f := strings.Fields(strings.Trim(line, "[]"))
+			cur = &section{kv: map[string]string{}}
+			switch {
+			case len(f) == 1 && f[0] == "default":
+				cur.kind, cur.name = "profile", "default"
+			case len(f) == 2:
+				cur.kind, cur.name = f[0], f[1]
+			}
+			secs = append(secs, cur)
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok && cur != nil {
+			cur.kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	for _, sec := range secs {
+		if sec.kind != "sso-session" {
+			continue
+		}
+		ss := config.SSOSession{StartURL: sec.kv["sso_start_url"], Region: sec.kv["sso_region"]}
+		for _, sc := range strings.Split(sec.kv["sso_registration_scopes"], ",") {
+			if sc = strings.TrimSpace(sc); sc != "" {
+				ss.Scopes = append(ss.Scopes, sc)
+			}
+		}
+		out.sessions[sec.name] = ss
+	}
+	for _, sec := range secs {
+		if sec.kind != "profile" {
+			continue
+		}
+		kv := sec.kv
+		switch {
+		case kv["sso_session"] != "":
+			if _, ok := out.sessions[kv["sso_session"]]; !ok {
+				out.skipped = append(out.skipped, fmt.Sprintf("%s: names no [sso-session %s]", sec.name, kv["sso_session"]))
+				continue
+			}
+			out.profiles[sec.name] = config.Profile{SSOSession: kv["sso_session"], AccountID: kv["sso_account_id"], RoleName: kv["sso_role_name"], Region: kv["region"]}
+		case kv["sso_start_url"] != "":
+			out.skipped = append(out.skipped, sec.name+": a legacy SSO profile (no sso_session); give it an [sso-session] section first")
+		}
+	}
+	return out
+}
+
+// importAWSConfig adds the shared AWS config's Identity Center sessions
+// and profiles to credd's configuration, never replacing an entry.
+func (a *app) importAWSConfig(l loaded, write bool) error {
+	cfgFile, _, err := a.awsFiles()
+	if err != nil {
+		return exitf(ExitFailure, "%v", err)
+	}
+	raw, err := os.ReadFile(cfgFile)
+	if err != nil {
+		return exitf(ExitUsage, "reading the AWS config: %v", err)
+	}
+	found := parseAWSConfig(string(raw))
+	var existing config.Config
+	var doc yaml.Node
+	if l.fromFile {
+		b, err := os.ReadFile(l.path)
+		if err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		if err := yaml.Unmarshal(b, &doc); err != nil {
+			return exitf(ExitUsage, "%s: %v", l.path, err)
+		}
+		existing = l.cfg
+	}
+	if len(doc.Content) == 0 {
+		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode}}}
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return exitf(ExitUsage, "%s is not a YAML mapping", l.path)
+	}
+	var added []string
+	skipped := found.skipped
+	for _, name := range sortedNames(found.sessions) {
+		if _, ok := existing.SSOSessions[name]; ok {
+			skipped = append(skipped, "sso session "+name+": already configured")
+			continue
+		}
+		ss := found.sessions[name]
+		node := &yaml.Node{}
+		if err := node.Encode(ss); err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		mapping(root, "sso_sessions").Content = append(mapping(root, "sso_sessions").Content, scalar(name), node)
+		added = append(added, "sso session "+name)
+	}
+	for _, name := range sortedNames(found.profiles) {
+		if _, ok := existing.Profiles[name]; ok && l.fromFile {
+			skipped = append(skipped, "profile "+name+": already configured")
+			continue
+		}
+		node := &yaml.Node{}
+		if err := node.Encode(found.profiles[name]); err != nil {
+			return exitf(ExitFailure, "%v", err)
+		}
+		node.Style = yaml.FlowStyle
+		mapping(root, "profiles").Content = append(mapping(root, "profiles").Content, scalar(name), node)
+		added = append(added, "profile "+name)
+	}
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return exitf(ExitFailure, "%v", err)
+	}
+	_ = enc.Close()
+	for _, why := range skipped {
+		fmt.Fprintf(a.io.Err, "skipped %s\n", why)
+	}
+	if len(added) == 0 {
+		fmt.Fprintf(a.io.Err, "nothing to import from %s\n", cfgFile)
+		return nil
+	}
+	// The result must be a valid configuration before it is written.
+	merged, err := config.Parse(bytes.NewReader(out.Bytes()))
+	if err == nil {
+		err = merged.Validate()
+	}
+	if err != nil {
+		return exitf(ExitUsage, "the imported configuration would not be valid, nothing written:\n%v", err)
+	}
+	fmt.Fprintf(a.io.Out, "%s", out.String())
+	if !write {
+		fmt.Fprintf(a.io.Err, "preview: would add %s; run again with --write to write %s\n", strings.Join(added, ", "), l.path)
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return exitf(ExitFailure, "%v", err)
+	}
+	if err := writeFileAtomic(l.path, out.Bytes()); err != nil {
+		return exitf(ExitFailure, "writing %s: %v", l.path, err)
+	}
+	fmt.Fprintf(a.io.Err, "added %s to %s\n", strings.Join(added, ", "), l.path)
+	return nil
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func scalar(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }
+
+// mapping returns the mapping under key in root, adding it if missing.
+func mapping(root *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == key {
+			n := root.Content[i+1]
+			if n.Kind != yaml.MappingNode { // "profiles:" with nothing under it
+				n.Kind, n.Tag, n.Value, n.Style = yaml.MappingNode, "", "", 0
+			}
+			return n
+		}
+	}
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	root.Content = append(root.Content, scalar(key), n)
+	return n
+}

@@ -1,0 +1,495 @@
+package login
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sso"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+
+	"github.com/credd/credd/clock"
+)
+
+// Grant types of SSO OIDC.
+const (
+	grantAuthCode   = "authorization_code"
+	grantDeviceCode = "urn:ietf:params:oauth:grant-type:device_code"
+	grantRefresh    = "refresh_token"
+)
+
+// Keys of Tokens.Extra for an Identity Center session: the client
+// registration that issued the tokens (the AWS CLI cache's names).
+const (
+	ExtraClientID              = "clientId"
+	ExtraClientSecret          = "clientSecret"
+	ExtraRegistrationExpiresAt = "registrationExpiresAt"
+	extraGrant                 = "grant" // the flow the client is registered for
+)
+
+// DefaultSSOScopes are registered when a session names none; with scopes
+// registered, Identity Center issues refresh tokens.
+var DefaultSSOScopes = []string{"sso:account:access"}
+
+// loopbackRedirect is registered for browser sign-ins: Identity Center,
+// like the AWS CLI, matches loopback redirects on any port (RFC 8252 §7.3),
+// so one registration serves every flow's random port.
+const loopbackRedirect = "http://127.0.0.1/oauth/callback"
+
+// SSO signs in to AWS IAM Identity Center through SSO OIDC: a public
+// client registered with RegisterClient (kept with the tokens and reused
+// until it expires), then the authorization code grant with PKCE, or the
+// device code grant, and the refresh token grant.
+type SSO struct {
+	StartURL   string
+	Region     string
+	Endpoint   string // overrides https://oidc.<region>.amazonaws.com (tests)
+	Scopes     []string
+	HTTPClient *http.Client
+	Clock      clock.Clock
+	// CacheFile, if set, is the AWS CLI's token cache for this session
+	// (~/.aws/sso/cache/<sha1 of the session name>.json): read at start
+	// when credd holds no session, written after every sign-in and renewal.
+	CacheFile string
+	Logger    *slog.Logger
+
+	mu   sync.Mutex
+	regs map[string]registration // by grant: authorization_code or device code
+}
+
+type registration struct {
+	ClientID, ClientSecret string
+	Expires                time.Time
+	Grant                  string
+}
+
+func (r registration) extra() map[string]string {
+	return map[string]string{
+		ExtraClientID:              r.ClientID,
+		ExtraClientSecret:          r.ClientSecret,
+		ExtraRegistrationExpiresAt: r.Expires.UTC().Format(time.RFC3339),
+		extraGrant:                 r.Grant,
+	}
+}
+
+func registrationOf(extra map[string]string) (registration, bool) {
+	r := registration{ClientID: extra[ExtraClientID], ClientSecret: extra[ExtraClientSecret], Grant: extra[extraGrant]}
+	exp, err := time.Parse(time.RFC3339, extra[ExtraRegistrationExpiresAt])
+	if r.ClientID == "" || r.ClientSecret == "" || err != nil {
+		return registration{}, false
+	}
+	r.Expires = exp
+	return r, true
+}
+
+func (s *SSO) Kind() string { return "sso" }
+
+func (s *SSO) now() time.Time { return clock.Or(s.Clock).Now() }
+
+func (s *SSO) client() *ssooidc.Client {
+	o := ssooidc.Options{Region: s.Region}
+	if s.HTTPClient != nil {
+		o.HTTPClient = s.HTTPClient
+	}
+	if s.Endpoint != "" {
+		o.BaseEndpoint = aws.String(s.Endpoint)
+	}
+	return ssooidc.New(o)
+}
+
+func (s *SSO) scopes() []string {
+	if len(s.Scopes) > 0 {
+		return s.Scopes
+	}
+	return DefaultSSOScopes
+}
+
+// authorizeURL is the browser's sign-in page of the OIDC service.
+func (s *SSO) authorizeURL() string {
+	if s.Endpoint != "" {
+		return strings.TrimRight(s.Endpoint, "/") + "/authorize"
+	}
+	return "https://oidc." + s.Region + ".amazonaws.com/authorize"
+}
+
+// Restore makes a stored session's client registration known, so the
+// next sign-in reuses it rather than registering again. A session credd
+// does not hold is taken from the AWS CLI's cache, if that holds a usable
+// one for the same start URL (`aws sso login` already ran).
+func (s *SSO) Restore(ctx context.Context, sess *Session) {
+	sess.mu.Lock()
+	have, extra := sess.have, sess.tokens.Extra
+	sess.mu.Unlock()
+	if !have && s.CacheFile != "" {
+		if t, ok := s.readCache(); ok {
+			sess.set(ctx, t)
+			extra = t.Extra
+			s.log().Info("session taken from the AWS CLI cache", "session", sess.name)
+		}
+	}
+	if r, ok := registrationOf(extra); ok {
+		s.remember(r)
+	}
+}
+
+func (s *SSO) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (s *SSO) remember(r registration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Grant == "" {
+		return // from the AWS CLI's cache: good for renewals, not known for which flow
+	}
+	if s.regs == nil {
+		s.regs = map[string]registration{}
+	}
+	s.regs[r.Grant] = r
+}
+
+// register returns a client registered for grant, reusing one that stays
+// valid for at least another hour.
+func (s *SSO) register(ctx context.Context, grant string) (registration, error) {
+	s.mu.Lock()
+	r, ok := s.regs[grant]
+	s.mu.Unlock()
+	if ok && r.Expires.After(s.now().Add(time.Hour)) {
+		return r, nil
+	}
+	in := &ssooidc.RegisterClientInput{
+		ClientName: aws.String("credd"),
+		ClientType: aws.String("public"),
+		Scopes:     s.scopes(),
+		GrantTypes: []string{grant, grantRefresh},
+	}
+	if grant == grantAuthCode {
+		in.RedirectUris = []string{loopbackRedirect}
+		in.IssuerUrl = aws.String(s.StartURL)
+	}
+	out, err := s.client().RegisterClient(ctx, in)
+	if err != nil {
+		return registration{}, fmt.Errorf("registering credd with IAM Identity Center (%s): %w", s.Region, err)
+	}
+	r = registration{ClientID: aws.ToString(out.ClientId), ClientSecret: aws.ToString(out.ClientSecret),
+		Expires: time.Unix(out.ClientSecretExpiresAt, 0), Grant: grant}
+	if r.ClientID == "" || r.ClientSecret == "" {
+		return registration{}, errors.New("IAM Identity Center registered no client (empty clientId or clientSecret)")
+	}
+	s.remember(r)
+	return r, nil
+}
+
+// tokens makes Tokens of a CreateToken answer (keeping the old refresh
+// token if none came) and shares them with the AWS CLI's cache.
+func (s *SSO) tokens(out *ssooidc.CreateTokenOutput, r registration, oldRefresh string) (Tokens, error) {
+	if aws.ToString(out.AccessToken) == "" {
+		return Tokens{}, errors.New("IAM Identity Center returned no access token")
+	}
+	t := Tokens{
+		AccessToken:  aws.ToString(out.AccessToken),
+		RefreshToken: aws.ToString(out.RefreshToken),
+		IDToken:      aws.ToString(out.IdToken),
+		Expiry:       s.now().Add(time.Duration(out.ExpiresIn) * time.Second),
+		Extra:        r.extra(),
+	}
+	if t.RefreshToken == "" {
+		t.RefreshToken = oldRefresh
+	}
+	if s.CacheFile != "" {
+		if err := s.writeCache(t); err != nil {
+			// The session itself is fine; only the sharing failed.
+			s.log().Warn("the AWS CLI's SSO cache was not updated", "file", s.CacheFile, "error", err)
+		}
+	}
+	return t, nil
+}
+
+// pkce returns a verifier of 64 characters and its S256 challenge.
+func pkce() (verifier, challenge string) {
+	verifier = randomString(48) // 48 bytes: 64 base64url characters
+	sum := sha256.Sum256([]byte(verifier))
+	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+func (s *SSO) AuthCodeURL(ctx context.Context, redirect, state string) (string, func(context.Context, string) (Tokens, error), error) {
+	r, err := s.register(ctx, grantAuthCode)
+	if err != nil {
+		return "", nil, err
+	}
+	verifier, challenge := pkce()
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {r.ClientID},
+		"redirect_uri":          {redirect},
+		"state":                 {state},
+		"code_challenge_method": {"S256"},
+		"code_challenge":        {challenge},
+		"scopes":                {strings.Join(s.scopes(), " ")},
+	}
+	return s.authorizeURL() + "?" + q.Encode(), func(ctx context.Context, code string) (Tokens, error) {
+		out, err := s.client().CreateToken(ctx, &ssooidc.CreateTokenInput{
+			ClientId: aws.String(r.ClientID), ClientSecret: aws.String(r.ClientSecret),
+			GrantType: aws.String(grantAuthCode), Code: aws.String(code),
+			CodeVerifier: aws.String(verifier), RedirectUri: aws.String(redirect),
+		})
+		if err != nil {
+			return Tokens{}, fmt.Errorf("exchanging the authorization code with IAM Identity Center: %w", err)
+		}
+		return s.tokens(out, r, "")
+	}, nil
+}
+
+func (s *SSO) StartDevice(ctx context.Context) (DeviceStart, func(context.Context) (Tokens, error), error) {
+	r, err := s.register(ctx, grantDeviceCode)
+	if err != nil {
+		return DeviceStart{}, nil, err
+	}
+	c := s.client()
+	da, err := c.StartDeviceAuthorization(ctx, &ssooidc.StartDeviceAuthorizationInput{
+		ClientId: aws.String(r.ClientID), ClientSecret: aws.String(r.ClientSecret), StartUrl: aws.String(s.StartURL),
+	})
+	if err != nil {
+		return DeviceStart{}, nil, fmt.Errorf("starting device sign-in with IAM Identity Center: %w", err)
+	}
+	interval := time.Duration(max(da.Interval, 1)) * time.Second
+	ds := DeviceStart{
+		UserCode: aws.ToString(da.UserCode), VerificationURI: aws.ToString(da.VerificationUri),
+		VerificationURIComplete: aws.ToString(da.VerificationUriComplete),
+		Expires:                 s.now().Add(time.Duration(da.ExpiresIn) * time.Second), Interval: interval,
+	}
+	return ds, func(ctx context.Context) (Tokens, error) {
+		clk := clock.Or(s.Clock)
+		for {
+			out, err := c.CreateToken(ctx, &ssooidc.CreateTokenInput{
+				ClientId: aws.String(r.ClientID), ClientSecret: aws.String(r.ClientSecret),
+				GrantType: aws.String(grantDeviceCode), DeviceCode: da.DeviceCode,
+			})
+			switch code := errorCode(err); {
+			case err == nil:
+				return s.tokens(out, r, "")
+			case code == "AuthorizationPendingException":
+			case code == "SlowDownException":
+				interval += 5 * time.Second // RFC 8628 §3.5
+			case code == "ExpiredTokenException":
+				return Tokens{}, fmt.Errorf("the device sign-in was not approved in time (its code expired): %w", err)
+			case code == "AccessDeniedException":
+				return Tokens{}, fmt.Errorf("the device sign-in was denied: %w", err)
+			default:
+				if ctx.Err() != nil {
+					return Tokens{}, ctx.Err()
+				}
+				return Tokens{}, fmt.Errorf("device sign-in with IAM Identity Center: %w", err)
+			}
+			t := clk.NewTimer(interval)
+			select {
+			case <-t.C():
+			case <-ctx.Done():
+				t.Stop()
+				return Tokens{}, ctx.Err()
+			}
+		}
+	}, nil
+}
+
+// refusals of a refresh token: only a new sign-in helps.
+var refusals = map[string]bool{
+	"InvalidGrantException":       true,
+	"ExpiredTokenException":       true,
+	"UnauthorizedClientException": true,
+	"InvalidClientException":      true,
+	"AccessDeniedException":       true,
+}
+
+func (s *SSO) Refresh(ctx context.Context, old Tokens) (Tokens, error) {
+	r, ok := registrationOf(old.Extra)
+	switch {
+	case old.RefreshToken == "":
+		return Tokens{}, fmt.Errorf("%w: the session has no refresh token", ErrLoginRequired)
+	case !ok:
+		return Tokens{}, fmt.Errorf("%w: the session has no client registration", ErrLoginRequired)
+	case !r.Expires.After(s.now()):
+		return Tokens{}, fmt.Errorf("%w: credd's client registration expired", ErrLoginRequired)
+	}
+	out, err := s.client().CreateToken(ctx, &ssooidc.CreateTokenInput{
+		ClientId: aws.String(r.ClientID), ClientSecret: aws.String(r.ClientSecret),
+		GrantType: aws.String(grantRefresh), RefreshToken: aws.String(old.RefreshToken),
+	})
+	if err != nil {
+		if code := errorCode(err); refusals[code] {
+			return Tokens{}, fmt.Errorf("%w: IAM Identity Center refused the refresh token (%s)", ErrLoginRequired, code)
+		}
+		return Tokens{}, fmt.Errorf("refreshing the IAM Identity Center token: %w", err)
+	}
+	return s.tokens(out, r, old.RefreshToken)
+}
+
+func errorCode(err error) string {
+	var ae interface{ ErrorCode() string }
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+var _ Method = (*SSO)(nil)
+
+// Reject records that the service refused accessToken (the Identity
+// Center portal's UnauthorizedException: the session was revoked or
+// ended). If the session still holds that token, it stops handing it out
+// and needs a sign-in; a token already replaced is left alone.
+func (s *Session) Reject(accessToken string) {
+	s.mu.Lock()
+	if !s.have || s.tokens.AccessToken != accessToken || accessToken == "" {
+		s.mu.Unlock()
+		return
+	}
+	s.tokens.Expiry = s.clock.Now()
+	first := s.needs == nil
+	s.needs = s.loginRequired("the session is no longer accepted (revoked or ended)")
+	s.mu.Unlock()
+	s.log.Warn("access token refused: sign-in required", "session", s.name)
+	if first {
+		s.changed()
+	}
+}
+
+// AWSCLICacheFile is where the AWS CLI and SDKs keep the token of an
+// sso-session: <home>/.aws/sso/cache/<sha1 of the session name>.json.
+func AWSCLICacheFile(home, session string) string {
+	sum := sha1.Sum([]byte(session))
+	return filepath.Join(home, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json")
+}
+
+// cliCache is the AWS CLI's token cache format.
+type cliCache struct {
+	StartURL              string `json:"startUrl"`
+	Region                string `json:"region"`
+	AccessToken           string `json:"accessToken"`
+	ExpiresAt             string `json:"expiresAt"`
+	ClientID              string `json:"clientId,omitempty"`
+	ClientSecret          string `json:"clientSecret,omitempty"`
+	RegistrationExpiresAt string `json:"registrationExpiresAt,omitempty"`
+	RefreshToken          string `json:"refreshToken,omitempty"`
+}
+
+const cacheTime = "2006-01-02T15:04:05Z"
+
+// writeCache replaces the cache file atomically (temp file + rename), 0600.
+func (s *SSO) writeCache(t Tokens) error {
+	c := cliCache{
+		StartURL: s.StartURL, Region: s.Region, AccessToken: t.AccessToken,
+		ExpiresAt: t.Expiry.UTC().Format(cacheTime), RefreshToken: t.RefreshToken,
+	}
+	if r, ok := registrationOf(t.Extra); ok {
+		c.ClientID, c.ClientSecret, c.RegistrationExpiresAt = r.ClientID, r.ClientSecret, r.Expires.UTC().Format(cacheTime)
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(s.CacheFile)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".credd-*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // after a successful rename, there is nothing to remove
+	if err := f.Chmod(0o600); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), s.CacheFile)
+}
+
+// readCache returns the cached session if it is for this start URL and
+// usable: an unexpired access token, or a refresh token with a valid
+// client registration.
+func (s *SSO) readCache() (Tokens, bool) {
+	b, err := os.ReadFile(s.CacheFile)
+	if err != nil {
+		return Tokens{}, false
+	}
+	var c cliCache
+	if err := json.Unmarshal(b, &c); err != nil || c.AccessToken == "" || strings.TrimRight(c.StartURL, "/") != strings.TrimRight(s.StartURL, "/") {
+		return Tokens{}, false
+	}
+	exp, err := time.Parse(time.RFC3339, c.ExpiresAt)
+	if err != nil {
+		return Tokens{}, false
+	}
+	t := Tokens{AccessToken: c.AccessToken, RefreshToken: c.RefreshToken, Expiry: exp}
+	regExp, rerr := time.Parse(time.RFC3339, c.RegistrationExpiresAt)
+	canRenew := c.RefreshToken != "" && c.ClientID != "" && c.ClientSecret != "" && rerr == nil && regExp.After(s.now())
+	if canRenew {
+		t.Extra = map[string]string{ExtraClientID: c.ClientID, ExtraClientSecret: c.ClientSecret, ExtraRegistrationExpiresAt: regExp.UTC().Format(time.RFC3339)}
+	} else {
+		t.RefreshToken = ""
+	}
+	if !exp.After(s.now()) && !canRenew {
+		return Tokens{}, false
+	}
+	return t, true
+}
+
+// Logout ends the session: the portal's Logout with its access token
+// (best effort: the session is forgotten either way), the AWS CLI cache
+// file if it holds this session's token, and the session itself.
+func (s *SSO) Logout(ctx context.Context, sess *Session) error {
+	sess.mu.Lock()
+	tok, have := sess.tokens.AccessToken, sess.have
+	sess.mu.Unlock()
+	var errs []error
+	if have && tok != "" {
+		o := sso.Options{Region: s.Region}
+		if s.HTTPClient != nil {
+			o.HTTPClient = s.HTTPClient
+		}
+		if s.Endpoint != "" {
+			o.BaseEndpoint = aws.String(s.Endpoint)
+		}
+		if _, err := sso.New(o).Logout(ctx, &sso.LogoutInput{AccessToken: aws.String(tok)}); err != nil && errorCode(err) != "UnauthorizedException" {
+			errs = append(errs, fmt.Errorf("signing out at IAM Identity Center: %w", err))
+		}
+	}
+	if s.CacheFile != "" && tok != "" {
+		if b, err := os.ReadFile(s.CacheFile); err == nil {
+			var c cliCache
+			if json.Unmarshal(b, &c) == nil && c.AccessToken == tok {
+				if err := os.Remove(s.CacheFile); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+	if err := sess.Forget(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
