@@ -10,13 +10,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/internal/peertest"
 )
 
 // These tests have the SDKs read the files WriteProfile writes: boto3 (the
@@ -24,41 +23,9 @@ import (
 // and the Go SDK.
 
 // peerTimeout bounds every peer subprocess.
-const peerTimeout = 30 * time.Second
+const peerTimeout = peertest.Timeout
 
-// requirePeer skips when a peer is missing, or fails under
-// CREDD_REQUIRE_PEERS=1 so that CI cannot pass by skipping.
-func requirePeer(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CREDD_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s is required (CREDD_REQUIRE_PEERS=1): %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
-}
-
-// boto3Interpreter is the interpreter behind the machine's python3, if it
-// imports boto3. python3 may be a pyenv shim that looks at HOME and the
-// working directory, so the tests run the interpreter itself.
-var boto3Interpreter = sync.OnceValues(func() (string, error) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), peerTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, "-c", "import sys, boto3; print(sys.executable)").Output()
-	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			err = errors.New(strings.TrimSpace(string(exit.Stderr)))
-		}
-		return "", err
-	}
-	return strings.TrimSpace(string(out)), nil
-})
+var boto3Interpreter = peertest.Boto3Python
 
 // run runs name with a clean environment: PATH, a fresh HOME, the
 // credentials file, an empty config file, IMDS off, and vars.
@@ -226,7 +193,7 @@ func TestBoto3RefusesDuplicateSections(t *testing.T) {
 
 // debianAWSCLI is Debian's AWS CLI v2.9 (apt-get install awscli), on an
 // older botocore vendored as awscli.botocore.
-const debianAWSCLI = "/usr/bin/aws"
+const debianAWSCLI = peertest.DebianAWSCLI
 
 // TestDebianAWSCLI has the old CLI export the profile WriteProfile wrote.
 func TestDebianAWSCLI(t *testing.T) {
@@ -305,4 +272,9 @@ func TestGoSDK(t *testing.T) {
 			}
 		})
 	}
+}
+
+func requirePeer(t *testing.T, what string, err error) {
+	t.Helper()
+	peertest.Require(t, what, err)
 }

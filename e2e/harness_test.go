@@ -18,6 +18,7 @@ import (
 
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/daemon"
+	"github.com/credd/credd/internal/peertest"
 )
 
 // credd is a daemon running for one test.
@@ -133,19 +134,6 @@ func (p processProfile) calls(t *testing.T) int {
 	return bytes.Count(b, []byte("x"))
 }
 
-// requirePeer skips when a peer is missing, or fails under
-// CREDD_REQUIRE_PEERS=1 so that CI cannot pass by skipping.
-func requirePeer(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CREDD_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s is required (CREDD_REQUIRE_PEERS=1): %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
-}
-
 // cleanAWSEnv clears every variable that would steer an SDK away from the
 // provider under test, and points the shared files at empty ones.
 func cleanAWSEnv(t *testing.T) {
@@ -181,4 +169,11 @@ func (c *credd) get(t *testing.T, path string, hdr map[string]string) *http.Resp
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp
+}
+
+// requirePeer skips when a peer is missing, or fails under
+// CREDD_REQUIRE_PEERS=1 (see internal/peertest).
+func requirePeer(t *testing.T, what string, err error) {
+	t.Helper()
+	peertest.Require(t, what, err)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -79,6 +78,14 @@ func (l *minioOutput) String() string {
 // output is logged if the test fails.
 func startMinio(t *testing.T) (endpoint, rootUser, rootPass string) {
 	t.Helper()
+	endpoint, rootUser, rootPass, _ = startMinioEnv(t)
+	return endpoint, rootUser, rootPass
+}
+
+// startMinioEnv starts MinIO with extra environment (e.g. its OpenID
+// settings) and returns its output too.
+func startMinioEnv(t *testing.T, extraEnv ...string) (endpoint, rootUser, rootPass string, out *minioOutput) {
+	t.Helper()
 	bin, err := minioBinary()
 	requirePeer(t, "MinIO", err)
 	rootUser, rootPass = "credd-e2e-root", "credd-e2e-root-secret"
@@ -100,7 +107,8 @@ func startMinio(t *testing.T) (endpoint, rootUser, rootPass string) {
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 	}
-	out := &minioOutput{}
+	cmd.Env = append(cmd.Env, extraEnv...)
+	out = &minioOutput{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start MinIO %s: %v", bin, err)
@@ -128,7 +136,7 @@ func startMinio(t *testing.T) (endpoint, rootUser, rootPass string) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return endpoint, rootUser, rootPass
+				return endpoint, rootUser, rootPass, out
 			}
 		}
 		if time.Now().After(deadline) {
@@ -329,17 +337,7 @@ print(json.dumps({"Method": c.method, "AccessKey": c.get_frozen_credentials().ac
 // pyenv shim, which needs the user's HOME) once it imports boto3.
 func minioPython(t *testing.T) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	requirePeer(t, "python3", err)
-	out, err := exec.Command(py, "-c", "import sys, boto3; print(sys.executable)").Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%w: %s", err, ee.Stderr)
-		}
-		requirePeer(t, "python3 with boto3", err)
-	}
-	return strings.TrimSpace(string(out))
+	return requireBoto3(t)
 }
 
 // minioPeerEnv is a from-scratch environment for a Python peer: nothing of

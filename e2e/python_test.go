@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/credd/credd/internal/peertest"
 )
 
 // This file holds the Python judges (boto3 from the machine's python3, and
@@ -122,30 +123,9 @@ func checkClientCreds(t *testing.T, key, secret, token, expires string, want pro
 	}
 }
 
-// boto3Interpreter is the absolute path of the interpreter behind the machine's
-// python3, if it imports boto3. Resolving it once keeps the pyenv shim (which
-// looks at HOME and the working directory) out of the clean environments.
-var boto3Interpreter = sync.OnceValues(func() (string, error) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, "-c", "import sys, boto3; print(sys.executable)").Output()
-	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			err = errors.New(strings.TrimSpace(string(exit.Stderr)))
-		}
-		return "", err
-	}
-	return strings.TrimSpace(string(out)), nil
-})
-
 func requireBoto3(t *testing.T) string {
 	t.Helper()
-	py, err := boto3Interpreter()
+	py, err := peertest.Boto3Python()
 	requirePeer(t, "python3 with boto3", err)
 	return py
 }
@@ -284,7 +264,7 @@ func TestBoto3Errors(t *testing.T) {
 // botocore fork vendored as awscli.botocore (not Debian's python3-botocore),
 // which glues AWS_EC2_METADATA_SERVICE_ENDPOINT and the path together
 // without a separator and reads only AWS_CONTAINER_AUTHORIZATION_TOKEN.
-const debianAWSCLI = "/usr/bin/aws"
+const debianAWSCLI = peertest.DebianAWSCLI
 
 func requireDebianAWSCLI(t *testing.T) {
 	t.Helper()

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/processcreds"
 
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/internal/peertest"
 )
 
 // These tests hand the output to the programs that consume it: the Go SDK's
@@ -21,20 +22,7 @@ import (
 // the same bytes), sh, and fish.
 
 // peerTimeout bounds every peer subprocess.
-const peerTimeout = 30 * time.Second
-
-// requirePeer skips when a peer is missing, or fails under
-// CREDD_REQUIRE_PEERS=1 so that CI cannot pass by skipping.
-func requirePeer(t *testing.T, what string, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	if os.Getenv("CREDD_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s is required (CREDD_REQUIRE_PEERS=1): %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
-}
+const peerTimeout = peertest.Timeout
 
 func requireSh(t *testing.T) {
 	t.Helper()
@@ -121,7 +109,7 @@ func TestProcessGoSDK(t *testing.T) {
 
 // debianAWSCLI is Debian's AWS CLI v2.9 (apt-get install awscli), the
 // implementation of `aws configure export-credentials` these formats copy.
-const debianAWSCLI = "/usr/bin/aws"
+const debianAWSCLI = peertest.DebianAWSCLI
 
 // TestDebianAWSCLI makes the process output the CLI's credential_process
 // and has the CLI export what it read in each of its formats: every byte
@@ -270,4 +258,9 @@ exit 0`, file)
 			}
 		})
 	}
+}
+
+func requirePeer(t *testing.T, what string, err error) {
+	t.Helper()
+	peertest.Require(t, what, err)
 }

@@ -9,21 +9,14 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/credd/credd/internal/peertest"
 )
 
-// requireTool finds a real peer tool; a missing one skips the test, or
-// fails it when CREDD_REQUIRE_PEERS=1 (CI).
+// requireTool finds a real peer tool (see internal/peertest).
 func requireTool(t *testing.T, name, install string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CREDD_REQUIRE_PEERS") == "1" {
-		t.Fatalf("%s is required (CREDD_REQUIRE_PEERS=1): %s", name, install)
-	}
-	t.Skipf("%s not installed (%s)", name, install)
-	return ""
+	return peertest.Tool(t, name, install)
 }
 
 // systemdVerify runs the real `systemd-analyze verify` on a unit file and

@@ -1,0 +1,66 @@
+// Package peertest finds the real peers that tests use as judges (the AWS
+// CLI, boto3, systemd-analyze, ...). A missing peer skips the test, or
+// fails it when CREDD_REQUIRE_PEERS=1 (CI), so that CI cannot pass by
+// skipping.
+package peertest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Timeout bounds a peer subprocess.
+const Timeout = 30 * time.Second
+
+// DebianAWSCLI is where Debian's awscli package (AWS CLI v2.9) installs.
+const DebianAWSCLI = "/usr/bin/aws"
+
+// Require skips (or fails, under CREDD_REQUIRE_PEERS=1) when err says a
+// peer is missing.
+func Require(t testing.TB, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CREDD_REQUIRE_PEERS") == "1" {
+		t.Fatalf("%s is required (CREDD_REQUIRE_PEERS=1): %v", what, err)
+	}
+	t.Skipf("%s not available: %v", what, err)
+}
+
+// Tool finds a program on PATH; install says how to get it.
+func Tool(t testing.TB, name, install string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		Require(t, name+" ("+install+")", err)
+	}
+	return p
+}
+
+// Boto3Python is the interpreter behind the machine's python3, if it
+// imports boto3. python3 may be a pyenv shim that reads HOME and the
+// working directory, so tests run the interpreter itself.
+var Boto3Python = sync.OnceValues(func() (string, error) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "-c", "import sys, boto3; print(sys.executable)").Output()
+	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			err = errors.New(strings.TrimSpace(string(exit.Stderr)))
+		}
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+})
