@@ -25,6 +25,7 @@ type Config struct {
 	IMDS              IMDS                        `yaml:"imds,omitempty"`
 	Refresh           Refresh                     `yaml:"refresh,omitempty"`
 	STS               STS                         `yaml:"sts,omitempty"`
+	IAM               IAM                         `yaml:"iam,omitempty"`
 	Console           Console                     `yaml:"console,omitempty"`
 	SSOSessions       map[string]SSOSession       `yaml:"sso_sessions,omitempty"`
 	IdentityProviders map[string]IdentityProvider `yaml:"identity_providers,omitempty"`
@@ -46,6 +47,11 @@ type Refresh struct {
 // STS configures the Security Token Service client.
 type STS struct {
 	Region   string `yaml:"region,omitempty"`
+	Endpoint string `yaml:"endpoint,omitempty"`
+}
+
+// IAM configures the IAM client of `credd rotate`.
+type IAM struct {
 	Endpoint string `yaml:"endpoint,omitempty"`
 }
 
@@ -99,6 +105,11 @@ type Profile struct {
 type ProfileConsole struct {
 	Destination     string   `yaml:"destination,omitempty"`
 	SessionDuration Duration `yaml:"session_duration,omitempty"`
+	// Policy and PolicyARNs bound the sts:GetFederationToken session that
+	// IAM user keys (aws_profile) sign in with; neither: allow all, which
+	// leaves the user's own permissions.
+	Policy     string   `yaml:"policy,omitempty"`
+	PolicyARNs []string `yaml:"policy_arns,omitempty"`
 }
 
 // SourceKind names where a profile's credentials come from.

@@ -40,6 +40,13 @@ profiles:
     session_tags: {team: ops}
     duration: 45m
   legacy: {aws_profile: legacy-admin}
+  keys:
+    aws_profile: keys
+    console:
+      destination: s3
+      session_duration: 8h
+      policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+      policy_arns: [arn:aws:iam::aws:policy/ReadOnlyAccess, arn:aws:iam::111122223333:policy/team/extra]
   minio: {source_profile: legacy, role_arn: "arn:minio:iam:::role/dummy"}
 `)
 	if err := c.Validate(); err != nil {
@@ -143,6 +150,16 @@ func TestValidateReportsEveryErrorWithItsKey(t *testing.T) {
 		{"name with an empty part", "sso_sessions:\n  corp//x: {start_url: 'https://x.awsapps.com/start', region: us-east-1}\n", []string{"sso_sessions.corp//x: name may not have empty"}},
 		{"name too long", "identity_providers:\n  " + strings.Repeat("n", 65) + ": {issuer: 'https://x.example.com', client_id: c}\n", []string{"name is longer than 64 characters"}},
 		{"several errors at once", "listen: nope\nsession_store: x\nrefresh: {ahead: soon}\n", []string{"listen:", "session_store:", "refresh.ahead:"}},
+		{"console session duration under 15m", "profiles:\n  a: {aws_profile: x, console: {session_duration: 10m}}\n", []string{"profiles.a.console.session_duration: must be between 15m and 12h, got 10m"}},
+		{"console session duration over 12h", "profiles:\n  a: {aws_profile: x, console: {session_duration: 13h}}\n", []string{"profiles.a.console.session_duration: must be between 15m and 12h, got 13h"}},
+		{"IAM endpoint not https", "iam: {endpoint: 'http://iam.example.com'}\n", []string{"iam.endpoint: must use https"}},
+		{"federation policy for a role chain", "profiles:\n  a: {aws_profile: x}\n  b: {source_profile: a, role_arn: 'arn:aws:iam::111122223333:role/b', console: {policy_arns: ['arn:aws:iam::aws:policy/ReadOnlyAccess']}}\n",
+			[]string{"profiles.b.console.policy_arns: is only used with aws_profile"}},
+		{"federation policy not JSON", "profiles:\n  a: {aws_profile: x, console: {policy: 'allow everything'}}\n", []string{"profiles.a.console.policy: must be an IAM policy document in JSON"}},
+		{"federation policy without statements", "profiles:\n  a: {aws_profile: x, console: {policy: '{\"Version\":\"2012-10-17\"}'}}\n", []string{"profiles.a.console.policy: has no Statement"}},
+		{"federation policy too long", "profiles:\n  a: {aws_profile: x, console: {policy: '{\"Statement\":[],\"x\":\"" + strings.Repeat("y", 2100) + "\"}'}}\n", []string{"profiles.a.console.policy: is 2", "at most 2048"}},
+		{"federation policy ARN malformed", "profiles:\n  a: {aws_profile: x, console: {policy_arns: ['ReadOnlyAccess', 'arn:aws:iam::aws:policy/ViewOnlyAccess']}}\n", []string{`profiles.a.console.policy_arns[0]: is not a managed policy ARN`}},
+		{"too many federation policy ARNs", "profiles:\n  a: {aws_profile: x, console: {policy_arns: [" + strings.TrimSuffix(strings.Repeat("'arn:aws:iam::aws:policy/P', ", 11), ", ") + "]}}\n", []string{"profiles.a.console.policy_arns: at most 10 managed policies, got 11"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := parse(t, tc.yaml)
@@ -169,14 +186,14 @@ func TestValidateReportsEveryErrorWithItsKey(t *testing.T) {
 func TestSet(t *testing.T) {
 	c := Default()
 	for _, kv := range [][2]string{
-		{"listen", "127.0.0.2:1234"}, {"extra_listen", "172.17.0.1:9955, 10.0.0.1:9955"},
+		{"listen", "127.0.0.2:1234"}, {"extra_listen", "172.17.0.1:9955, 10.0.0.1:9955"}, {"iam.endpoint", "http://127.0.0.1:9001"},
 		{"imds.allow_v1", "true"}, {"imds.hop_limit", "2"}, {"refresh.ahead", "5m"}, {"sts.endpoint", "http://127.0.0.1:9000"},
 	} {
 		if err := c.Set(kv[0], kv[1]); err != nil {
 			t.Fatalf("Set(%s): %v", kv[0], err)
 		}
 	}
-	if c.Listen != "127.0.0.2:1234" || len(c.ExtraListen) != 2 || !c.IMDS.AllowV1 || c.IMDS.HopLimit != 2 || c.Refresh.Ahead.Duration != 5*time.Minute || c.STS.Endpoint != "http://127.0.0.1:9000" {
+	if c.Listen != "127.0.0.2:1234" || len(c.ExtraListen) != 2 || !c.IMDS.AllowV1 || c.IMDS.HopLimit != 2 || c.Refresh.Ahead.Duration != 5*time.Minute || c.STS.Endpoint != "http://127.0.0.1:9000" || c.IAM.Endpoint != "http://127.0.0.1:9001" {
 		t.Errorf("Set did not apply: %+v", c)
 	}
 	for _, tc := range []struct{ key, val, want string }{

@@ -172,7 +172,7 @@ func AsErrors(err error) (Errors, bool) {
 var EnvKeys = []string{
 	"listen", "extra_listen", "allow_clients", "state_dir", "default_profile", "session_store",
 	"imds.allow_v1", "imds.hop_limit", "refresh.ahead", "refresh.idle_after",
-	"sts.region", "sts.endpoint", "console.issuer", "console.federation_endpoint",
+	"sts.region", "sts.endpoint", "iam.endpoint", "console.issuer", "console.federation_endpoint",
 }
 
 // Set overrides one key with a value given as text (from the environment or
@@ -213,6 +213,8 @@ func (c *Config) Set(key, value string) error {
 		c.STS.Region = value
 	case "sts.endpoint":
 		c.STS.Endpoint = value
+	case "iam.endpoint":
+		c.IAM.Endpoint = value
 	case "console.issuer":
 		c.Console.Issuer = value
 	case "console.federation_endpoint":

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -63,6 +64,7 @@ func (c *Config) Validate() error {
 	v.positive("refresh.idle_after", c.Refresh.IdleAfter)
 	v.region("sts.region", c.STS.Region, true)
 	v.url("sts.endpoint", c.STS.Endpoint, false)
+	v.url("iam.endpoint", c.IAM.Endpoint, false)
 	v.url("console.federation_endpoint", c.Console.FederationEndpoint, false)
 
 	for _, name := range sortedKeys(c.SSOSessions) {
@@ -288,6 +290,53 @@ func (v *validator) profile(c *Config, name string) {
 	v.region(key+".region", p.Region, false)
 	v.rangeDur(key+".duration", p.Duration, MinDuration, MaxDuration)
 	v.rangeDur(key+".console.session_duration", p.Console.SessionDuration, minConsoleDuration, maxConsoleDuration)
+	v.federationPolicy(key+".console", p)
+}
+
+// Limits of sts:GetFederationToken's session policies.
+const (
+	maxPolicyARNs  = 10
+	maxPolicyBytes = 2048
+)
+
+var rePolicyARN = regexp.MustCompile(`^arn:[a-z0-9-]+:iam::(aws|\d{12}):policy/\S+$`)
+
+// federationPolicy checks console.policy and console.policy_arns, which
+// only IAM user keys (aws_profile sources) use.
+func (v *validator) federationPolicy(key string, p Profile) {
+	if p.Console.Policy == "" && len(p.Console.PolicyARNs) == 0 {
+		return
+	}
+	if p.Source() != SourceAWSProfile {
+		for _, k := range []struct {
+			name string
+			set  bool
+		}{{"policy", p.Console.Policy != ""}, {"policy_arns", len(p.Console.PolicyARNs) > 0}} {
+			if k.set {
+				v.add(key+"."+k.name, "is only used with aws_profile: IAM user keys sign in to the console through sts:GetFederationToken, which this policy bounds")
+			}
+		}
+		return
+	}
+	if pol := p.Console.Policy; pol != "" {
+		var doc map[string]any
+		switch {
+		case json.Unmarshal([]byte(pol), &doc) != nil:
+			v.add(key+".policy", "must be an IAM policy document in JSON, e.g. '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}'")
+		case doc["Statement"] == nil:
+			v.add(key+".policy", "has no Statement")
+		case len(pol) > maxPolicyBytes:
+			v.add(key+".policy", "is %d characters; STS takes at most %d", len(pol), maxPolicyBytes)
+		}
+	}
+	if n := len(p.Console.PolicyARNs); n > maxPolicyARNs {
+		v.add(key+".policy_arns", "at most %d managed policies, got %d", maxPolicyARNs, n)
+	}
+	for i, arn := range p.Console.PolicyARNs {
+		if !rePolicyARN.MatchString(arn) {
+			v.add(fmt.Sprintf("%s.policy_arns[%d]", key, i), "is not a managed policy ARN such as arn:aws:iam::aws:policy/ReadOnlyAccess, got %q", arn)
+		}
+	}
 }
 
 // cycles reports source_profile chains that loop, once per loop.

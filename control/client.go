@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -53,6 +54,29 @@ func (c *Client) Logout(ctx context.Context, req LogoutRequest) (LogoutResult, e
 func (c *Client) Credentials(ctx context.Context, profile string) (Credentials, error) {
 	var cr Credentials
 	return cr, c.do(ctx, http.MethodGet, "/v1/credentials/"+profile, nil, &cr)
+}
+
+// Login starts (or joins) a sign-in.
+func (c *Client) Login(ctx context.Context, req LoginRequest) (LoginStart, error) {
+	var st LoginStart
+	return st, c.do(ctx, http.MethodPost, "/v1/login", req, &st)
+}
+
+// LoginStatus waits up to wait for a sign-in to end.
+func (c *Client) LoginStatus(ctx context.Context, id string, wait time.Duration) (LoginState, error) {
+	var st LoginState
+	return st, c.do(ctx, http.MethodGet, "/v1/login/"+url.PathEscape(id)+"?wait="+wait.String(), nil, &st)
+}
+
+// CancelLogin stops a sign-in.
+func (c *Client) CancelLogin(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/login/"+url.PathEscape(id), nil, nil)
+}
+
+// Console asks for a console sign-in link.
+func (c *Client) Console(ctx context.Context, req ConsoleRequest) (ConsoleLink, error) {
+	var link ConsoleLink
+	return link, c.do(ctx, http.MethodPost, "/v1/console", req, &link)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {

@@ -55,7 +55,9 @@ type ProfileStatus struct {
 type SessionStatus struct {
 	Name    string     `json:"name"`
 	Kind    string     `json:"kind"`
+	State   string     `json:"state"` // signed-in, login-required, or stored (no configured session uses it)
 	Expires *time.Time `json:"expires,omitempty"`
+	Error   string     `json:"error,omitempty"` // why a sign-in is needed
 }
 
 // StoreStatus tells where sessions live and what could not be read.
@@ -91,6 +93,69 @@ type LogoutResult struct {
 	Removed []string `json:"removed"`
 }
 
+// LoginRequest asks the daemon to sign in to a session: the one named, the
+// one a profile uses, or the only one configured.
+type LoginRequest struct {
+	SSOSession string `json:"sso_session,omitempty"`
+	Provider   string `json:"provider,omitempty"`
+	Profile    string `json:"profile,omitempty"`
+	Device     bool   `json:"device,omitempty"`
+}
+
+// LoginStart is a sign-in under way: open URL (and enter UserCode for a
+// device sign-in) before Expires.
+type LoginStart struct {
+	ID       string    `json:"id"`
+	Session  string    `json:"session"`
+	URL      string    `json:"url"`
+	UserCode string    `json:"user_code,omitempty"`
+	Device   bool      `json:"device"`
+	Expires  time.Time `json:"expires"`
+}
+
+// LoginState is a sign-in's progress: pending, done or failed.
+type LoginState struct {
+	ID       string         `json:"id"`
+	Session  string         `json:"session"`
+	State    string         `json:"state"`
+	Error    string         `json:"error,omitempty"`
+	Ready    []string       `json:"ready,omitempty"`
+	NotReady []ProfileError `json:"not_ready,omitempty"`
+}
+
+// ProfileError is a profile that is not ready, and why.
+type ProfileError struct {
+	Profile string `json:"profile"`
+	Error   string `json:"error"`
+}
+
+// ConsoleRequest asks for a console sign-in link: profile "" is the
+// default profile; destination and region "" are the profile's.
+type ConsoleRequest struct {
+	Profile     string `json:"profile,omitempty"`
+	Destination string `json:"destination,omitempty"`
+	Region      string `json:"region,omitempty"`
+}
+
+// ConsoleLink is a console sign-in link. URL signs in whoever opens it
+// until Expires (15 minutes).
+type ConsoleLink struct {
+	URL         string    `json:"url"`
+	Expires     time.Time `json:"expires"`
+	Profile     string    `json:"profile"`
+	Destination string    `json:"destination"`
+	Region      string    `json:"region"`
+	// The console session lasts SessionSeconds when credd asked for a
+	// length, else until SessionExpires (the credentials' expiry).
+	SessionSeconds int        `json:"session_seconds,omitempty"`
+	SessionExpires *time.Time `json:"session_expires,omitempty"`
+	Note           string     `json:"note,omitempty"`
+	// Credentials is the kind of credentials that signed in: role,
+	// chained-role, federation (IAM user keys), external (resolved by the
+	// AWS SDK).
+	Credentials string `json:"credentials"`
+}
+
 // Error is every error answer: {"code": "...", "message": "..."}.
 type Error struct {
 	Status  int    `json:"-"`
@@ -108,6 +173,7 @@ const (
 	CodeLoginRequired  = "LoginRequired"
 	CodeReloadRefused  = "ReloadRefused"
 	CodeNotImplemented = "NotImplemented"
+	CodeLoginFailed    = "LoginFailed"
 	CodeInternal       = "Internal"
 )
 
@@ -152,12 +218,21 @@ type Backend interface {
 	Reload(ctx context.Context) error
 	Logout(ctx context.Context, req LogoutRequest) (LogoutResult, error)
 	Credentials(ctx context.Context, profile string) (cred.Credentials, error)
+	Login(ctx context.Context, req LoginRequest) (LoginStart, error)
+	LoginStatus(ctx context.Context, id string, wait time.Duration) (LoginState, error)
+	CancelLogin(ctx context.Context, id string) error
+	Console(ctx context.Context, req ConsoleRequest) (ConsoleLink, error)
 }
+
+// maxLoginWait bounds one progress poll.
+const maxLoginWait = 30 * time.Second
 
 // ErrUnknownProfile and ErrLoginRequired let a Backend pick the answer.
 var (
 	ErrUnknownProfile = errors.New("unknown profile")
 	ErrLoginRequired  = errors.New("sign-in required")
+	// ErrBadRequest marks errors in what the request asks for (400).
+	ErrBadRequest = errors.New("bad request")
 )
 
 // maxBody bounds control request bodies.
@@ -214,14 +289,50 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 		return Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
 			Expiration: c.Expires.UTC(), AccountID: c.AccountID, RoleARN: c.RoleARN}, nil
 	})
-	notYet := func(what string) func(*http.Request) (any, error) {
-		return func(*http.Request) (any, error) {
-			return nil, &Error{Status: http.StatusNotImplemented, Code: CodeNotImplemented, Message: what + " is not available in this build of credd"}
+	handle("POST /v1/login", func(r *http.Request) (any, error) {
+		var req LoginRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
 		}
-	}
-	handle("POST /v1/login", notYet("sign-in"))
-	handle("GET /v1/login/{id}", notYet("sign-in"))
-	handle("POST /v1/console", notYet("console sign-in"))
+		return b.Login(r.Context(), req)
+	})
+	handle("GET /v1/login/{id}", func(r *http.Request) (any, error) {
+		wait := time.Duration(0)
+		if w := r.URL.Query().Get("wait"); w != "" {
+			d, err := time.ParseDuration(w)
+			if err != nil || d < 0 {
+				return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "wait must be a duration such as 20s"}
+			}
+			wait = min(d, maxLoginWait)
+		}
+		return b.LoginStatus(r.Context(), r.PathValue("id"), wait)
+	})
+	handle("DELETE /v1/login/{id}", func(r *http.Request) (any, error) {
+		if err := b.CancelLogin(r.Context(), r.PathValue("id")); err != nil {
+			return nil, err
+		}
+		return struct {
+			Cancelled bool `json:"cancelled"`
+		}{true}, nil
+	})
+	handle("POST /v1/console", func(r *http.Request) (any, error) {
+		var req ConsoleRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		link, err := b.Console(r.Context(), req)
+		switch {
+		case errors.Is(err, ErrUnknownProfile):
+			return nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
+		case errors.Is(err, ErrLoginRequired):
+			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoginRequired, Message: err.Error()}
+		case errors.Is(err, ErrBadRequest):
+			return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: err.Error()}
+		case err != nil:
+			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeNotAvailable, Message: err.Error()}
+		}
+		return link, nil
+	})
 	// Known paths with another method get 405; everything else 404, both
 	// in the {code, message} shape.
 	methods := map[string]string{"/v1/status": "GET", "/v1/reload": "POST", "/v1/logout": "POST", "/v1/login": "POST", "/v1/console": "POST"}

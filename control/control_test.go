@@ -28,6 +28,31 @@ func (f *fakeBackend) Logout(_ context.Context, r LogoutRequest) (LogoutResult, 
 	f.logouts = append(f.logouts, r)
 	return LogoutResult{Removed: []string{"sso/corp"}}, nil
 }
+func (f *fakeBackend) Login(_ context.Context, r LoginRequest) (LoginStart, error) {
+	return LoginStart{ID: "f1", Session: "oidc/" + r.Provider, URL: "http://127.0.0.1/authorize"}, nil
+}
+func (f *fakeBackend) LoginStatus(_ context.Context, id string, wait time.Duration) (LoginState, error) {
+	if id != "f1" {
+		return LoginState{}, &Error{Status: 404, Code: CodeNotFound, Message: "no sign-in " + id}
+	}
+	return LoginState{ID: id, State: "done", Ready: []string{"app"}, Error: wait.String()}, nil
+}
+func (f *fakeBackend) CancelLogin(context.Context, string) error { return nil }
+func (f *fakeBackend) Console(_ context.Context, r ConsoleRequest) (ConsoleLink, error) {
+	switch r.Profile {
+	case "", "dev":
+		if r.Destination == "ec3" {
+			return ConsoleLink{}, errors.Join(ErrBadRequest, errors.New(`unknown destination "ec3": use one of ec2, s3`))
+		}
+		return ConsoleLink{URL: "https://signin.aws.amazon.com/federation?Action=login", Profile: "dev", Destination: r.Destination, Region: r.Region,
+			Expires: time.Date(2030, 1, 1, 0, 15, 0, 0, time.UTC), SessionSeconds: 3600}, nil
+	case "corp":
+		return ConsoleLink{}, errors.Join(ErrLoginRequired, errors.New("run `credd login --profile corp`"))
+	case "down":
+		return ConsoleLink{}, errors.New("the federation endpoint refused the sign-in")
+	}
+	return ConsoleLink{}, ErrUnknownProfile
+}
 func (f *fakeBackend) Credentials(_ context.Context, p string) (cred.Credentials, error) {
 	switch p {
 	case "dev":
@@ -94,6 +119,37 @@ func TestClientAgainstServer(t *testing.T) {
 	if res, err := c.Logout(ctx, LogoutRequest{Session: "sso/corp"}); err != nil || res.Removed[0] != "sso/corp" || b.logouts[0].Session != "sso/corp" {
 		t.Errorf("logout = %+v, %v", res, err)
 	}
+	ls, err := c.Login(ctx, LoginRequest{Provider: "okta"})
+	if err != nil || ls.Session != "oidc/okta" {
+		t.Fatalf("login = %+v, %v", ls, err)
+	}
+	st2, err := c.LoginStatus(ctx, ls.ID, 90*time.Second)
+	if err != nil || st2.State != "done" || st2.Ready[0] != "app" || st2.Error != "30s" {
+		t.Errorf("login status = %+v, %v (the wait is capped at 30s)", st2, err)
+	}
+	if err := c.CancelLogin(ctx, ls.ID); err != nil {
+		t.Errorf("cancel: %v", err)
+	}
+	link, err := c.Console(ctx, ConsoleRequest{Profile: "dev", Destination: "s3", Region: "eu-west-1"})
+	if err != nil || link.URL == "" || link.Destination != "s3" || link.Region != "eu-west-1" || link.SessionSeconds != 3600 || !link.Expires.Equal(time.Date(2030, 1, 1, 0, 15, 0, 0, time.UTC)) {
+		t.Errorf("console = %+v, %v", link, err)
+	}
+	for _, tc := range []struct {
+		req    ConsoleRequest
+		code   string
+		status int
+	}{
+		{ConsoleRequest{Profile: "nope"}, CodeNotFound, 404},
+		{ConsoleRequest{Profile: "corp"}, CodeLoginRequired, 503},
+		{ConsoleRequest{Profile: "down"}, CodeNotAvailable, 503},
+		{ConsoleRequest{Profile: "dev", Destination: "ec3"}, CodeBadRequest, 400},
+	} {
+		_, err := c.Console(ctx, tc.req)
+		var e *Error
+		if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status {
+			t.Errorf("console %+v: err = %#v, want %s/%d", tc.req, err, tc.code, tc.status)
+		}
+	}
 	b.reloadErr = errors.New("profiles.dev.account_id: must be 12 digits")
 	var e *Error
 	if err := c.Reload(ctx); !errors.As(err, &e) || e.Code != CodeReloadRefused || !strings.Contains(e.Message, "account_id") {
@@ -115,7 +171,12 @@ func TestMalformedRequestsAre400(t *testing.T) {
 		{"empty body is fine", "POST", "/v1/logout", ``, 200},
 		{"wrong method", "GET", "/v1/reload", ``, 405},
 		{"unknown path", "GET", "/v2/status", ``, 404},
-		{"sign-in not in this build", "POST", "/v1/login", `{}`, 501},
+		{"login with an unknown field", "POST", "/v1/login", `{"provder":"okta"}`, 400},
+		{"login progress with a bad wait", "GET", "/v1/login/f1?wait=soon", ``, 400},
+		{"login progress of an unknown flow", "GET", "/v1/login/nope", ``, 404},
+		{"console with an unknown field", "POST", "/v1/console", `{"profle":"dev"}`, 400},
+		{"console by GET", "GET", "/v1/console", ``, 405},
+		{"console for the default profile", "POST", "/v1/console", ``, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()

@@ -13,6 +13,7 @@ import (
 
 // builder turns profiles into sources.
 type builder struct {
+	d           *Daemon
 	cfg         config.Config
 	deps        Deps
 	http        *http.Client
@@ -57,7 +58,7 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 		if sessionName == "" {
 			sessionName = source.SessionName(b.deps.UserName)
 		}
-		return &source.AssumeRole{
+		a := &source.AssumeRole{
 			Profile:           name,
 			Signer:            signer,
 			STS:               b.sts(),
@@ -68,6 +69,34 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 			Duration:          p.SessionDuration(),
 			Tags:              p.SessionTags,
 			TransitiveTagKeys: p.TransitiveTagKeys,
+		}
+		if p.IdentityProvider != "" { // broker mode
+			a.TagsFromClaims = p.SessionTagsFromClaims
+			a.Claims = idTokens{d: b.d, key: oidcKey(p.IdentityProvider)}
+		}
+		return a
+	case config.SourceOIDC:
+		return &source.WebIdentity{
+			Profile:          name,
+			Provider:         p.IdentityProvider,
+			Tokens:           idTokens{d: b.d, key: oidcKey(p.IdentityProvider)},
+			STS:              b.sts(),
+			RoleARN:          p.RoleARN,
+			SessionNameClaim: p.SessionNameClaim,
+			Duration:         p.SessionDuration(),
+			LoginHint:        "credd login --provider " + p.IdentityProvider,
+		}
+	case config.SourceSSO:
+		sc := b.cfg.SSOSessions[p.SSOSession]
+		return &source.SSORole{
+			Profile:   name,
+			Session:   p.SSOSession,
+			Tokens:    accessTokens{d: b.d, key: ssoKey(p.SSOSession)},
+			Portal:    source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint, HTTPClient: b.http},
+			AccountID: p.AccountID,
+			RoleName:  p.RoleName,
+			LoginHint: "credd login --sso-session " + p.SSOSession,
+			Clock:     b.deps.Clock,
 		}
 	default:
 		kind := p.Source()

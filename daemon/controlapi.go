@@ -61,6 +61,18 @@ func (b controlBackend) Logout(ctx context.Context, req control.LogoutRequest) (
 	return control.LogoutResult{Removed: removed}, err
 }
 
+func (b controlBackend) Login(ctx context.Context, req control.LoginRequest) (control.LoginStart, error) {
+	return b.d.Login(ctx, req)
+}
+
+func (b controlBackend) LoginStatus(ctx context.Context, id string, wait time.Duration) (control.LoginState, error) {
+	return b.d.LoginStatus(ctx, id, wait)
+}
+
+func (b controlBackend) CancelLogin(ctx context.Context, id string) error {
+	return b.d.CancelLogin(ctx, id)
+}
+
 func (b controlBackend) Credentials(ctx context.Context, profile string) (cred.Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()

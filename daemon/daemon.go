@@ -22,6 +22,7 @@ import (
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
+	"github.com/credd/credd/login"
 	"github.com/credd/credd/refresh"
 )
 
@@ -51,19 +52,29 @@ type Deps struct {
 	ConfigPath string
 	// Sessions is the session store (nil: sessions live nowhere).
 	Sessions SessionStore
+	// Secret reads a client secret from the environment variable that
+	// client_secret_env names (cmd/credd owns the environment).
+	Secret func(envName string) string
+	// Notifier shows desktop notifications; nil shows none.
+	Notifier Notifier
+	// HomeDir is the user's home directory, for the AWS CLI's SSO token
+	// cache (sso_sessions.*.share_aws_cli_cache); empty: no sharing.
+	HomeDir string
 }
 
 // Daemon is a configured credd.
 type Daemon struct {
-	deps     Deps
-	log      *slog.Logger
-	http     *http.Client
-	metrics  *metrics
-	handler  *imds.Handler
-	gen      atomic.Pointer[generation]
-	reloads  chan reloadRequest // served by Run
-	started  time.Time
-	sessions *sessions
+	deps      Deps
+	log       *slog.Logger
+	http      *http.Client
+	metrics   *metrics
+	handler   *imds.Handler
+	gen       atomic.Pointer[generation]
+	reloads   chan reloadRequest // served by Run
+	loginReqs chan loginRequest  // served by Run, which owns the flows
+	started   time.Time
+	sessions  *sessions
+	logins    *logins
 }
 
 type reloadRequest struct {
@@ -77,7 +88,8 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{deps: deps, log: deps.Logger, http: deps.HTTPClient, reloads: make(chan reloadRequest),
-		sessions: &sessions{store: deps.Sessions}, started: time.Now()}
+		sessions: &sessions{store: deps.Sessions}, started: time.Now(), loginReqs: make(chan loginRequest),
+		logins: &logins{byName: map[string]*signin{}, flows: map[string]*login.Flow{}, notified: map[string]bool{}}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,6 +105,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		return nil, err
 	}
 	d.metrics = m
+	d.syncLogins(ctx, cfg)
 	g := d.buildGeneration(ctx, cfg, nil)
 	d.gen.Store(g)
 	d.loadSessions(ctx)
@@ -113,6 +126,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		Logger:         d.log.With("component", "http"),
 		Metrics:        m,
 		MetricsHandler: mh,
+		Console:        imdsConsole{d},
 	})
 	return d, nil
 }
@@ -246,6 +260,9 @@ loop:
 			break loop
 		case req := <-d.reloads:
 			req.reply <- d.reload(rctx, &wg, req.reason)
+		case req := <-d.loginReqs:
+			f, err := d.beginLogin(rctx, &wg, req.req)
+			req.reply <- loginReply{flow: f, err: err}
 		case <-changes:
 			_ = d.reload(rctx, &wg, "config file changed")
 		case <-summary.C:
@@ -301,6 +318,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 		restart = append(restart, "listen, extra_listen, allow_clients, imds and state_dir changes apply after a restart")
 		cfg.Listen, cfg.ExtraListen, cfg.AllowClients, cfg.IMDS, cfg.StateDir = old.cfg.Listen, old.cfg.ExtraListen, old.cfg.AllowClients, old.cfg.IMDS, old.cfg.StateDir
 	}
+	d.syncLogins(ctx, cfg)
 	g := d.buildGeneration(ctx, cfg, old)
 	d.startEntries(ctx, wg, g)
 	d.gen.Store(g)

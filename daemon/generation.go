@@ -51,7 +51,9 @@ func specKey(cfg config.Config, name string, keys map[string]string) string {
 		Parent  string
 		STS     config.STS
 		Refresh [2]string
-	}{p, parent, cfg.STS, [2]string{cfg.Refresh.Ahead.String(), cfg.Refresh.IdleAfter.String()}})
+		IdP     config.IdentityProvider
+		SSO     config.SSOSession
+	}{p, parent, cfg.STS, [2]string{cfg.Refresh.Ahead.String(), cfg.Refresh.IdleAfter.String()}, cfg.IdentityProviders[p.IdentityProvider], cfg.SSOSessions[p.SSOSession]})
 	sum := sha256.Sum256(b)
 	k := hex.EncodeToString(sum[:12])
 	keys[name] = k
@@ -66,7 +68,7 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 		g.names = append(g.names, name)
 	}
 	sort.Strings(g.names)
-	b := builder{cfg: cfg, deps: d.deps, http: d.http, awsProfiles: map[string]*source.AWSProfile{}}
+	b := builder{d: d, cfg: cfg, deps: d.deps, http: d.http, awsProfiles: map[string]*source.AWSProfile{}}
 	keys := map[string]string{}
 	var build func(name string) *entry
 	build = func(name string) *entry {

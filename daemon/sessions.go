@@ -78,7 +78,14 @@ func (d *Daemon) sessionStatus() (control.StoreStatus, []control.SessionStatus) 
 	defer s.mu.Unlock()
 	st.Kind, st.Problems = s.store.Kind(), append([]string(nil), s.probs...)
 	for _, x := range s.list {
-		out = append(out, control.SessionStatus{Name: x.name, Kind: x.kind, Expires: timePtr(x.expires)})
+		ss := control.SessionStatus{Name: x.name, Kind: x.kind, State: "stored", Expires: timePtr(x.expires)}
+		if si := d.signin(x.name); si != nil {
+			ss.State = "signed-in"
+			if err := si.sess.NeedsLogin(); err != nil {
+				ss.State, ss.Error = "login-required", err.Error()
+			}
+		}
+		out = append(out, ss)
 	}
 	return st, out
 }
@@ -89,9 +96,34 @@ func (d *Daemon) Logout(ctx context.Context, name string) ([]string, error) {
 	if s.store == nil {
 		return nil, nil
 	}
+	// Sign-in sessions forget their tokens in memory and in the store.
+	d.logins.mu.Lock()
+	var signins []*signin
+	for k, si := range d.logins.byName {
+		if name == "" || k == name {
+			signins = append(signins, si)
+			d.logins.notified[k] = true // a logout is no reason to notify
+		}
+	}
+	d.logins.mu.Unlock()
+	var removed []string
+	for _, si := range signins {
+		if si.sess.Expiry().IsZero() {
+			continue // not signed in
+		}
+		forget := si.sess.Forget
+		if si.sso != nil {
+			// Identity Center: sign out at the portal and remove what credd
+			// wrote to the AWS CLI's cache, then forget.
+			forget = func(ctx context.Context) error { return si.sso.Logout(ctx, si.sess) }
+		}
+		if err := forget(ctx); err != nil {
+			return nil, fmt.Errorf("forgetting session %s: %w", si.sess.Name(), err)
+		}
+		removed = append(removed, si.sess.Name())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var removed []string
 	var keep []sessionInfo
 	for _, x := range s.list {
 		if name != "" && x.name != name {
@@ -104,6 +136,7 @@ func (d *Daemon) Logout(ctx context.Context, name string) ([]string, error) {
 		removed = append(removed, x.name)
 	}
 	s.list = keep
+	sort.Strings(removed)
 	if name != "" && len(removed) == 0 {
 		return nil, fmt.Errorf("%w: no session %q", control.ErrUnknownProfile, name)
 	}

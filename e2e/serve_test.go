@@ -34,6 +34,7 @@ type served struct {
 	logs                        *lockedBuffer
 	cancel                      context.CancelFunc
 	exit                        chan int
+	notes                       chan string // desktop notifications
 }
 
 type lockedBuffer struct {
@@ -121,10 +122,17 @@ func (s *served) start(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.exit = cancel, make(chan int, 1)
 	s.logs = &lockedBuffer{}
+	s.notes = make(chan string, 16)
 	go func() {
 		var out bytes.Buffer
 		io := s.io(&out, nil)
 		io.Err = s.logs
+		io.Notify = func(title, msg string) {
+			select {
+			case s.notes <- title + ": " + msg:
+			default:
+			}
+		}
 		s.exit <- cli.Run(ctx, []string{"--config", s.cfgPath, "--log-format", "json", "--log-level", "debug", "serve"}, io)
 	}()
 	t.Cleanup(func() { s.stop(t) })

@@ -60,6 +60,9 @@ type Options struct {
 	Metrics   Metrics
 	// Ops serves /metrics; nil answers 404 there.
 	MetricsHandler http.Handler
+	// Console makes console sign-in links for POST /v1/console (the
+	// daemon; it calls upstream). Nil answers 404 there.
+	Console Console
 }
 
 // Handler serves the IMDS, container and operations endpoints.
@@ -92,6 +95,7 @@ const (
 	EndpointToken     = "imds-token"
 	EndpointIMDS      = "imds"
 	EndpointContainer = "container"
+	EndpointConsole   = "console"
 	EndpointOps       = "ops"
 	EndpointRefused   = "refused"
 )
@@ -177,6 +181,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *status) {
 	case p == "/v1/credentials" || strings.HasPrefix(p, "/v1/credentials/"):
 		st.endpoint = EndpointContainer
 		st.code = h.serveContainer(w, r, st)
+	case p == "/v1/console" || strings.HasPrefix(p, "/v1/console/"):
+		st.endpoint = EndpointConsole
+		st.code = h.serveConsole(w, r, st)
 	case p == "/healthz":
 		st.endpoint = EndpointOps
 		st.code = http.StatusOK

@@ -34,6 +34,10 @@ type AssumeRole struct {
 	Duration          time.Duration
 	Tags              map[string]string
 	TransitiveTagKeys []string
+	// Broker mode: session tags whose values come from a signed-in
+	// identity's verified claims (tag key -> claim name).
+	TagsFromClaims map[string]string
+	Claims         IDTokens
 	// Client overrides the STS client (tests); nil builds one from STS.
 	Client func(signer cred.Credentials) RoleAssumer
 }
@@ -63,13 +67,31 @@ func (a *AssumeRole) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	if a.SourceIdentity != "" {
 		in.SourceIdentity = aws.String(a.SourceIdentity)
 	}
-	keys := make([]string, 0, len(a.Tags))
-	for k := range a.Tags {
+	tags := a.Tags
+	if len(a.TagsFromClaims) > 0 {
+		_, claims, err := a.Claims.IDToken(ctx)
+		if err != nil {
+			return cred.Credentials{}, fmt.Errorf("broker profile %s: %w", a.Profile, err)
+		}
+		fromClaims, err := TagsFromClaims(claims, a.TagsFromClaims)
+		if err != nil {
+			return cred.Credentials{}, fmt.Errorf("broker profile %s: %w", a.Profile, err)
+		}
+		tags = make(map[string]string, len(a.Tags)+len(fromClaims))
+		for k, v := range a.Tags {
+			tags[k] = v
+		}
+		for k, v := range fromClaims {
+			tags[k] = v
+		}
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(a.Tags[k])})
+		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
 	in.TransitiveTagKeys = a.TransitiveTagKeys
 	client := a.Client

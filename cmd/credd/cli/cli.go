@@ -39,6 +39,10 @@ type IO struct {
 	// ErrIsTerminal and OutIsTerminal report whether Err and Out are
 	// terminals (log format, colours).
 	ErrIsTerminal, OutIsTerminal bool
+	// OpenURL, if set, replaces opening the browser (tests).
+	OpenURL func(url string) error
+	// Notify, if set, replaces desktop notifications (tests).
+	Notify func(title, message string)
 }
 
 // Std is the real process environment.
@@ -133,7 +137,8 @@ func (a *app) root() *cobra.Command {
 	f.StringVar(&a.listen, "listen", "", "listen address (overrides the config's listen)")
 	f.StringVar(&a.stateDir, "state-dir", "", "state directory (overrides the config's state_dir)")
 	root.AddCommand(a.serveCmd(), a.configCmd(), a.versionCmd(), a.envCmd(), a.execCmd(),
-		a.statusCmd(), a.reloadCmd(), a.logoutCmd(), a.credentialProcessCmd(), a.exportCmd(), a.doctorCmd(), a.serviceCmd())
+		a.statusCmd(), a.reloadCmd(), a.logoutCmd(), a.credentialProcessCmd(), a.exportCmd(), a.doctorCmd(), a.serviceCmd(), a.loginCmd(),
+		a.consoleCmd(), a.rotateCmd())
 	return root
 }
 

@@ -88,9 +88,9 @@ func writeStatus(w io.Writer, st control.Status, now time.Time, color bool) {
 		fmt.Fprintln(w, "  none")
 	} else {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tKIND\tEXPIRES IN")
+		fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tEXPIRES IN\tERROR")
 		for _, s := range st.Sessions {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, s.Kind, until(s.Expires, now))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, paint(s.State, color), until(s.Expires, now), oneLine(s.Error, 80))
 		}
 		tw.Flush()
 	}

@@ -60,5 +60,6 @@ func (a *app) configCmd() *cobra.Command {
 			return nil
 		},
 	})
+	c.AddCommand(a.configInitCmd())
 	return c
 }

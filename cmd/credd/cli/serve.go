@@ -76,6 +76,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			home, _ := homeDir(a.io.Getenv) // none: the AWS CLI's SSO cache is not shared
 			deps := daemon.Deps{
 				Logger:      log,
 				Registerer:  reg,
@@ -87,6 +88,9 @@ func (a *app) serveCmd() *cobra.Command {
 				// environment, so it says where the files are.
 				AWSConfigFiles:     []string{cfgFile},
 				AWSCredentialFiles: []string{credFile},
+				Secret:             a.io.Getenv,
+				Notifier:           a.notifier(),
+				HomeDir:            home,
 				LoadConfig: func() (config.Config, error) {
 					nl, err := a.load()
 					return nl.cfg, err

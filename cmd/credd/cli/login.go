@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credd/credd/control"
+)
+
+func (a *app) loginCmd() *cobra.Command {
+	var req control.LoginRequest
+	var noBrowser bool
+	c := &cobra.Command{
+		Use:   "login [--provider P | --sso-session S | --profile X] [--device] [--no-browser]",
+		Short: "Sign in through the daemon (browser with PKCE, or device code)",
+		Long: `Ask the daemon to sign in to a session. The daemon runs the flow and keeps
+the result (refreshing it in the background); this command opens the
+browser, or prints the URL (and the code of a device sign-in), and waits.
+Ctrl-C cancels the sign-in in the daemon too. Without a browser (over SSH,
+say) use --device.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, _, err := a.client()
+			if err != nil {
+				return err
+			}
+			if !req.Device && !noBrowser && !a.canOpenBrowser() {
+				req.Device = true
+			}
+			ctx := cmd.Context()
+			start, err := cl.Login(ctx, req)
+			if err != nil {
+				return clientErr(err)
+			}
+			if start.Device {
+				fmt.Fprintf(a.io.Out, "To sign in to %s, open\n\n    %s\n\nand enter the code %s\n\n", start.Session, start.URL, start.UserCode)
+			} else if noBrowser || a.openURL(start.URL) != nil {
+				fmt.Fprintf(a.io.Out, "To sign in to %s, open this address in a browser on this machine:\n\n    %s\n\n", start.Session, start.URL)
+			} else {
+				fmt.Fprintf(a.io.Out, "Opened your browser to sign in to %s.\n", start.Session)
+			}
+			st, err := a.waitLogin(ctx, cl, start)
+			if err != nil {
+				return err
+			}
+			switch st.State {
+			case "done":
+				fmt.Fprintf(a.io.Out, "Signed in to %s.\n", start.Session)
+				if len(st.Ready) > 0 {
+					fmt.Fprintf(a.io.Out, "Ready: %s\n", strings.Join(st.Ready, ", "))
+				}
+				for _, p := range st.NotReady {
+					fmt.Fprintf(a.io.Out, "Not ready: %s: %s\n", p.Profile, p.Error)
+				}
+				return nil
+			default:
+				return exitf(ExitFailure, "sign-in to %s failed: %s", start.Session, st.Error)
+			}
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&req.Provider, "provider", "", "identity provider (identity_providers)")
+	f.StringVar(&req.SSOSession, "sso-session", "", "IAM Identity Center session (sso_sessions)")
+	f.StringVar(&req.Profile, "profile", "", "sign in to the session this profile uses")
+	f.BoolVar(&req.Device, "device", false, "device code sign-in (for machines without a browser)")
+	f.BoolVar(&noBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
+	return c
+}
+
+// waitLogin polls the daemon until the sign-in ends, with a spinner and
+// the time left on a terminal. Cancelling ctx (Ctrl-C) cancels the flow.
+func (a *app) waitLogin(ctx context.Context, cl *control.Client, start control.LoginStart) (control.LoginState, error) {
+	spin := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
+	for i := 0; ; i++ {
+		poll := 25 * time.Second
+		if a.io.OutIsTerminal {
+			poll = 200 * time.Millisecond
+			left := time.Until(start.Expires).Round(time.Second)
+			fmt.Fprintf(a.io.Out, "\r%c waiting for the sign-in (%s left) ", spin[i%len(spin)], left)
+		}
+		st, err := cl.LoginStatus(ctx, start.ID, poll)
+		if ctx.Err() != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			_ = cl.CancelLogin(cctx, start.ID)
+			cancel()
+			a.clearLine()
+			return st, exitf(ExitFailure, "sign-in cancelled")
+		}
+		if err != nil {
+			a.clearLine()
+			return st, clientErr(err)
+		}
+		if st.State != "pending" {
+			a.clearLine()
+			return st, nil
+		}
+	}
+}
+
+func (a *app) clearLine() {
+	if a.io.OutIsTerminal {
+		fmt.Fprint(a.io.Out, "\r\x1b[K")
+	}
+}

@@ -1,0 +1,342 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/login"
+	"github.com/credd/credd/refresh"
+)
+
+// Notifier shows a desktop notification where the OS offers one.
+type Notifier interface {
+	Notify(title, message string)
+}
+
+// signin is one configured sign-in session and its protocol.
+type signin struct {
+	sess *login.Session
+	oidc *login.OIDC // nil for Identity Center
+	sso  *login.SSO  // nil for OpenID Connect
+	key  string      // config hash: a changed entry gets a new session
+	flow string      // configured flow: browser or device
+}
+
+// logins holds the sign-in sessions. They outlive reloads (a config change
+// that leaves an entry alone keeps its session), and the flows under way.
+type logins struct {
+	mu       sync.Mutex
+	byName   map[string]*signin // "oidc/okta"
+	flows    map[string]*login.Flow
+	notified map[string]bool
+}
+
+func oidcKey(name string) string { return "oidc/" + name }
+
+// syncLogins makes a session for each identity provider and sso session of cfg, keeping
+// the existing ones whose configuration is unchanged.
+func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
+	l := d.logins
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next := map[string]*signin{}
+	for name, p := range cfg.IdentityProviders {
+		key := hashOf(p)
+		k := oidcKey(name)
+		if old, ok := l.byName[k]; ok && old.key == key {
+			next[k] = old
+			continue
+		}
+		secret := ""
+		if p.ClientSecretEnv != "" && d.deps.Secret != nil {
+			secret = d.deps.Secret(p.ClientSecretEnv)
+		}
+		m := &login.OIDC{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, Scopes: p.Scopes, HTTPClient: d.http}
+		sess := login.New(ctx, k, m, login.Options{
+			Store: d.deps.Sessions, Clock: d.deps.Clock, Logger: d.log.With("component", "login"),
+			LoginHint: "credd login --provider " + name, OnChange: d.sessionChanged,
+		})
+		next[k] = &signin{sess: sess, oidc: m, key: key, flow: p.Flow}
+	}
+	for name, c := range cfg.SSOSessions {
+		key := hashOf(c)
+		k := ssoKey(name)
+		if old, ok := l.byName[k]; ok && old.key == key {
+			next[k] = old
+			continue
+		}
+		m := &login.SSO{StartURL: c.StartURL, Region: c.Region, Endpoint: c.Endpoint, Scopes: c.Scopes, HTTPClient: d.http,
+			Clock: d.deps.Clock, Logger: d.log.With("component", "login")}
+		if (c.ShareAWSCLICache == nil || *c.ShareAWSCLICache) && d.deps.HomeDir != "" {
+			m.CacheFile = login.AWSCLICacheFile(d.deps.HomeDir, name)
+		}
+		sess := login.New(ctx, k, m, login.Options{
+			Store: d.deps.Sessions, Clock: d.deps.Clock, Logger: d.log.With("component", "login"),
+			LoginHint: "credd login --sso-session " + name, OnChange: d.sessionChanged,
+		})
+		// A stored session's client registration is reused; with no stored
+		// session, one `aws sso login` left in the shared cache is taken.
+		m.Restore(ctx, sess)
+		next[k] = &signin{sess: sess, sso: m, key: key, flow: c.Flow}
+	}
+	l.byName = next
+}
+
+func ssoKey(name string) string { return "sso/" + name }
+
+// accessTokens adapts a signed-in Identity Center session to
+// source.AccessTokens.
+type accessTokens struct {
+	d   *Daemon
+	key string
+}
+
+func (t accessTokens) AccessToken(ctx context.Context) (string, error) {
+	s := t.d.signin(t.key)
+	if s == nil {
+		return "", fmt.Errorf("no sso session %s is configured", strings.TrimPrefix(t.key, "sso/"))
+	}
+	tok, err := s.sess.Tokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
+}
+
+// Rejected: the portal refused the token; the session needs a sign-in.
+func (t accessTokens) Rejected(_ context.Context, accessToken string) {
+	if s := t.d.signin(t.key); s != nil {
+		s.sess.Reject(accessToken)
+	}
+}
+
+func hashOf(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+func (d *Daemon) signin(key string) *signin {
+	d.logins.mu.Lock()
+	defer d.logins.mu.Unlock()
+	return d.logins.byName[key]
+}
+
+// idTokens adapts a signed-in OIDC session to source.IDTokens.
+type idTokens struct {
+	d   *Daemon
+	key string
+}
+
+func (t idTokens) IDToken(ctx context.Context) (string, map[string]any, error) {
+	s := t.d.signin(t.key)
+	if s == nil {
+		return "", nil, fmt.Errorf("no identity provider %s is configured", strings.TrimPrefix(t.key, "oidc/"))
+	}
+	tok, err := s.sess.Tokens(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	claims, err := s.oidc.Claims(ctx, tok.IDToken)
+	if err != nil {
+		return "", nil, err
+	}
+	return tok.IDToken, claims, nil
+}
+
+// sessionChanged runs after a session signed in, renewed, or needs a
+// sign-in: it refreshes the session listing, wakes the profiles that use
+// it, and notifies the user once when a sign-in is needed.
+func (d *Daemon) sessionChanged(s *login.Session) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d.loadSessions(ctx)
+	need := s.NeedsLogin()
+	d.logins.mu.Lock()
+	first := need != nil && !d.logins.notified[s.Name()]
+	d.logins.notified[s.Name()] = need != nil
+	d.logins.mu.Unlock()
+	if need == nil {
+		// Wake only the profiles waiting on this session; a renewal must
+		// not refetch credentials that are fine.
+		for _, e := range d.entriesUsing(s.Name()) {
+			switch e.r.Status().State {
+			case refresh.StateLoginRequired, refresh.StateError:
+				e.r.Kick()
+			}
+		}
+		return
+	}
+	if first && d.deps.Notifier != nil {
+		d.deps.Notifier.Notify("credd: sign-in required", need.Error())
+	}
+}
+
+// entriesUsing lists the profiles whose credentials come from a session.
+func (d *Daemon) entriesUsing(session string) []*entry {
+	g := d.gen.Load()
+	var out []*entry
+	for name, e := range g.entries {
+		p := g.cfg.Profiles[name]
+		if p.IdentityProvider != "" && oidcKey(p.IdentityProvider) == session ||
+			p.SSOSession != "" && ssoKey(p.SSOSession) == session {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+type loginRequest struct {
+	req   control.LoginRequest
+	reply chan loginReply
+}
+
+type loginReply struct {
+	flow *login.Flow
+	err  error
+}
+
+// resolveSession finds the session a login request means.
+func (d *Daemon) resolveSession(req control.LoginRequest) (*signin, string, error) {
+	cfg := d.gen.Load().cfg
+	var key string
+	switch {
+	case req.Provider != "":
+		key = oidcKey(req.Provider)
+	case req.SSOSession != "":
+		key = ssoKey(req.SSOSession)
+	case req.Profile != "":
+		p, ok := cfg.Profiles[req.Profile]
+		if !ok {
+			return nil, "", &control.Error{Status: 404, Code: control.CodeNotFound, Message: fmt.Sprintf("no profile %q", req.Profile)}
+		}
+		switch {
+		case p.IdentityProvider != "":
+			key = oidcKey(p.IdentityProvider)
+		case p.SSOSession != "":
+			key = ssoKey(p.SSOSession)
+		default:
+			return nil, "", &control.Error{Status: 400, Code: control.CodeBadRequest, Message: fmt.Sprintf("profile %s signs in through no credd session (it is %s); nothing to do", req.Profile, p.Source())}
+		}
+	default:
+		d.logins.mu.Lock()
+		var names []string
+		for k := range d.logins.byName {
+			names = append(names, k)
+		}
+		d.logins.mu.Unlock()
+		sort.Strings(names)
+		if len(names) != 1 {
+			return nil, "", &control.Error{Status: 400, Code: control.CodeBadRequest, Message: fmt.Sprintf("say which session to sign in to (--provider, --sso-session or --profile); configured: %s", strings.Join(names, ", "))}
+		}
+		key = names[0]
+	}
+	s := d.signin(key)
+	if s == nil {
+		return nil, "", &control.Error{Status: 404, Code: control.CodeNotFound, Message: fmt.Sprintf("no sign-in session %s is configured (see sso_sessions and identity_providers in the configuration)", key)}
+	}
+	return s, key, nil
+}
+
+// Login starts (or joins) the sign-in of a session.
+func (d *Daemon) Login(ctx context.Context, req control.LoginRequest) (control.LoginStart, error) {
+	r := loginRequest{req: req, reply: make(chan loginReply, 1)}
+	select {
+	case d.loginReqs <- r:
+	case <-ctx.Done():
+		return control.LoginStart{}, ctx.Err()
+	}
+	var rep loginReply
+	select {
+	case rep = <-r.reply:
+	case <-ctx.Done():
+		return control.LoginStart{}, ctx.Err()
+	}
+	if rep.err != nil {
+		return control.LoginStart{}, rep.err
+	}
+	f := rep.flow
+	return control.LoginStart{ID: f.ID, Session: f.Session, URL: f.URL, UserCode: f.UserCode, Device: f.Device, Expires: f.Expires.UTC()}, nil
+}
+
+// beginLogin runs in the Run loop, which owns flow goroutines.
+func (d *Daemon) beginLogin(ctx context.Context, wg *sync.WaitGroup, req control.LoginRequest) (*login.Flow, error) {
+	s, _, err := d.resolveSession(req)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.sess.Begin(ctx, wg, login.FlowOptions{Device: req.Device || s.flow == "device"})
+	if err != nil {
+		return nil, &control.Error{Status: 502, Code: control.CodeLoginFailed, Message: err.Error()}
+	}
+	d.logins.mu.Lock()
+	d.logins.flows[f.ID] = f
+	d.logins.mu.Unlock()
+	return f, nil
+}
+
+func (d *Daemon) flow(id string) (*login.Flow, error) {
+	d.logins.mu.Lock()
+	defer d.logins.mu.Unlock()
+	f, ok := d.logins.flows[id]
+	if !ok {
+		return nil, &control.Error{Status: 404, Code: control.CodeNotFound, Message: "no sign-in " + id}
+	}
+	return f, nil
+}
+
+// LoginStatus waits up to wait for the flow to end and reports it; after a
+// sign-in it fetches the session's profiles and says which are ready.
+func (d *Daemon) LoginStatus(ctx context.Context, id string, wait time.Duration) (control.LoginState, error) {
+	f, err := d.flow(id)
+	if err != nil {
+		return control.LoginState{}, err
+	}
+	st := control.LoginState{ID: id, Session: f.Session, State: "pending"}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-f.Done():
+	case <-t.C:
+		return st, nil
+	case <-ctx.Done():
+		return st, nil
+	}
+	if err := f.Err(); err != nil {
+		st.State, st.Error = "failed", err.Error()
+		return st, nil
+	}
+	st.State = "done"
+	for _, e := range d.entriesUsing(f.Session) {
+		fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		_, err := e.r.Current(fctx)
+		cancel()
+		if err == nil {
+			st.Ready = append(st.Ready, e.r.Profile())
+		} else {
+			st.NotReady = append(st.NotReady, control.ProfileError{Profile: e.r.Profile(), Error: err.Error()})
+		}
+	}
+	sort.Strings(st.Ready)
+	return st, nil
+}
+
+// CancelLogin stops a flow (the CLI's Ctrl-C).
+func (d *Daemon) CancelLogin(_ context.Context, id string) error {
+	f, err := d.flow(id)
+	if err != nil {
+		return err
+	}
+	f.Cancel()
+	<-f.Done()
+	return nil
+}
