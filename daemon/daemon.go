@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	}
 	d := &Daemon{deps: deps, log: deps.Logger, http: deps.HTTPClient, reloads: make(chan reloadRequest),
 		sessions: &sessions{store: deps.Sessions}, started: time.Now(), loginReqs: make(chan loginRequest),
-		logins: &logins{byName: map[string]*signin{}, flows: map[string]*login.Flow{}, notified: map[string]bool{}}}
+		logins: &logins{byName: map[string]*signin{}, flows: map[string]*login.Flow{}, notified: map[string]bool{}, warned: map[string]time.Time{}}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -265,8 +265,9 @@ loop:
 			req.reply <- loginReply{flow: f, err: err}
 		case <-changes:
 			_ = d.reload(rctx, &wg, "config file changed")
-		case <-summary.C:
+		case now := <-summary.C:
 			d.logSummary()
+			d.warnSessionEnds(now)
 		}
 	}
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -29,6 +29,7 @@ type signin struct {
 	sso  *login.SSO  // nil for OpenID Connect
 	key  string      // config hash: a changed entry gets a new session
 	flow string      // configured flow: browser or device
+	hint string      // the command that signs it in
 }
 
 // logins holds the sign-in sessions. They outlive reloads (a config change
@@ -38,6 +39,35 @@ type logins struct {
 	byName   map[string]*signin // "oidc/okta"
 	flows    map[string]*login.Flow
 	notified map[string]bool
+	warned   map[string]time.Time // session -> the end already warned of
+}
+
+// warnAhead is how long before a session's end the user is told once.
+const warnAhead = time.Hour
+
+// warnSessionEnds notifies once per session end when a session that will
+// need a new sign-in ends within warnAhead.
+func (d *Daemon) warnSessionEnds(now time.Time) {
+	d.logins.mu.Lock()
+	var due []*signin
+	for key, si := range d.logins.byName {
+		end := si.sess.Ends()
+		if end.IsZero() || end.Sub(now) > warnAhead || !end.After(now) || d.logins.warned[key].Equal(end) {
+			continue
+		}
+		d.logins.warned[key] = end
+		due = append(due, si)
+	}
+	d.logins.mu.Unlock()
+	for _, si := range due {
+		end := si.sess.Ends()
+		msg := fmt.Sprintf("%s ends at %s (in %s): sign in again before then with `%s`", si.sess.Name(),
+			end.Local().Format("15:04"), end.Sub(now).Round(time.Minute), si.hint)
+		d.log.Warn("session ends soon", "session", si.sess.Name(), "ends", end.UTC().Format(time.RFC3339))
+		if d.deps.Notifier != nil {
+			d.deps.Notifier.Notify("credd: sign-in ends soon", msg)
+		}
+	}
 }
 
 func oidcKey(name string) string { return "oidc/" + name }
@@ -61,11 +91,12 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 			secret = d.deps.Secret(p.ClientSecretEnv)
 		}
 		m := &login.OIDC{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, Scopes: p.Scopes, HTTPClient: d.http}
+		hint := "credd login --provider " + name
 		sess := login.New(ctx, k, m, login.Options{
 			Store: d.deps.Sessions, Clock: d.deps.Clock, Logger: d.log.With("component", "login"),
-			LoginHint: "credd login --provider " + name, OnChange: d.sessionChanged,
+			LoginHint: hint, OnChange: d.sessionChanged,
 		})
-		next[k] = &signin{sess: sess, oidc: m, key: key, flow: p.Flow}
+		next[k] = &signin{sess: sess, oidc: m, key: key, flow: p.Flow, hint: hint}
 	}
 	for name, c := range cfg.SSOSessions {
 		key := hashOf(c)
@@ -79,14 +110,15 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 		if (c.ShareAWSCLICache == nil || *c.ShareAWSCLICache) && d.deps.HomeDir != "" {
 			m.CacheFile = login.AWSCLICacheFile(d.deps.HomeDir, name)
 		}
+		hint := "credd login --sso-session " + name
 		sess := login.New(ctx, k, m, login.Options{
 			Store: d.deps.Sessions, Clock: d.deps.Clock, Logger: d.log.With("component", "login"),
-			LoginHint: "credd login --sso-session " + name, OnChange: d.sessionChanged,
+			LoginHint: hint, OnChange: d.sessionChanged,
 		})
 		// A stored session's client registration is reused; with no stored
 		// session, one `aws sso login` left in the shared cache is taken.
 		m.Restore(ctx, sess)
-		next[k] = &signin{sess: sess, sso: m, key: key, flow: c.Flow}
+		next[k] = &signin{sess: sess, sso: m, key: key, flow: c.Flow, hint: hint}
 	}
 	l.byName = next
 }

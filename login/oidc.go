@@ -109,7 +109,12 @@ func (o *OIDC) tokens(ctx context.Context, p *oidc.Provider, t *oauth2.Token, no
 	if err != nil {
 		return Tokens{}, err
 	}
-	return Tokens{AccessToken: t.AccessToken, IDToken: raw, RefreshToken: t.RefreshToken, Expiry: id.Expiry}, nil
+	out := Tokens{AccessToken: t.AccessToken, IDToken: raw, RefreshToken: t.RefreshToken, Expiry: id.Expiry}
+	// Keycloak and others say when the refresh token (the session) ends.
+	if secs, ok := t.Extra("refresh_expires_in").(float64); ok && secs > 0 {
+		out.RefreshExpiry = time.Now().Add(time.Duration(secs) * time.Second)
+	}
+	return out, nil
 }
 
 func (o *OIDC) AuthCodeURL(ctx context.Context, redirect, state string) (string, func(context.Context, string) (Tokens, error), error) {

@@ -493,3 +493,42 @@ func TestOIDCDiscoveryRetried(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestOIDCSessionEnd: a provider that announces when the refresh token
+// ends (refresh_expires_in, as Keycloak does) tells the session its end.
+func TestOIDCSessionEnd(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		refreshTTL time.Duration
+		wantEnd    bool
+	}{
+		{"announced", 8 * time.Hour, true},
+		{"not announced: unknown", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := oidctest.Start(t, oidctest.Options{RefreshTTL: tc.refreshTTL})
+			m := &login.OIDC{Issuer: p.Issuer(), ClientID: p.ClientID(), HTTPClient: p.Client()}
+			s, wg := newOIDCSession(t, m, nil)
+			f, err := s.Begin(t.Context(), wg, login.FlowOptions{Device: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Approve(f.UserCode); err != nil {
+				t.Fatal(err)
+			}
+			if err := wait(t, f); err != nil {
+				t.Fatal(err)
+			}
+			end := s.Ends()
+			if !tc.wantEnd {
+				if !end.IsZero() {
+					t.Errorf("Ends = %v, want unknown", end)
+				}
+				return
+			}
+			if d := time.Until(end); d < tc.refreshTTL-time.Minute || d > tc.refreshTTL {
+				t.Errorf("Ends in %v, want about %v", d, tc.refreshTTL)
+			}
+		})
+	}
+}

@@ -116,6 +116,24 @@ func (s *Session) Expiry() time.Time {
 	return s.tokens.Expiry
 }
 
+// Ends is when the session ends and a new sign-in will be needed, if that
+// is known: the refresh token's end where the provider tells it, or the
+// token's own end when there is no refresh token. Zero: unknown, or not
+// signed in.
+func (s *Session) Ends() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.have:
+		return time.Time{}
+	case !s.tokens.RefreshExpiry.IsZero():
+		return s.tokens.RefreshExpiry
+	case s.tokens.RefreshToken == "":
+		return s.tokens.Expiry
+	}
+	return time.Time{}
+}
+
 // NeedsLogin reports why the session needs a sign-in, or nil.
 func (s *Session) NeedsLogin() error {
 	s.mu.Lock()

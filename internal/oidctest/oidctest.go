@@ -38,6 +38,9 @@ type Options struct {
 	TTL      time.Duration // of ID and access tokens; default 1h
 	// SlowDown answers one poll with slow_down after the approval.
 	SlowDown bool
+	// RefreshTTL, if set, is announced as refresh_expires_in (as Keycloak
+	// does): when the session ends.
+	RefreshTTL time.Duration
 }
 
 // Provider is the OpenID provider. It is an http.Handler.
@@ -287,13 +290,17 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	p.refresh[refresh] = true
 	p.grants[grant]++
 	p.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	resp := map[string]any{
 		"access_token":  rand.Text(),
 		"token_type":    "Bearer",
 		"expires_in":    int(p.o.TTL.Seconds()),
 		"refresh_token": refresh,
 		"id_token":      p.IDToken(nil),
-	})
+	}
+	if p.o.RefreshTTL > 0 {
+		resp["refresh_expires_in"] = int(p.o.RefreshTTL.Seconds())
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // deviceGrant answers a poll (RFC 8628 §3.5): nil means issue tokens.

@@ -1,0 +1,65 @@
+package daemon
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/store"
+)
+
+type recordingNotifier struct {
+	mu    sync.Mutex
+	notes []string
+}
+
+func (r *recordingNotifier) Notify(title, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, title+": "+msg)
+}
+
+func TestWarnsOnceBeforeASessionEnds(t *testing.T) {
+	now := time.Now()
+	sessions := store.NewMemory()
+	put := func(key string, refreshEnd time.Time) {
+		t.Helper()
+		raw, _ := json.Marshal(map[string]any{
+			"kind": "oidc", "expires_at": refreshEnd,
+			"tokens": map[string]any{"id_token": "x", "refresh_token": "r", "expiry": now.Add(time.Hour), "refresh_expiry": refreshEnd},
+		})
+		if err := sessions.Put(t.Context(), key, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("oidc/soon", now.Add(40*time.Minute))
+	put("oidc/later", now.Add(3*time.Hour))
+	cfg, err := config.Parse(strings.NewReader(`identity_providers:
+  soon: {issuer: "https://soon.example.com", client_id: c}
+  later: {issuer: "https://later.example.com", client_id: c}
+profiles:
+  a: {identity_provider: soon, role_arn: "arn:aws:iam::111122223333:role/a"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &recordingNotifier{}
+	d, err := New(t.Context(), cfg, Deps{Sessions: sessions, Notifier: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.warnSessionEnds(now)
+	d.warnSessionEnds(now.Add(time.Minute))
+	if len(n.notes) != 1 || !strings.Contains(n.notes[0], "oidc/soon ends at") || !strings.Contains(n.notes[0], "credd login --provider soon") {
+		t.Fatalf("notifications = %q, want one for oidc/soon naming the command", n.notes)
+	}
+	// Two and a bit hours later the other one is due, once.
+	d.warnSessionEnds(now.Add(2*time.Hour + 10*time.Minute))
+	d.warnSessionEnds(now.Add(2*time.Hour + 11*time.Minute))
+	if len(n.notes) != 2 || !strings.Contains(n.notes[1], "oidc/later") {
+		t.Errorf("notifications = %q", n.notes)
+	}
+}
