@@ -267,7 +267,11 @@ func (d *Daemon) resolveSession(req control.LoginRequest) (*signin, string, erro
 		}
 		d.logins.mu.Unlock()
 		sort.Strings(names)
-		if len(names) != 1 {
+		switch len(names) {
+		case 0:
+			return nil, "", &control.Error{Status: 400, Code: control.CodeBadRequest, Message: "no sign-in sessions are configured: add identity_providers or sso_sessions to the config (docs/signin.md); profiles of ~/.aws/config sign in with `aws sso login`"}
+		case 1:
+		default:
 			return nil, "", &control.Error{Status: 400, Code: control.CodeBadRequest, Message: fmt.Sprintf("say which session to sign in to (--provider, --sso-session or --profile); configured: %s", strings.Join(names, ", "))}
 		}
 		key = names[0]

@@ -264,6 +264,7 @@ func TestServeStatusAndClientCommands(t *testing.T) {
 		{"export unknown format", []string{"export", "--format", "xml"}, 2, "process, env"},
 		{"write needs ini", []string{"export", "--write", "x"}, 2, "--format ini"},
 		{"logout with no sessions", []string{"logout"}, 0, "no sessions"},
+		{"login with no sessions configured", []string{"login"}, 2, "no sign-in sessions are configured"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := s.run(t, tc.args...)

@@ -38,7 +38,7 @@ func clientErr(err error) error {
 		return exitf(ExitLoginRequired, "%s", ce.Message)
 	case errors.As(err, &ce) && ce.Code == control.CodeNotFound:
 		return exitf(ExitUsage, "%s (`credd status` lists the profiles)", ce.Message)
-	case errors.As(err, &ce) && ce.Code == control.CodeReloadRefused:
+	case errors.As(err, &ce) && (ce.Code == control.CodeReloadRefused || ce.Code == control.CodeBadRequest):
 		return exitf(ExitUsage, "%s", ce.Message)
 	case errors.As(err, &ce):
 		return exitf(ExitFailure, "%s", ce.Message)

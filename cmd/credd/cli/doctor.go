@@ -146,7 +146,49 @@ func (a *app) checkEnv(cfg config.Config) []finding {
 	if len(fs) == 0 {
 		fs = append(fs, finding{ok: true, what: "no environment variable shadows credd"})
 	}
+	if f, ok := a.checkDefaultProfile(); ok {
+		fs = append(fs, f)
+	}
 	return fs
+}
+
+// credentialKeys make a shared-config profile a credential source of its
+// own, which every SDK uses before the container and IMDS endpoints.
+var credentialKeys = []string{"aws_access_key_id", "credential_process", "role_arn", "sso_session", "sso_start_url", "web_identity_token_file"}
+
+// checkDefaultProfile warns when the profile SDKs fall back to (AWS_PROFILE
+// unset: "default") has credentials of its own in the shared AWS files:
+// SDKs then never ask credd.
+func (a *app) checkDefaultProfile() (finding, bool) {
+	if a.io.Getenv("AWS_PROFILE") != "" {
+		return finding{}, false // reported above
+	}
+	cfgFile, credFile, err := a.awsFiles()
+	if err != nil {
+		return finding{}, false
+	}
+	for _, f := range []struct{ path, section string }{{cfgFile, "[default]"}, {credFile, "[default]"}} {
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			continue
+		}
+		in := false
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if strings.HasPrefix(line, "[") {
+				in = line == f.section
+				continue
+			}
+			key, _, _ := strings.Cut(line, "=")
+			if in && contains(credentialKeys, strings.ToLower(strings.TrimSpace(key))) {
+				return finding{warn: true,
+					what: "the default profile of " + f.path + " has credentials of its own (" + strings.TrimSpace(key) + "): SDKs and the AWS CLI use them before credd's endpoints",
+					fix:  "move them into a named profile, e.g. [profile main]: credd serves it under that name, and `credd env --profile main` points tools at credd (`credd env` cannot override a default profile that has credentials)",
+				}, true
+			}
+		}
+	}
+	return finding{}, false
 }
 
 // checkSkew compares the local clock with the Date header of STS.

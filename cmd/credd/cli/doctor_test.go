@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,34 @@ func TestDoctorWithoutDaemon(t *testing.T) {
 	code, out, _ := f.run(t, "--config", f.cfgPath, "doctor")
 	if code != ExitFailure || !strings.Contains(out, "[FAIL] daemon not running") || !strings.Contains(out, "fix: start it: `credd serve`") {
 		t.Errorf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestCheckDefaultProfile(t *testing.T) {
+	for _, tc := range []struct {
+		name, config, credentials string
+		env                       map[string]string
+		warn                      bool
+	}{
+		{"credential_process in [default]", "[default]\nregion = eu-west-1\ncredential_process = x\n", "", nil, true},
+		{"keys in credentials [default]", "", "[default]\naws_access_key_id = AKIA\n", nil, true},
+		{"region only", "[default]\nregion = eu-west-1\n[profile dev]\nrole_arn = x\n", "", nil, false},
+		{"AWS_PROFILE set: reported elsewhere", "[default]\ncredential_process = x\n", "", map[string]string{"AWS_PROFILE": "dev"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg, creds := dir+"/config", dir+"/credentials"
+			os.WriteFile(cfg, []byte(tc.config), 0o600)
+			os.WriteFile(creds, []byte(tc.credentials), 0o600)
+			env := map[string]string{"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": creds}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			a := &app{io: IO{Getenv: func(k string) string { return env[k] }}}
+			f, ok := a.checkDefaultProfile()
+			if ok != tc.warn || (ok && (!f.warn || !strings.Contains(f.what, "default profile") || f.fix == "")) {
+				t.Errorf("finding = %+v (%v), want warn=%v", f, ok, tc.warn)
+			}
+		})
 	}
 }
