@@ -306,3 +306,51 @@ func TestDeviceFlowStartFails(t *testing.T) {
 		t.Errorf("StartDevice called %d times, want 2", starts)
 	}
 }
+
+// blockingStart is a method whose sign-in start hangs until released, like
+// a provider that is slow to answer discovery.
+type blockingStart struct {
+	*fakeMethod
+	entered, release chan struct{}
+}
+
+func (b blockingStart) StartDevice(ctx context.Context) (login.DeviceStart, func(context.Context) (login.Tokens, error), error) {
+	close(b.entered)
+	<-b.release
+	return b.fakeMethod.StartDevice(ctx)
+}
+
+// TestSlowFlowStartDoesNotBlockTokenReads: while a flow start waits on the
+// provider, token reads and NeedsLogin answer at once.
+func TestSlowFlowStartDoesNotBlockTokenReads(t *testing.T) {
+	fm := &fakeMethod{}
+	m := blockingStart{fakeMethod: fm, entered: make(chan struct{}), release: make(chan struct{})}
+	s := login.New(t.Context(), "oidc/slow", m, login.Options{LoginHint: "credd login --provider slow"})
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	began := make(chan error, 1)
+	go func() {
+		f, err := s.Begin(t.Context(), &wg, login.FlowOptions{Device: true})
+		if err == nil {
+			f.Cancel()
+		}
+		began <- err
+	}()
+	<-m.entered // the start is now waiting on the "provider"
+	done := make(chan struct{})
+	go func() {
+		_ = s.NeedsLogin()
+		_, _ = s.Tokens(t.Context())
+		_ = s.Expiry()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("token reads waited behind a flow start")
+	}
+	close(m.release)
+	if err := <-began; err != nil {
+		t.Fatal(err)
+	}
+}

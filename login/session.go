@@ -52,7 +52,8 @@ type Session struct {
 	mu       sync.Mutex
 	tokens   Tokens
 	have     bool
-	needs    error // why a sign-in is needed, once refresh failed
+	needs    error      // why a sign-in is needed, once refresh failed
+	flowMu   sync.Mutex // serializes Begin; guards flow
 	flow     *Flow
 	renewing *renewal // the renewal under way, if any
 }
@@ -336,8 +337,11 @@ func (f *Flow) Cancel() { f.cancel() }
 // session. The flow runs in a goroutine that wg owns and ctx bounds (the
 // daemon's lifetime); it ends after FlowTimeout.
 func (s *Session) Begin(ctx context.Context, wg *sync.WaitGroup, o FlowOptions) (*Flow, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	// flowMu, not mu: starting a flow calls the provider (discovery,
+	// registration, device authorization), and token reads and status must
+	// not wait behind the network.
+	s.flowMu.Lock()
+	defer s.flowMu.Unlock()
 	if s.flow != nil {
 		select {
 		case <-s.flow.done:
