@@ -54,6 +54,8 @@ type Session struct {
 	have     bool
 	needs    error      // why a sign-in is needed, once refresh failed
 	flowMu   sync.Mutex // serializes Begin; guards flow
+	storeMu  sync.Mutex // orders store writes
+	version  uint64     // of tokens; guarded by mu
 	flow     *Flow
 	renewing *renewal // the renewal under way, if any
 }
@@ -265,6 +267,8 @@ func (s *Session) set(ctx context.Context, t Tokens) Tokens {
 		t.Extra = s.tokens.Extra
 	}
 	s.tokens, s.have, s.needs = t, true, nil
+	s.version++
+	v := s.version
 	s.mu.Unlock()
 	if s.o.Store != nil {
 		exp := t.RefreshExpiry
@@ -272,11 +276,26 @@ func (s *Session) set(ctx context.Context, t Tokens) Tokens {
 			exp = t.Expiry
 		}
 		raw, _ := json.Marshal(stored{Kind: s.method.Kind(), ExpiresAt: exp, Tokens: t})
-		if err := s.o.Store.Put(ctx, s.name, raw); err != nil {
-			s.log.Error("session not saved: the next restart needs a sign-in", "session", s.name, "error", err)
-		}
+		s.storeLatest(v, func() error { return s.o.Store.Put(ctx, s.name, raw) }, "session not saved: the next restart needs a sign-in")
 	}
 	return t
+}
+
+// storeLatest runs a store write unless a newer change of the session was
+// made meanwhile: concurrent sign-ins, renewals and logouts reach the store
+// in the order they happened in memory.
+func (s *Session) storeLatest(v uint64, write func() error, failure string) {
+	s.storeMu.Lock()
+	defer s.storeMu.Unlock()
+	s.mu.Lock()
+	latest := s.version
+	s.mu.Unlock()
+	if v != latest {
+		return
+	}
+	if err := write(); err != nil {
+		s.log.Error(failure, "session", s.name, "error", err)
+	}
 }
 
 func (s *Session) changed() {
@@ -289,9 +308,13 @@ func (s *Session) changed() {
 func (s *Session) Forget(ctx context.Context) error {
 	s.mu.Lock()
 	s.tokens, s.have, s.needs = Tokens{}, false, nil
+	s.version++
 	s.mu.Unlock()
 	if s.o.Store != nil {
-		if err := s.o.Store.Delete(ctx, s.name); err != nil {
+		s.storeMu.Lock()
+		err := s.o.Store.Delete(ctx, s.name)
+		s.storeMu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
