@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +18,8 @@ type metrics struct {
 	refresh  *prometheus.CounterVec
 	// lastSummary is touched only by the Run loop.
 	lastSummary map[requestKey]float64
+	counters    sync.Map // requestLabels -> prometheus.Counter
+	observers   sync.Map // endpoint -> prometheus.Observer
 }
 
 var allStates = []refresh.State{
@@ -48,10 +51,28 @@ func newMetrics(reg prometheus.Registerer, d *Daemon) (*metrics, error) {
 	return m, nil
 }
 
-// ObserveRequest implements imds.Metrics.
+// ObserveRequest implements imds.Metrics. The resolved counter and
+// histogram are cached: WithLabelValues hashes and validates the labels and
+// takes a lock on every call, which was the largest cost credd added to a
+// request. The label sets are bounded: profile is set only for configured
+// profiles.
 func (m *metrics) ObserveRequest(endpoint, profile string, status int, d time.Duration) {
-	m.requests.WithLabelValues(endpoint, profile, codeLabel(status)).Inc()
-	m.latency.WithLabelValues(endpoint).Observe(d.Seconds())
+	k := requestLabels{endpoint, profile, status}
+	c, ok := m.counters.Load(k)
+	if !ok {
+		c, _ = m.counters.LoadOrStore(k, m.requests.WithLabelValues(endpoint, profile, codeLabel(status)))
+	}
+	c.(prometheus.Counter).Inc()
+	o, ok := m.observers.Load(endpoint)
+	if !ok {
+		o, _ = m.observers.LoadOrStore(endpoint, m.latency.WithLabelValues(endpoint))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
+}
+
+type requestLabels struct {
+	endpoint, profile string
+	code              int
 }
 
 func (m *metrics) observeRefresh(profile string, err error) {
