@@ -24,10 +24,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/credd/credd/atomicfile"
 
 	"github.com/credd/credd/cred"
 )
@@ -412,7 +413,7 @@ func WriteProfile(path, profile string, c cred.Credentials) error {
 	if err != nil {
 		return fmt.Errorf("updating %s: %w", target, err)
 	}
-	if err := writeAtomic(target, out, mode); err != nil {
+	if err := atomicfile.Write(target, out, mode); err != nil {
 		return fmt.Errorf("writing credentials file: %w", err)
 	}
 	return nil
@@ -443,54 +444,4 @@ func resolve(path string) (string, error) {
 		return "", fmt.Errorf("credentials file %s is not a regular file", path)
 	}
 	return path, nil
-}
-
-// writeAtomic replaces path with data: a temporary file in the same
-// directory, synced, then renamed over path, then the directory synced.
-func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".credd-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable. Windows cannot open a directory
-// for syncing; its rename is durable enough once it returns.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return err
-	}
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/credd/credd/atomicfile"
+
 	"github.com/credd/credd/store"
 )
 
@@ -45,7 +47,7 @@ func EnsureToken(stateDir string) (path string, token []byte, err error) {
 		var raw [32]byte
 		_, _ = rand.Read(raw[:])
 		tok := []byte(hex.EncodeToString(raw[:]))
-		if err := WriteFileAtomic(path, tok, 0o600); err != nil {
+		if err := atomicfile.Write(path, tok, 0o600); err != nil {
 			return "", nil, fmt.Errorf("writing client token: %w", err)
 		}
 		return path, tok, nil
@@ -62,33 +64,4 @@ func ReadToken(stateDir string) (path string, token []byte, err error) {
 		return path, nil, err
 	}
 	return path, []byte(strings.TrimSpace(string(b))), nil
-}
-
-// WriteFileAtomic writes data to a temporary file in the same directory,
-// syncs it, and renames it over path, so a crash leaves either the old or
-// the new content, never a mix.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if err := f.Chmod(perm); err != nil && !isWindows() {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -50,24 +50,3 @@ func TestEnsureTokenRefusesWritableByOthers(t *testing.T) {
 		t.Errorf("err = %v, want ErrInsecureFile naming the file and the fix", err)
 	}
 }
-
-func TestWriteFileAtomicReplacesWholeAndLeavesNoTemp(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f")
-	for _, content := range []string{"first", "second, longer content"} {
-		if err := WriteFileAtomic(path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		got, _ := os.ReadFile(path)
-		if string(got) != content {
-			t.Errorf("got %q, want %q", got, content)
-		}
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("temp files left behind: %v", entries)
-	}
-	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
-		t.Error("writing into a missing directory should fail")
-	}
-}

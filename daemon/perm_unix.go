@@ -19,4 +19,3 @@ func CheckPrivate(path string) error {
 	return nil
 }
 
-func isWindows() bool { return false }

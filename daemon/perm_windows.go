@@ -7,4 +7,3 @@ package daemon
 // mode bits say nothing about it.
 func CheckPrivate(path string) error { return nil }
 
-func isWindows() bool { return true }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/credd/credd/atomicfile"
 )
 
 // MaxFileValue is the largest value a File store holds. Sessions are a few
@@ -19,7 +21,7 @@ const MaxFileValue = 16 << 20
 
 const (
 	entryExt   = ".json"
-	tempPrefix = ".tmp-"
+	tempPrefix = atomicfile.TempPrefix
 	// staleTemp is how old a leftover temp file (from a writer that
 	// crashed) must be before NewFile removes it; younger ones may belong
 	// to a write in progress in another process.
@@ -127,41 +129,8 @@ func (s *File) Put(ctx context.Context, key string, value []byte) error {
 		return err
 	}
 	path := s.path(key)
-	if err := writeAtomic(s.dir, path, value); err != nil {
+	if err := atomicfile.Write(path, value, 0o600); err != nil {
 		return fmt.Errorf("storing session %q in %s: %w", key, path, err)
-	}
-	return nil
-}
-
-// writeAtomic writes data to a new temp file in dir (mode 0600), syncs and
-// closes it, renames it to path and syncs dir. On failure the temp file is
-// removed and path keeps its previous content.
-func writeAtomic(dir, path string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("creating temp file: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("writing temp file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing temp file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("closing temp file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("renaming temp file: %w", err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("syncing directory: %w", err)
 	}
 	return nil
 }
@@ -179,7 +148,7 @@ func (s *File) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("deleting session %q: %w", key, err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := atomicfile.SyncDir(s.dir); err != nil {
 		return fmt.Errorf("deleting session %q: syncing %s: %w", key, s.dir, err)
 	}
 	return nil

@@ -30,20 +30,6 @@ func checkPrivate(path string, fi fs.FileInfo, mode string) error {
 	return nil
 }
 
-// syncDir makes a rename in dir durable. File systems that cannot sync a
-// directory (EINVAL, ENOTSUP) are taken as they are.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return err
-	}
-	return nil
-}
-
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

@@ -13,7 +13,3 @@ func openEntry(path string) (*os.File, error) { return os.Open(path) }
 // an ACL that gives only the user (and SYSTEM, Administrators) access, and
 // Unix mode bits say nothing about it.
 func checkPrivate(path string, fi fs.FileInfo, mode string) error { return nil }
-
-// syncDir does nothing on Windows, which cannot sync a directory handle;
-// MoveFileEx (os.Rename) replaces the entry in one step.
-func syncDir(dir string) error { return nil }
