@@ -18,4 +18,3 @@ func CheckPrivate(path string) error {
 	}
 	return nil
 }
-

@@ -6,4 +6,3 @@ package daemon
 // ACL that gives only the user (and SYSTEM/Administrators) access, and Unix
 // mode bits say nothing about it.
 func CheckPrivate(path string) error { return nil }
-
