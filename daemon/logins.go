@@ -189,9 +189,7 @@ func (t idTokens) IDToken(ctx context.Context) (string, map[string]any, error) {
 // sign-in: it refreshes the session listing, wakes the profiles that use
 // it, and notifies the user once when a sign-in is needed.
 func (d *Daemon) sessionChanged(s *login.Session) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	d.loadSessions(ctx)
+	d.sessions.note(s.Name(), s.Expiry())
 	need := s.NeedsLogin()
 	d.logins.mu.Lock()
 	first := need != nil && !d.logins.notified[s.Name()]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,6 +66,30 @@ func (d *Daemon) loadSessions(ctx context.Context) {
 	}
 	sort.Slice(s.list, func(i, j int) bool { return s.list[i].name < s.list[j].name })
 	d.log.Info("sessions loaded", "store", s.store.Kind(), "sessions", len(s.list), "problems", len(s.probs))
+}
+
+// note updates one session's row of the listing after a sign-in, renewal
+// or logout (a zero expiry: gone), without reading the store again.
+func (s *sessions) note(name string, expires time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.list {
+		if x.name != name {
+			continue
+		}
+		if expires.IsZero() {
+			s.list = append(s.list[:i], s.list[i+1:]...)
+		} else {
+			s.list[i].expires = expires
+		}
+		return
+	}
+	if expires.IsZero() {
+		return
+	}
+	kind, _, _ := strings.Cut(name, "/") // "oidc/okta", "sso/corp"
+	s.list = append(s.list, sessionInfo{name: name, kind: kind, expires: expires})
+	sort.Slice(s.list, func(i, j int) bool { return s.list[i].name < s.list[j].name })
 }
 
 func (d *Daemon) sessionStatus() (control.StoreStatus, []control.SessionStatus) {
