@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -100,19 +99,7 @@ sts =
 	c := startCredd(t, "default_profile: web\nprofiles:\n  web: {aws_profile: web}\n", awsConfig)
 
 	t.Run("go sdk reads the role credentials from the container endpoint", func(t *testing.T) {
-		t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", c.URL+"/v1/credentials/web")
-		t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", c.TokenPath)
-		cfg, err := awsconfig.LoadDefaultConfig(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := cfg.Credentials.Retrieve(t.Context())
-		if err != nil {
-			t.Fatalf("retrieve: %v", err)
-		}
-		if got.Source != endpointcreds.ProviderName {
-			t.Errorf("source = %q, want %q", got.Source, endpointcreds.ProviderName)
-		}
+		_, got := goSDKFromContainer(t, c.URL+"/v1/credentials/web", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", c.TokenPath)
 		if got.AccessKeyID != wantKey || got.SecretAccessKey != "fake-secret" || got.SessionToken != "fake-token" {
 			t.Errorf("got key %q secret %q token %q, want the fake STS's %q fake-secret fake-token", got.AccessKeyID, got.SecretAccessKey, got.SessionToken, wantKey)
 		}

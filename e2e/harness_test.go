@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/credd/credd/config"
@@ -176,4 +180,27 @@ func (c *credd) get(t *testing.T, path string, hdr map[string]string) *http.Resp
 func requirePeer(t *testing.T, what string, err error) {
 	t.Helper()
 	peertest.Require(t, what, err)
+}
+
+// goSDKFromContainer has aws-sdk-go-v2's default chain resolve credentials
+// with the container endpoint variables set (uri, and tokenVar =
+// tokenValue: the token file or the token itself), and fails unless they
+// came from the container provider. The caller clears the rest of the
+// environment (cleanAWSEnv).
+func goSDKFromContainer(t *testing.T, uri, tokenVar, tokenValue string) (aws.Config, aws.Credentials) {
+	t.Helper()
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", uri)
+	t.Setenv(tokenVar, tokenValue)
+	cfg, err := awsconfig.LoadDefaultConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfg.Credentials.Retrieve(t.Context())
+	if err != nil {
+		t.Fatalf("retrieve: %v", err)
+	}
+	if got.Source != endpointcreds.ProviderName {
+		t.Errorf("source = %q, want %q", got.Source, endpointcreds.ProviderName)
+	}
+	return cfg, got
 }

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -185,19 +184,7 @@ sts =
 	c := startCredd(t, cfgYAML, awsConfig)
 
 	t.Run("go sdk: container endpoint then S3", func(t *testing.T) {
-		t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", c.URL+"/v1/credentials")
-		t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", c.TokenPath)
-		cfg, err := awsconfig.LoadDefaultConfig(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := cfg.Credentials.Retrieve(t.Context())
-		if err != nil {
-			t.Fatalf("retrieve: %v", err)
-		}
-		if got.Source != endpointcreds.ProviderName {
-			t.Errorf("source = %q, want %q", got.Source, endpointcreds.ProviderName)
-		}
+		cfg, got := goSDKFromContainer(t, c.URL+"/v1/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", c.TokenPath)
 		if got.AccessKeyID == rootUser || got.SecretAccessKey == rootPass || got.SessionToken == "" {
 			t.Errorf("served %q with session token %v: want MinIO session credentials, not the root keys", got.AccessKeyID, got.SessionToken != "")
 		}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/credd/credd/cmd/credd/cli"
@@ -155,15 +154,9 @@ profiles:
 
 	t.Run("aws-sdk-go-v2 uses the role on MinIO", func(t *testing.T) {
 		cleanAWSEnv(t)
-		t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", s.url+"/v1/credentials/app")
-		t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", string(token))
-		cfg, err := awsconfig.LoadDefaultConfig(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := cfg.Credentials.Retrieve(t.Context())
-		if err != nil || c.SessionToken == "" {
-			t.Fatalf("credentials: %v", err)
+		cfg, c := goSDKFromContainer(t, s.url+"/v1/credentials/app", "AWS_CONTAINER_AUTHORIZATION_TOKEN", string(token))
+		if c.SessionToken == "" {
+			t.Fatal("no session token: want the role's session credentials")
 		}
 		minioS3Bucket(t, cfg, minio, "oidc-go")
 	})
