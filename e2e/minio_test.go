@@ -18,8 +18,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // minioRoleARN is the role credd assumes. MinIO accepts any well-formed
@@ -131,18 +133,43 @@ func startMinioEnv(t *testing.T, extraEnv ...string) (endpoint, rootUser, rootPa
 			t.Fatalf("MinIO exited before it was live: %v", err)
 		default:
 		}
-		resp, err := client.Get(endpoint + "/minio/health/live")
+		err := minioReady(t.Context(), client, endpoint, rootUser, rootPass)
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return endpoint, rootUser, rootPass, out
-			}
+			return endpoint, rootUser, rootPass, out
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("MinIO at %s not live after 30s (last: %v)", endpoint, err)
+			t.Fatalf("MinIO at %s not ready after 30s (last: %v)", endpoint, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// minioReady reports whether MinIO serves STS yet. Its health endpoints
+// answer as soon as the object layer is up, but the IAM subsystem
+// initialises afterwards, in the background, and until then every STS
+// call fails with "Server not initialized, please try again". So the probe
+// is the call the tests depend on: an AssumeRole signed with the root keys.
+func minioReady(ctx context.Context, hc *http.Client, endpoint, rootUser, rootPass string) error {
+	resp, err := hc.Get(endpoint + "/minio/health/live")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("health/live: %s", resp.Status)
+	}
+	client := sts.New(sts.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(rootUser, rootPass, ""),
+		HTTPClient:   hc,
+		Retryer:      aws.NopRetryer{},
+	})
+	_, err = client.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn:         aws.String(minioRoleARN),
+		RoleSessionName: aws.String("credd-e2e-ready"),
+	})
+	return err
 }
 
 // TestMinio runs credd with MinIO as its STS and has real clients use what
