@@ -248,6 +248,7 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 		})
 	}
 	changes := d.watchConfig(rctx, &wg)
+	d.watchSSOCaches(rctx, &wg)
 	summary := d.summaryTicker()
 	defer summary.Stop()
 	var err error

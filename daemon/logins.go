@@ -40,6 +40,7 @@ type logins struct {
 	flows    map[string]*login.Flow
 	notified map[string]bool
 	warned   map[string]time.Time // session -> the end already warned of
+	caches   *cacheWatch          // nil until Run starts following the AWS CLI's cache
 }
 
 // warnAhead is how long before a session's end the user is told once.
@@ -121,6 +122,7 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 		next[k] = &signin{sess: sess, sso: m, key: key, flow: c.Flow, hint: hint}
 	}
 	l.byName = next
+	d.watchCacheDirsLocked()
 }
 
 func ssoKey(name string) string { return "sso/" + name }

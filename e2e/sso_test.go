@@ -321,6 +321,104 @@ func TestSSOSharedAWSCLICache(t *testing.T) {
 	}
 }
 
+// awsSSOLogin does what `aws sso login` does with the SDK's own SSO OIDC
+// client (the Debian AWS CLI 2.9 cannot be pointed at the fake): register a
+// client, device authorization, the user's approval, CreateToken, and the
+// token written to ~/.aws/sso/cache in the CLI's format.
+func awsSSOLogin(t *testing.T, fake *ssotest.Server, home string) ssoCache {
+	t.Helper()
+	ctx := t.Context()
+	oc := ssooidc.New(ssooidc.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL)})
+	reg, err := oc.RegisterClient(ctx, &ssooidc.RegisterClientInput{ClientName: aws.String("botocore-client-corp"), ClientType: aws.String("public"),
+		Scopes: []string{"sso:account:access"}})
+	if err != nil {
+		t.Fatalf("RegisterClient: %v", err)
+	}
+	dev, err := oc.StartDeviceAuthorization(ctx, &ssooidc.StartDeviceAuthorizationInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
+		StartUrl: aws.String("https://corp.awsapps.com/start")})
+	if err != nil {
+		t.Fatalf("StartDeviceAuthorization: %v", err)
+	}
+	if !fake.Approve(aws.ToString(dev.UserCode)) {
+		t.Fatalf("the fake knows no user code %q", aws.ToString(dev.UserCode))
+	}
+	tok, err := oc.CreateToken(ctx, &ssooidc.CreateTokenInput{ClientId: reg.ClientId, ClientSecret: reg.ClientSecret,
+		GrantType: aws.String(ssotest.GrantDeviceCode), DeviceCode: dev.DeviceCode})
+	if err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+	c := ssoCache{
+		StartURL: "https://corp.awsapps.com/start", Region: "eu-west-1", AccessToken: aws.ToString(tok.AccessToken),
+		ExpiresAt: time.Now().Add(time.Duration(tok.ExpiresIn) * time.Second).UTC().Format(time.RFC3339),
+		ClientID:  aws.ToString(reg.ClientId), ClientSecret: aws.ToString(reg.ClientSecret),
+		RegistrationExpiresAt: time.Unix(reg.ClientSecretExpiresAt, 0).UTC().Format(time.RFC3339),
+		RefreshToken:          aws.ToString(tok.RefreshToken),
+	}
+	writeSSOCache(t, home, "corp", c)
+	return c
+}
+
+// eventually polls the daemon until path answers 200: credd reacts to a
+// file written by another program. The bound only turns a hang into a
+// failure.
+func (s *served) eventually(t *testing.T, path string, token []byte) rawResp {
+	t.Helper()
+	var r rawResp
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if r = s.rawGet(t, path, token); r.code == http.StatusOK {
+			break
+		}
+	}
+	return r
+}
+
+// TestSSOFollowsAWSSSOLogin: a running credd takes the session of an
+// `aws sso login` as soon as the CLI writes its cache: first when credd was
+// never signed in, then after the Identity Center session ended and the
+// profiles went login-required. No `credd login`, no restart.
+func TestSSOFollowsAWSSSOLogin(t *testing.T) {
+	fake := ssotest.New(t, ssotest.Options{Accounts: ssoAccounts})
+	s := newSSOServed(t, fake, "")
+	s.start(t)
+	token := s.token(t)
+	home := s.env["HOME"]
+	if r := s.rawGet(t, "/v1/credentials/dev", token); r.code != http.StatusServiceUnavailable {
+		t.Fatalf("before any sign-in: %d %s", r.code, r.body)
+	}
+
+	first := awsSSOLogin(t, fake, home)
+	if r := s.eventually(t, "/v1/credentials/dev", token); r.code != http.StatusOK {
+		t.Fatalf("after aws sso login: %d %s\n%s", r.code, r.body, s.logs)
+	}
+	if st := s.status(t); len(st.Sessions) != 1 || st.Sessions[0].State != "signed-in" {
+		t.Errorf("sessions = %+v", st.Sessions)
+	}
+
+	// The Identity Center session ends: the portal refuses the token, the
+	// profiles need a sign-in, and the user signs in with the AWS CLI.
+	fake.EndSession()
+	if r := s.rawGet(t, "/v1/credentials/ops", token); r.code != http.StatusServiceUnavailable || !strings.Contains(r.body, "credd login --sso-session corp") {
+		t.Fatalf("after the session ended: %d %s", r.code, r.body)
+	}
+	second := awsSSOLogin(t, fake, home)
+	if second.AccessToken == first.AccessToken {
+		t.Fatal("the fake issued the same token twice")
+	}
+	if r := s.eventually(t, "/v1/credentials/ops", token); r.code != http.StatusOK {
+		t.Fatalf("after the second aws sso login: %d %s\n%s", r.code, r.body, s.logs)
+	}
+	if st := s.status(t); len(st.Sessions) != 1 || st.Sessions[0].State != "signed-in" {
+		t.Errorf("sessions = %+v", st.Sessions)
+	}
+	if a, d := fake.Calls("Authorize"), fake.Calls("CreateToken/"+ssotest.GrantDeviceCode); a != 0 || d != 2 {
+		t.Errorf("browser sign-ins %d, device sign-ins %d; want none by credd, the two of the CLI", a, d)
+	}
+	if n := strings.Count(s.logs.String(), "session taken from the AWS CLI cache"); n != 2 {
+		t.Errorf("the log says %d times that the session came from the AWS CLI cache, want 2", n)
+	}
+	noSSOSecrets(t, "the daemon's log", s.logs.String())
+}
+
 // TestSSOConfigInit: `credd config init --sso-session` lists every page of
 // accounts and roles with the session's token, previews, writes with
 // --write, and never replaces a profile.

@@ -63,10 +63,11 @@ type Session struct {
 // renewal is one Refresh that concurrent callers share: its outcome is
 // set before done closes.
 type renewal struct {
-	done chan struct{}
-	old  Tokens // what was renewed
-	t    Tokens // the renewed tokens, on success
-	err  error  // why it failed
+	done    chan struct{}
+	old     Tokens // what was renewed
+	version uint64 // of old
+	t       Tokens // the renewed tokens, on success
+	err     error  // why it failed
 }
 
 // New returns a session for method, loading stored tokens if there are.
@@ -199,7 +200,7 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 			}
 			return s.renewFailed(r)
 		}
-		r := &renewal{done: make(chan struct{}), old: s.tokens}
+		r := &renewal{done: make(chan struct{}), old: s.tokens, version: s.version}
 		s.renewing = r
 		s.mu.Unlock()
 
@@ -212,6 +213,12 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		}
 		refused := errors.Is(err, ErrLoginRequired)
 		s.mu.Lock()
+		if refused && s.version != r.version {
+			// A sign-in replaced the session while its old refresh token
+			// was being refused: the new one stands.
+			refused, err = false, nil
+			r.t = s.tokens
+		}
 		if refused {
 			s.needs = fmt.Errorf("%w (run `%s`)", err, s.o.LoginHint)
 		}
@@ -266,6 +273,27 @@ func (s *Session) set(ctx context.Context, t Tokens) Tokens {
 	if len(t.Extra) == 0 && s.have {
 		t.Extra = s.tokens.Extra
 	}
+	return s.keep(ctx, t)
+}
+
+// offer replaces the session with t, a session obtained elsewhere (the
+// AWS CLI's shared cache), when t is a later one: nothing is held, or t is
+// another token that outlasts the held one. Nothing of the held session is
+// carried over: its refresh token belongs to another sign-in. It reports
+// whether t was taken; the caller then calls changed.
+func (s *Session) offer(ctx context.Context, t Tokens) bool {
+	s.mu.Lock()
+	if s.have && (t.AccessToken == s.tokens.AccessToken || !t.Expiry.After(s.tokens.Expiry)) {
+		s.mu.Unlock()
+		return false
+	}
+	s.keep(ctx, t)
+	return true
+}
+
+// keep makes t the session's tokens and writes them to the store. Called
+// with s.mu held; releases it.
+func (s *Session) keep(ctx context.Context, t Tokens) Tokens {
 	s.tokens, s.have, s.needs = t, true, nil
 	s.version++
 	v := s.version

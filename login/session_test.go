@@ -761,3 +761,45 @@ func get(t *testing.T, u string) (int, string) {
 	}
 	return resp.StatusCode, string(body)
 }
+
+// TestSignInDuringRefusedRenewal: a sign-in that lands while the old
+// refresh token is being refused stands; the refusal of the replaced
+// session must not turn the new one login-required.
+func TestSignInDuringRefusedRenewal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		m := &fakeMethod{
+			refresh: func(context.Context, login.Tokens) (login.Tokens, error) {
+				<-release
+				return login.Tokens{}, fmt.Errorf("%w: invalid_grant", login.ErrLoginRequired)
+			},
+			poll: func(context.Context) (login.Tokens, error) { return tokens("signed-in", t0.Add(time.Hour)), nil },
+		}
+		old := tokens("old", t0.Add(time.Minute)) // within RenewAhead: renews
+		h := newHarness(t, m, &old, nil)
+
+		var got login.Tokens
+		var err error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			got, err = h.s.Tokens(t.Context())
+		}()
+		synctest.Wait() // in Refresh
+		if err := wait(t, h.begin(t, true)); err != nil {
+			t.Fatalf("sign-in: %v", err)
+		}
+		close(release)
+		<-done
+
+		if err != nil || got.AccessToken != "access-signed-in" {
+			t.Errorf("the renewing caller got %q, %v; want the new sign-in's token", got.AccessToken, err)
+		}
+		if need := h.s.NeedsLogin(); need != nil {
+			t.Errorf("NeedsLogin = %v after a sign-in: the refusal was of the replaced session", need)
+		}
+		if tok, err := h.s.Tokens(t.Context()); err != nil || tok.AccessToken != "access-signed-in" {
+			t.Errorf("Tokens = %q, %v", tok.AccessToken, err)
+		}
+	})
+}

@@ -129,23 +129,46 @@ func (s *SSO) authorizeURL() string {
 }
 
 // Restore makes a stored session's client registration known, so the
-// next sign-in reuses it rather than registering again. A session credd
-// does not hold is taken from the AWS CLI's cache, if that holds a usable
-// one for the same start URL (`aws sso login` already ran).
+// next sign-in reuses it rather than registering again. When the AWS CLI's
+// cache holds a later session for the same start URL (`aws sso login` ran
+// while credd was stopped), that one is taken.
 func (s *SSO) Restore(ctx context.Context, sess *Session) {
+	s.takeCache(ctx, sess)
 	sess.mu.Lock()
-	have, extra := sess.have, sess.tokens.Extra
+	extra := sess.tokens.Extra
 	sess.mu.Unlock()
-	if !have && s.CacheFile != "" {
-		if t, ok := s.readCache(); ok {
-			sess.set(ctx, t)
-			extra = t.Extra
-			s.log().Info("session taken from the AWS CLI cache", "session", sess.name)
-		}
-	}
 	if r, ok := registrationOf(extra); ok {
 		s.remember(r)
 	}
+}
+
+// Follow takes the session in the AWS CLI's cache when it is a later one
+// than the session held: `aws sso login` ran, or an SDK renewed the shared
+// token. The daemon calls it when the cache file changes, so a sign-in made
+// with the AWS CLI ends a login-required state at once. It reports whether
+// the session changed.
+func (s *SSO) Follow(ctx context.Context, sess *Session) bool {
+	if !s.takeCache(ctx, sess) {
+		return false
+	}
+	sess.changed()
+	return true
+}
+
+// takeCache offers the cached session to sess.
+func (s *SSO) takeCache(ctx context.Context, sess *Session) bool {
+	if s.CacheFile == "" {
+		return false
+	}
+	t, ok := s.readCache()
+	if !ok || !sess.offer(ctx, t) {
+		return false
+	}
+	if r, ok := registrationOf(t.Extra); ok {
+		s.remember(r)
+	}
+	sess.log.Info("session taken from the AWS CLI cache", "session", sess.name, "expires", t.Expiry.UTC().Format(time.RFC3339))
+	return true
 }
 
 func (s *SSO) log() *slog.Logger {

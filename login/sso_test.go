@@ -493,3 +493,76 @@ func TestSSOLogout(t *testing.T) {
 		})
 	}
 }
+
+// TestSSOFollowsTheAWSCLICache: a later session written to the shared
+// cache (by `aws sso login`, or an SDK renewing the token) replaces the
+// held one, even one that needs a sign-in; credd's own writes and older
+// sessions do not.
+func TestSSOFollowsTheAWSCLICache(t *testing.T) {
+	p := newSSOPeer(t, ssotest.Options{})
+	// cliLogin writes the cache as `aws sso login` does, with a token
+	// that lasts d.
+	cliLogin := func(t *testing.T, file, access string, d time.Duration) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{
+			"startUrl": ssoStart, "region": "eu-west-1", "accessToken": access,
+			"expiresAt": time.Now().Add(d).UTC().Format(time.RFC3339),
+		})
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		before   func(t *testing.T, s *login.Session) // the held session
+		write    func(t *testing.T, file string)      // the cache, after
+		wantTake bool
+	}{
+		{"credd's own write", nil, func(*testing.T, string) {}, false},
+		{"an older session", nil, func(t *testing.T, file string) { cliLogin(t, file, "cli-older", 30*time.Minute) }, false},
+		{"a later session", nil, func(t *testing.T, file string) { cliLogin(t, file, "cli-later", 8*time.Hour) }, true},
+		{"a later session after the held one was refused",
+			func(t *testing.T, s *login.Session) {
+				tok, _ := s.Tokens(t.Context())
+				s.Reject(tok.AccessToken)
+			},
+			func(t *testing.T, file string) { cliLogin(t, file, "cli-after-refusal", 8*time.Hour) }, true},
+		{"another start URL", nil, func(t *testing.T, file string) {
+			b, _ := json.Marshal(map[string]string{"startUrl": "https://other.awsapps.com/start", "region": "eu-west-1", "accessToken": "other",
+				"expiresAt": time.Now().Add(8 * time.Hour).UTC().Format(time.RFC3339)})
+			_ = os.WriteFile(file, b, 0o600)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := login.AWSCLICacheFile(t.TempDir(), "corp")
+			m := p.method(nil)
+			m.CacheFile = file
+			s, wg, logs := ssoSession(t, m, store.NewMemory())
+			browserSignIn(t, s, wg) // writes the cache: a one-hour token
+			if tc.before != nil {
+				tc.before(t, s)
+			}
+			held, _ := s.Tokens(t.Context())
+			tc.write(t, file)
+
+			if got := m.Follow(t.Context(), s); got != tc.wantTake {
+				t.Fatalf("Follow = %v, want %v", got, tc.wantTake)
+			}
+			now, err := s.Tokens(t.Context())
+			switch {
+			case tc.wantTake && (err != nil || !strings.HasPrefix(now.AccessToken, "cli-") || s.NeedsLogin() != nil):
+				t.Errorf("after Follow: token %q, %v, NeedsLogin %v; want the cached session", now.AccessToken, err, s.NeedsLogin())
+			case tc.wantTake && now.RefreshToken != "":
+				t.Errorf("the held session's refresh token was kept with another sign-in's token")
+			case !tc.wantTake && now.AccessToken != held.AccessToken:
+				t.Errorf("token changed to %q, want the held one", now.AccessToken)
+			}
+			if taken := strings.Count(logs.String(), "session taken from the AWS CLI cache"); taken != map[bool]int{true: 1}[tc.wantTake] {
+				t.Errorf("logged the take %d times", taken)
+			}
+			if m.Follow(t.Context(), s) {
+				t.Errorf("the same cache taken twice")
+			}
+		})
+	}
+}
