@@ -28,7 +28,7 @@ func TestWarnsOnceBeforeASessionEnds(t *testing.T) {
 	put := func(key string, refreshEnd time.Time) {
 		t.Helper()
 		raw, _ := json.Marshal(map[string]any{
-			"kind": "oidc", "expires_at": refreshEnd,
+			"kind": strings.Split(key, "/")[0], "expires_at": refreshEnd,
 			"tokens": map[string]any{"id_token": "x", "refresh_token": "r", "expiry": now.Add(time.Hour), "refresh_expiry": refreshEnd},
 		})
 		if err := sessions.Put(t.Context(), key, raw); err != nil {
@@ -37,9 +37,13 @@ func TestWarnsOnceBeforeASessionEnds(t *testing.T) {
 	}
 	put("oidc/soon", now.Add(40*time.Minute))
 	put("oidc/later", now.Add(3*time.Hour))
+	// An Identity Center session ends with its client registration.
+	put("sso/corp", now.Add(5*time.Hour))
 	cfg, err := config.Parse(strings.NewReader(`identity_providers:
   soon: {issuer: "https://soon.example.com", client_id: c}
   later: {issuer: "https://later.example.com", client_id: c}
+sso_sessions:
+  corp: {start_url: "https://corp.awsapps.com/start", region: eu-west-1}
 profiles:
   a: {identity_provider: soon, role_arn: "arn:aws:iam::111122223333:role/a"}
 `))
@@ -61,5 +65,10 @@ profiles:
 	d.warnSessionEnds(now.Add(2*time.Hour + 11*time.Minute))
 	if len(n.notes) != 2 || !strings.Contains(n.notes[1], "oidc/later") {
 		t.Errorf("notifications = %q", n.notes)
+	}
+	d.warnSessionEnds(now.Add(4*time.Hour + 10*time.Minute))
+	d.warnSessionEnds(now.Add(4*time.Hour + 11*time.Minute))
+	if len(n.notes) != 3 || !strings.Contains(n.notes[2], "sso/corp") || !strings.Contains(n.notes[2], "credd login --sso-session corp") {
+		t.Errorf("notifications = %q, want a third for sso/corp", n.notes)
 	}
 }

@@ -238,6 +238,13 @@ func (s *SSO) tokens(out *ssooidc.CreateTokenOutput, r registration, oldRefresh 
 	if t.RefreshToken == "" {
 		t.RefreshToken = oldRefresh
 	}
+	if t.RefreshToken != "" {
+		// Identity Center never says when its session ends (the admin's
+		// session duration, 8h by default, is not disclosed), but it
+		// cannot outlast the client registration: renewing needs its
+		// secret. That end is the one credd can warn of.
+		t.RefreshExpiry = r.Expires
+	}
 	if s.CacheFile != "" {
 		if err := s.writeCache(t); err != nil {
 			// The session itself is fine; only the sharing failed.
@@ -458,6 +465,7 @@ func (s *SSO) readCache() (Tokens, bool) {
 	canRenew := c.RefreshToken != "" && c.ClientID != "" && c.ClientSecret != "" && rerr == nil && regExp.After(s.now())
 	if canRenew {
 		t.Extra = map[string]string{ExtraClientID: c.ClientID, ExtraClientSecret: c.ClientSecret, ExtraRegistrationExpiresAt: regExp.UTC().Format(time.RFC3339)}
+		t.RefreshExpiry = regExp
 	} else {
 		t.RefreshToken = ""
 	}

@@ -149,6 +149,12 @@ func TestSSOBrowserSignIn(t *testing.T) {
 	if d := time.Until(tok.Expiry); d < 59*time.Minute || d > time.Hour {
 		t.Errorf("expiry in %v, want the 1h expiresIn", d)
 	}
+	// The session cannot outlast the client registration: that is its
+	// known end, the one credd warns of.
+	regEnd, _ := time.Parse(time.RFC3339, tok.Extra[login.ExtraRegistrationExpiresAt])
+	if !s.Ends().Equal(regEnd) || time.Until(regEnd) < 89*24*time.Hour {
+		t.Errorf("Ends() = %v, want the registration's end %v (90 days)", s.Ends(), regEnd)
+	}
 
 	// A second sign-in reuses the registration; so does a restarted
 	// session from the store.
@@ -549,6 +555,9 @@ func TestSSOFollowsTheAWSCLICache(t *testing.T) {
 				t.Fatalf("Follow = %v, want %v", got, tc.wantTake)
 			}
 			now, err := s.Tokens(t.Context())
+			if tc.wantTake && !s.Ends().Equal(now.Expiry) {
+				t.Errorf("Ends() = %v for a cached session that cannot renew, want its token's end %v", s.Ends(), now.Expiry)
+			}
 			switch {
 			case tc.wantTake && (err != nil || !strings.HasPrefix(now.AccessToken, "cli-") || s.NeedsLogin() != nil):
 				t.Errorf("after Follow: token %q, %v, NeedsLogin %v; want the cached session", now.AccessToken, err, s.NeedsLogin())
