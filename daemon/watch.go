@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,33 +35,19 @@ func (d *Daemon) watchConfig(ctx context.Context, wg *sync.WaitGroup) <-chan str
 		return nil
 	}
 	out := make(chan struct{}, 1)
+	clean := filepath.Clean(path)
 	wg.Go(func() {
 		defer w.Close()
-		var debounce <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
-				}
-				if filepath.Clean(ev.Name) == filepath.Clean(path) && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) != 0 {
-					debounce = time.After(configDebounce)
-				}
-			case err, ok := <-w.Errors:
-				if !ok {
-					return
-				}
-				d.log.Warn("config watcher", "error", err)
-			case <-debounce:
-				debounce = nil
+		d.followEvents(ctx, w, "config watcher", configDebounce,
+			func(ev fsnotify.Event) bool {
+				return filepath.Clean(ev.Name) == clean && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) != 0
+			},
+			func([]string) {
 				select {
 				case out <- struct{}{}:
 				default:
 				}
-			}
-		}
+			})
 	})
 	return out
 }
@@ -97,33 +85,13 @@ func (d *Daemon) watchSSOCaches(ctx context.Context, wg *sync.WaitGroup) {
 			d.logins.mu.Unlock()
 			w.Close()
 		}()
-		changed := map[string]bool{}
-		var debounce <-chan time.Time
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok := <-w.Events:
-				if !ok {
-					return
+		d.followEvents(ctx, w, "AWS CLI cache watcher", cacheDebounce,
+			func(ev fsnotify.Event) bool { return ev.Op&(fsnotify.Write|fsnotify.Create) != 0 },
+			func(files []string) {
+				for _, f := range files {
+					d.followCache(ctx, f)
 				}
-				if ev.Op&(fsnotify.Write|fsnotify.Create) != 0 {
-					changed[filepath.Clean(ev.Name)] = true
-					debounce = time.After(cacheDebounce)
-				}
-			case err, ok := <-w.Errors:
-				if !ok {
-					return
-				}
-				d.log.Warn("AWS CLI cache watcher", "error", err)
-			case <-debounce:
-				debounce = nil
-				for file := range changed {
-					d.followCache(ctx, file)
-				}
-				clear(changed)
-			}
-		}
+			})
 	})
 }
 
@@ -167,5 +135,37 @@ func (d *Daemon) followCache(ctx context.Context, file string) {
 	d.logins.mu.Unlock()
 	for _, si := range sharing {
 		si.sso.Follow(ctx, si.sess)
+	}
+}
+
+// followEvents runs a watcher's event loop until ctx ends or the watcher
+// closes: events that want selects are collected, and once none has come
+// for delay (the several events of one save), fire gets the files they
+// named.
+func (d *Daemon) followEvents(ctx context.Context, w *fsnotify.Watcher, what string, delay time.Duration, want func(fsnotify.Event) bool, fire func(files []string)) {
+	changed := map[string]bool{}
+	var debounce <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-w.Events:
+			if !ok {
+				return
+			}
+			if want(ev) {
+				changed[filepath.Clean(ev.Name)] = true
+				debounce = time.After(delay)
+			}
+		case err, ok := <-w.Errors:
+			if !ok {
+				return
+			}
+			d.log.Warn(what, "error", err)
+		case <-debounce:
+			debounce = nil
+			fire(slices.Sorted(maps.Keys(changed)))
+			clear(changed)
+		}
 	}
 }
