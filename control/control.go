@@ -174,6 +174,7 @@ const (
 	CodeReloadRefused  = "ReloadRefused"
 	CodeNotImplemented = "NotImplemented"
 	CodeLoginFailed    = "LoginFailed"
+	CodeConflict       = "Conflict"
 	CodeInternal       = "Internal"
 )
 

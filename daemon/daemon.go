@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	}
 	d := &Daemon{deps: deps, log: deps.Logger, http: deps.HTTPClient, reloads: make(chan reloadRequest),
 		sessions: &sessions{store: deps.Sessions}, started: time.Now(), loginReqs: make(chan loginRequest),
-		logins: &logins{byName: map[string]*signin{}, flows: map[string]*login.Flow{}, notified: map[string]bool{}, warned: map[string]time.Time{}}}
+		logins: &logins{byName: map[string]*signin{}, flows: map[string]*login.Flow{}, notified: map[string]bool{}, warned: map[string]time.Time{}, joined: map[string]int{}}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -235,6 +235,7 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	d.startEntries(rctx, &wg, d.gen.Load())
+	d.startSessions(rctx, &wg)
 
 	srv := d.Server()
 	errc := make(chan error, len(listeners))
@@ -321,6 +322,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 		cfg.Listen, cfg.ExtraListen, cfg.AllowClients, cfg.IMDS, cfg.StateDir = old.cfg.Listen, old.cfg.ExtraListen, old.cfg.AllowClients, old.cfg.IMDS, old.cfg.StateDir
 	}
 	d.syncLogins(ctx, cfg)
+	d.startSessions(ctx, wg)
 	g := d.buildGeneration(ctx, cfg, old)
 	d.startEntries(ctx, wg, g)
 	d.gen.Store(g)

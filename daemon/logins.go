@@ -30,6 +30,11 @@ type signin struct {
 	key  string      // config hash: a changed entry gets a new session
 	flow string      // configured flow: browser or device
 	hint string      // the command that signs it in
+	// noSecret names client_secret_env when that variable is empty.
+	noSecret string
+	// stop ends the session's background renewal (Session.Run); nil
+	// until the daemon's Run starts it.
+	stop context.CancelFunc
 }
 
 // logins holds the sign-in sessions. They outlive reloads (a config change
@@ -41,6 +46,7 @@ type logins struct {
 	notified map[string]bool
 	warned   map[string]time.Time // session -> the end already warned of
 	caches   *cacheWatch          // nil until Run starts following the AWS CLI's cache
+	joined   map[string]int       // flow ID -> CLI clients waiting on it
 }
 
 // warnAhead is how long before a session's end the user is told once.
@@ -87,9 +93,13 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 			next[k] = old
 			continue
 		}
-		secret := ""
+		secret, missing := "", ""
 		if p.ClientSecretEnv != "" && d.deps.Secret != nil {
 			secret = d.deps.Secret(p.ClientSecretEnv)
+		}
+		if p.ClientSecretEnv != "" && secret == "" {
+			missing = p.ClientSecretEnv
+			d.log.Warn("the client secret's variable is empty or unset in credd's environment; sign-ins will fail", "provider", name, "client_secret_env", missing)
 		}
 		m := &login.OIDC{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, Scopes: p.Scopes, HTTPClient: d.http}
 		hint := "credd login --provider " + name
@@ -97,7 +107,7 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 			Store: d.deps.Sessions, Clock: d.deps.Clock, Logger: d.log.With("component", "login"),
 			LoginHint: hint, OnChange: d.sessionChanged,
 		})
-		next[k] = &signin{sess: sess, oidc: m, key: key, flow: p.Flow, hint: hint}
+		next[k] = &signin{sess: sess, oidc: m, key: key, flow: p.Flow, hint: hint, noSecret: missing}
 	}
 	for name, c := range cfg.SSOSessions {
 		key := hashOf(c)
@@ -121,8 +131,30 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 		m.Restore(ctx, sess)
 		next[k] = &signin{sess: sess, sso: m, key: key, flow: c.Flow, hint: hint}
 	}
+	for k, old := range l.byName {
+		if next[k] != old && old.stop != nil {
+			old.stop() // replaced or removed: its renewal ends
+		}
+	}
 	l.byName = next
 	d.watchCacheDirsLocked()
+}
+
+// startSessions starts the background renewal of every session that has
+// none running yet. The goroutines belong to wg and end with ctx, or when
+// syncLogins replaces or removes their session.
+func (d *Daemon) startSessions(ctx context.Context, wg *sync.WaitGroup) {
+	d.logins.mu.Lock()
+	defer d.logins.mu.Unlock()
+	for _, si := range d.logins.byName {
+		if si.stop != nil {
+			continue
+		}
+		sctx, stop := context.WithCancel(ctx)
+		si.stop = stop
+		sess := si.sess
+		wg.Go(func() { sess.Run(sctx) })
+	}
 }
 
 func ssoKey(name string) string { return "sso/" + name }
@@ -207,6 +239,12 @@ func (d *Daemon) sessionChanged(s *login.Session) {
 			}
 		}
 		return
+	}
+	// The session ended or was refused: the credentials it gave are not
+	// served any more, however long they would last; every profile of it
+	// answers login-required with the command to run.
+	for _, e := range d.entriesUsing(s.Name()) {
+		e.r.Drop(need)
 	}
 	if first && d.deps.Notifier != nil {
 		d.deps.Notifier.Notify("credd: sign-in required", need.Error())
@@ -310,12 +348,25 @@ func (d *Daemon) beginLogin(ctx context.Context, wg *sync.WaitGroup, req control
 	if err != nil {
 		return nil, err
 	}
+	if s.noSecret != "" {
+		return nil, &control.Error{Status: 400, Code: control.CodeBadRequest, Message: fmt.Sprintf(
+			"%s: client_secret_env names %s, which is empty or unset in the environment credd runs in (the daemon's, not this shell's): set it there and restart credd (for the service, see docs/signin.md)",
+			s.sess.Name(), s.noSecret)}
+	}
 	f, err := s.sess.Begin(ctx, wg, login.FlowOptions{Device: req.Device || s.flow == "device"})
 	if err != nil {
 		return nil, &control.Error{Status: 502, Code: control.CodeLoginFailed, Message: err.Error()}
 	}
+	if req.Device && !f.Device {
+		// One flow per session: a device sign-in asked for while a
+		// browser one waits would quietly become the browser one.
+		return nil, &control.Error{Status: 409, Code: control.CodeConflict, Message: fmt.Sprintf(
+			"a browser sign-in to %s is under way (until %s): finish it in the browser, or press Ctrl-C where it was started, then run `%s --device`",
+			f.Session, f.Expires.Local().Format("15:04"), s.hint)}
+	}
 	d.logins.mu.Lock()
 	d.logins.flows[f.ID] = f
+	d.logins.joined[f.ID]++
 	d.logins.mu.Unlock()
 	return f, nil
 }
@@ -366,11 +417,26 @@ func (d *Daemon) LoginStatus(ctx context.Context, id string, wait time.Duration)
 	return st, nil
 }
 
-// CancelLogin stops a flow (the CLI's Ctrl-C).
+// CancelLogin is a CLI client leaving a flow (its Ctrl-C). The flow is
+// stopped when the last client waiting on it leaves: one user's Ctrl-C
+// does not end the sign-in another terminal still waits for.
 func (d *Daemon) CancelLogin(_ context.Context, id string) error {
 	f, err := d.flow(id)
 	if err != nil {
 		return err
+	}
+	d.logins.mu.Lock()
+	if d.logins.joined[id] > 0 {
+		d.logins.joined[id]--
+	}
+	left := d.logins.joined[id]
+	if left == 0 {
+		delete(d.logins.joined, id)
+	}
+	d.logins.mu.Unlock()
+	if left > 0 {
+		d.log.Info("a client left the sign-in; others still wait for it", "session", f.Session, "waiting", left)
+		return nil
 	}
 	f.Cancel()
 	<-f.Done()

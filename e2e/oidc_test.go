@@ -202,10 +202,9 @@ print(sorted(b["Name"] for b in s3.list_buckets()["Buckets"]))`, minio)
 	t.Run("a refused refresh token makes the session login-required", func(t *testing.T) {
 		peer.revoked.Store(true)
 		// A fresh process: its first use of the 4-minute token renews it,
-		// and the provider refuses. The ID token in hand stays valid for its
-		// last minutes (credentials keep being served, as through any
-		// upstream failure; login/ tests cover its expiry), but the session
-		// now says it needs a sign-in, naming the command.
+		// and the provider refuses. The session ends there: it says it
+		// needs a sign-in, naming the command, and every profile of it
+		// answers 503 however long its role credentials would last.
 		s.stop(t)
 		s.start(t)
 		s.rawGet(t, "/v1/credentials/other", token)
@@ -221,7 +220,12 @@ print(sorted(b["Name"] for b in s3.list_buckets()["Buckets"]))`, minio)
 		default:
 			t.Errorf("no desktop notification that the session needs a sign-in")
 		}
-		s.rawGet(t, "/v1/credentials/app", token)
+		if r := s.rawGet(t, "/v1/credentials/app", token); r.code != 503 || !strings.Contains(r.body, "credd login --provider mock") {
+			t.Errorf("app after the refusal: %d %s; want 503 naming the sign-in", r.code, r.body)
+		}
+		if st := s.status(t); len(st.Profiles) == 0 || st.Profiles[0].State != "login-required" {
+			t.Errorf("profiles after the refusal: %+v", st.Profiles)
+		}
 		if len(s.notes) != 0 {
 			t.Errorf("notified more than once: %q", <-s.notes)
 		}
@@ -265,6 +269,87 @@ profiles:
 	}
 	if code, o, e := s.signIn(t, "--provider", "mock"); code != 0 {
 		t.Errorf("a new sign-in after the cancel: %d %s %s", code, o, e)
+	}
+}
+
+// TestLoginCancelLeavesOthersWaiting: two terminals wait on one sign-in;
+// Ctrl-C in one leaves the flow running for the other, which completes.
+// A --device login asked for while that browser flow waits is refused,
+// naming what to do, rather than quietly joining it.
+func TestLoginCancelLeavesOthersWaiting(t *testing.T) {
+	m, _ := startMockOIDC(t)
+	s := newServed(t, fmt.Sprintf(`identity_providers:
+  mock: {issuer: %q, client_id: %q, client_secret_env: MOCK_SECRET}
+profiles:
+  app: {identity_provider: mock, role_arn: "arn:aws:iam::111122223333:role/app"}
+`, m.Issuer(), m.ClientID), "")
+	s.env["MOCK_SECRET"] = m.ClientSecret
+	s.start(t)
+	opened := make(chan string, 2)
+	type terminal struct {
+		cancel      context.CancelFunc
+		done        chan int
+		out, errOut strings.Builder
+	}
+	login := func(args ...string) *terminal {
+		ctx, cancel := context.WithCancel(t.Context())
+		tm := &terminal{cancel: cancel, done: make(chan int, 1)}
+		io := s.io(nil, nil)
+		io.Out, io.Err = &tm.out, &tm.errOut
+		io.OpenURL = func(u string) error { opened <- u; return nil } // nobody signs in yet
+		go func() {
+			tm.done <- cli.Run(ctx, append([]string{"--config", s.cfgPath, "login", "--provider", "mock"}, args...), io)
+		}()
+		return tm
+	}
+	first := login()
+	u := <-opened
+	second := login()
+	<-opened       // the second terminal joined the same flow: the same link
+	first.cancel() // Ctrl-C in the first terminal
+	if code := <-first.done; code == 0 {
+		t.Errorf("the cancelled terminal exited 0: %s", first.out.String())
+	}
+
+	device := login("--device")
+	if code := <-device.done; code == 0 || !strings.Contains(device.errOut.String(), "browser sign-in") || !strings.Contains(device.errOut.String(), "credd login --provider mock --device") {
+		t.Errorf("--device while a browser sign-in waits: exit %d: %s%s", code, device.out.String(), device.errOut.String())
+	}
+
+	// The user signs in in the browser: the second terminal gets it.
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	select {
+	case code := <-second.done:
+		if code != 0 || !strings.Contains(second.out.String(), "app") {
+			t.Errorf("the terminal still waiting: exit %d: %s%s", code, second.out.String(), second.errOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		second.cancel()
+		t.Fatalf("the second terminal never finished: the first one's Ctrl-C ended the flow?\n%s", s.logs)
+	}
+}
+
+// TestLoginWithoutTheClientSecret: a confidential client whose
+// client_secret_env is unset in the daemon's environment is refused at
+// once, naming the variable, instead of failing at the provider.
+func TestLoginWithoutTheClientSecret(t *testing.T) {
+	m, _ := startMockOIDC(t)
+	s := newServed(t, fmt.Sprintf(`identity_providers:
+  mock: {issuer: %q, client_id: %q, client_secret_env: MOCK_SECRET}
+profiles:
+  app: {identity_provider: mock, role_arn: "arn:aws:iam::111122223333:role/app"}
+`, m.Issuer(), m.ClientID), "")
+	s.start(t) // no MOCK_SECRET
+	code, out, errOut := s.signIn(t, "--provider", "mock")
+	if code == 0 || !strings.Contains(errOut, "MOCK_SECRET") || !strings.Contains(errOut, "restart credd") {
+		t.Errorf("exit %d: %s%s; want a refusal naming MOCK_SECRET", code, out, errOut)
+	}
+	if !strings.Contains(s.logs.String(), `"client_secret_env":"MOCK_SECRET"`) {
+		t.Errorf("the daemon did not warn at start:\n%s", s.logs)
 	}
 }
 

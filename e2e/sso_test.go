@@ -148,9 +148,17 @@ func TestSSOSignInServeRefreshExpire(t *testing.T) {
 		if len(st.Sessions) != 1 || st.Sessions[0].State != "login-required" || !strings.Contains(st.Sessions[0].Error, "credd login --sso-session corp") {
 			t.Errorf("sessions = %+v; 503 said %s\n%s", st.Sessions, r.body, s.logs)
 		}
+		// Every profile of the session, not only the one that found out:
+		// dev and ops hold role credentials valid for most of an hour, and
+		// they are not served any more.
 		for _, p := range st.Profiles {
-			if p.Name == "late" && p.State != "login-required" {
-				t.Errorf("late: state %s, want login-required", p.State)
+			if p.State != "login-required" {
+				t.Errorf("%s: state %s, want login-required", p.Name, p.State)
+			}
+		}
+		for _, p := range []string{"dev", "ops"} {
+			if r := s.rawGet(t, "/v1/credentials/"+p, token); r.code != 503 || !strings.Contains(r.body, "credd login --sso-session corp") {
+				t.Errorf("%s after the session ended: %d %s", p, r.code, r.body)
 			}
 		}
 		select {
@@ -176,6 +184,34 @@ func TestSSOSignInServeRefreshExpire(t *testing.T) {
 		}
 	})
 	noSSOSecrets(t, "the daemon's log", s.logs.String())
+}
+
+// TestSSORenewsInTheBackground: with nobody asking for credentials, the
+// daemon renews the session's access token before it expires (half its
+// life for tokens this short), and the AWS CLI's cache follows.
+func TestSSORenewsInTheBackground(t *testing.T) {
+	fake := ssotest.New(t, ssotest.Options{Accounts: ssoAccounts, AccessTTL: 4 * time.Second})
+	s := newSSOServed(t, fake, "")
+	s.start(t)
+	if code, out, errOut := s.signIn(t, "--sso-session", "corp"); code != 0 {
+		t.Fatalf("login: %d %s %s", code, out, errOut)
+	}
+	before := readSSOCache(t, s.env["HOME"], "corp")
+	grants := fake.Calls("CreateToken/refresh_token")
+	deadline := time.Now().Add(15 * time.Second)
+	for fake.Calls("CreateToken/refresh_token") == grants && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if fake.Calls("CreateToken/refresh_token") == grants {
+		t.Fatalf("no renewal in the background within 15s of a 4-second token\n%s", s.logs)
+	}
+	after := readSSOCache(t, s.env["HOME"], "corp")
+	if after.AccessToken == before.AccessToken || after.ExpiresAt <= before.ExpiresAt {
+		t.Errorf("the AWS CLI cache still holds the first token (expires %s, then %s)", before.ExpiresAt, after.ExpiresAt)
+	}
+	if st := s.status(t); len(st.Sessions) != 1 || st.Sessions[0].State != "signed-in" {
+		t.Errorf("sessions = %+v", st.Sessions)
+	}
 }
 
 // TestSSOConcurrentLogins: twenty `credd login` at once run one flow.

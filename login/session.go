@@ -57,7 +57,9 @@ type Session struct {
 	storeMu  sync.Mutex // orders store writes
 	version  uint64     // of tokens; guarded by mu
 	flow     *Flow
-	renewing *renewal // the renewal under way, if any
+	renewing *renewal      // the renewal under way, if any
+	wake     chan struct{} // poked on every change: Run recomputes
+	issued   time.Time     // when the tokens were obtained; zero if unknown (loaded)
 }
 
 // renewal is one Refresh that concurrent callers share: its outcome is
@@ -78,7 +80,7 @@ func New(ctx context.Context, name string, method Method, o Options) *Session {
 	if o.FlowTimeout <= 0 {
 		o.FlowTimeout = 10 * time.Minute
 	}
-	s := &Session{name: name, method: method, o: o, clock: clock.Or(o.Clock), log: o.Logger}
+	s := &Session{name: name, method: method, o: o, clock: clock.Or(o.Clock), log: o.Logger, wake: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -170,11 +172,13 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		case !s.have:
 			s.mu.Unlock()
 			return Tokens{}, s.loginRequired("not signed in")
-		case s.needs != nil && !s.tokens.Expiry.After(now):
+		case s.needs != nil:
+			// The provider refused the session (or it ran out): what is
+			// left of its tokens is not handed out.
 			err := s.needs
 			s.mu.Unlock()
 			return Tokens{}, err
-		case s.needs != nil || s.tokens.RefreshToken == "":
+		case s.tokens.RefreshToken == "":
 			// Cannot renew: serve what is still valid.
 			t := s.tokens
 			s.mu.Unlock()
@@ -233,7 +237,7 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		case refused:
 			s.log.Warn("session renewal refused: sign-in required", "session", s.name, "error", err)
 			s.changed()
-			continue // serves the old tokens while they last, like every caller
+			continue // s.needs answers, as for every caller
 		}
 		return s.renewFailed(r)
 	}
@@ -294,7 +298,7 @@ func (s *Session) offer(ctx context.Context, t Tokens) bool {
 // keep makes t the session's tokens and writes them to the store. Called
 // with s.mu held; releases it.
 func (s *Session) keep(ctx context.Context, t Tokens) Tokens {
-	s.tokens, s.have, s.needs = t, true, nil
+	s.tokens, s.have, s.needs, s.issued = t, true, nil, s.clock.Now()
 	s.version++
 	v := s.version
 	s.mu.Unlock()
@@ -327,6 +331,7 @@ func (s *Session) storeLatest(v uint64, write func() error, failure string) {
 }
 
 func (s *Session) changed() {
+	s.poke()
 	if s.o.OnChange != nil {
 		s.o.OnChange(s)
 	}
@@ -535,4 +540,103 @@ func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Session) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Renewal backoff after a failure a retry may fix.
+const (
+	renewRetryMin = 30 * time.Second
+	renewRetryMax = 5 * time.Minute
+)
+
+// Run keeps the session renewed in the background: RenewAhead before its
+// token expires it renews with the refresh token, whether or not a profile
+// is asking, so the token stays valid (for Identity Center also in the AWS
+// CLI's shared cache), and a refused refresh token is found, and the user
+// told, at once rather than at the next fetch. A session with no refresh
+// token is marked login-required when its token runs out. A renewal that
+// fails for a reason a retry may fix is retried with backoff (30s doubling
+// to 5m). Run returns when ctx ends.
+func (s *Session) Run(ctx context.Context) {
+	var retry time.Duration
+	var retryAt, tried time.Time
+	last := s.currentVersion()
+	for {
+		at, ok := s.renewAt()
+		if ok && retryAt.After(at) {
+			at = retryAt
+		}
+		if floor := tried.Add(renewRetryMin); ok && floor.After(at) {
+			at = floor // never a busy loop, whatever the provider answers
+		}
+		var timer clock.Timer
+		var fire <-chan time.Time
+		if ok {
+			timer = s.clock.NewTimer(at.Sub(s.clock.Now()))
+			fire = timer.C()
+		}
+		select {
+		case <-ctx.Done():
+			if timer != nil {
+				timer.Stop()
+			}
+			return
+		case <-s.wake:
+		case <-fire:
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if v := s.currentVersion(); v != last {
+			last, retry, retryAt = v, 0, time.Time{} // signed in or renewed meanwhile
+		}
+		if !ok || s.clock.Now().Before(at) {
+			continue // woken by a change: recompute
+		}
+		tried = s.clock.Now()
+		_, err := s.Tokens(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if v := s.currentVersion(); v != last || s.NeedsLogin() != nil {
+			last, retry, retryAt = v, 0, time.Time{}
+			continue
+		}
+		retry = min(max(2*retry, renewRetryMin), renewRetryMax)
+		retryAt = s.clock.Now().Add(retry)
+		s.log.Info("session renewal failed; retrying", "session", s.name, "retry_in", retry.String(), "error", err)
+	}
+}
+
+// renewAt is when Run next acts: RenewAhead before the token's expiry
+// (half its lifetime before, for tokens living less than twice that) when
+// a refresh token can renew it, or the expiry itself when nothing can (the
+// session then needs a sign-in). ok is false when there is nothing to do:
+// not signed in, or a sign-in is needed already.
+func (s *Session) renewAt() (at time.Time, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case !s.have || s.needs != nil:
+		return time.Time{}, false
+	case s.tokens.RefreshToken == "":
+		return s.tokens.Expiry, true
+	}
+	ahead := s.o.RenewAhead
+	if !s.issued.IsZero() {
+		ahead = min(ahead, s.tokens.Expiry.Sub(s.issued)/2)
+	}
+	return s.tokens.Expiry.Add(-ahead), true
+}
+
+func (s *Session) currentVersion() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
 }

@@ -268,8 +268,8 @@ func TestTokens(t *testing.T) {
 			refresh: refreshTo(login.Tokens{}, transient), want: "access-old", refreshes: 1},
 		{name: "transient failure after expiry: the error, no sign-in demanded", stored: ptr(tokens("old", t0.Add(-time.Minute))),
 			refresh: refreshTo(login.Tokens{}, transient), wantErr: transient, refreshes: 1},
-		{name: "refused while valid: old tokens served, sign-in needed", stored: ptr(tokens("old", t0.Add(2*time.Minute))),
-			refresh: refreshTo(login.Tokens{}, refused), want: "access-old", refreshes: 1, needs: true},
+		{name: "refused while valid: login required, the old tokens no longer handed out", stored: ptr(tokens("old", t0.Add(2*time.Minute))),
+			refresh: refreshTo(login.Tokens{}, refused), wantErr: login.ErrLoginRequired, refreshes: 1, needs: true},
 		{name: "refused after expiry: login required", stored: ptr(tokens("old", t0.Add(-time.Minute))),
 			refresh: refreshTo(login.Tokens{}, refused), wantErr: login.ErrLoginRequired, refreshes: 1, needs: true},
 		{name: "no refresh token, valid within RenewAhead: served", stored: noRefresh(tokens("old", t0.Add(2*time.Minute))),
@@ -351,7 +351,7 @@ func TestTokensSharesOneRenewal(t *testing.T) {
 	}{
 		{name: "renewed", result: tokens("new", t0.Add(time.Hour)), want: "access-new"},
 		{name: "transient failure: old tokens", err: errors.New("503 Service Unavailable"), want: "access-old"},
-		{name: "refused: old tokens while they last", err: fmt.Errorf("%w: revoked", login.ErrLoginRequired), want: "access-old", needs: true},
+		{name: "refused: login required for every caller", err: fmt.Errorf("%w: revoked", login.ErrLoginRequired), needs: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -380,7 +380,7 @@ func TestTokensSharesOneRenewal(t *testing.T) {
 					t.Errorf("Refresh called %d times for %d concurrent callers, want 1", n, callers)
 				}
 				for i := range callers {
-					if errs[i] != nil || got[i] != tc.want {
+					if got[i] != tc.want || (errs[i] == nil) != (tc.want != "") || tc.needs && !errors.Is(errs[i], login.ErrLoginRequired) {
 						t.Fatalf("caller %d got %q, %v; want %q", i, got[i], errs[i], tc.want)
 					}
 				}
@@ -802,4 +802,118 @@ func TestSignInDuringRefusedRenewal(t *testing.T) {
 			t.Errorf("Tokens = %q, %v", tok.AccessToken, err)
 		}
 	})
+}
+
+// TestRunRenewsInTheBackground: Run renews RenewAhead before expiry with
+// nobody asking, retries failures with backoff, stops at a refusal (the
+// session needs a sign-in, and OnChange says so), and marks a session
+// without a refresh token login-required when its token runs out.
+func TestRunRenewsInTheBackground(t *testing.T) {
+	transient := errors.New("connection reset by peer")
+	refused := fmt.Errorf("%w: invalid_grant", login.ErrLoginRequired)
+	type step struct {
+		advance   time.Duration // from the previous step
+		refreshes int           // Refresh calls so far
+		needs     bool          // NeedsLogin after the step
+	}
+	for _, tc := range []struct {
+		name    string
+		stored  login.Tokens
+		results []error // of successive Refresh calls; nil: renewed
+		steps   []step
+	}{
+		{
+			name:   "renews five minutes ahead, again and again",
+			stored: tokens("old", t0.Add(time.Hour)),
+			steps: []step{
+				{advance: 54 * time.Minute, refreshes: 0},
+				{advance: time.Minute, refreshes: 1},      // t0+55m: renewed to live 1h
+				{advance: 54 * time.Minute, refreshes: 1}, // t0+1h49m
+				{advance: time.Minute, refreshes: 2},      // t0+1h50m: 5m before the renewed expiry
+				{advance: 55 * time.Minute, refreshes: 3}, // and on, every 55 minutes
+				{advance: 55 * time.Minute, refreshes: 4},
+			},
+		},
+		{
+			name:    "a transient failure is retried with backoff",
+			stored:  tokens("old", t0.Add(time.Hour)),
+			results: []error{transient, transient, transient, nil},
+			steps: []step{
+				{advance: 55 * time.Minute, refreshes: 1},
+				{advance: 29 * time.Second, refreshes: 1},
+				{advance: time.Second, refreshes: 2},     // +30s
+				{advance: time.Minute, refreshes: 3},     // +1m
+				{advance: 2 * time.Minute, refreshes: 4}, // +2m: renewed
+				{advance: 50 * time.Minute, refreshes: 4},
+			},
+		},
+		{
+			name:    "a refusal ends the session at once; no more attempts",
+			stored:  tokens("old", t0.Add(time.Hour)),
+			results: []error{refused},
+			steps: []step{
+				{advance: 55 * time.Minute, refreshes: 1, needs: true},
+				{advance: 5 * time.Hour, refreshes: 1, needs: true},
+			},
+		},
+		{
+			name:   "short-lived tokens renew at half their life, not in a loop",
+			stored: tokens("old", t0.Add(time.Minute)), // loaded: lifetime unknown, renewed at once
+			steps: []step{
+				{advance: 0, refreshes: 1}, // renewed to live 4 minutes
+				{advance: 119 * time.Second, refreshes: 1},
+				{advance: time.Second, refreshes: 2}, // at 2 of its 4 minutes
+			},
+		},
+		{
+			name:   "no refresh token: login-required when the token runs out",
+			stored: func() login.Tokens { tok := tokens("old", t0.Add(time.Hour)); tok.RefreshToken = ""; return tok }(),
+			steps: []step{
+				{advance: 59 * time.Minute, refreshes: 0},
+				{advance: time.Minute, refreshes: 0, needs: true},
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var h *harness
+				var n int
+				m := &fakeMethod{refresh: func(context.Context, login.Tokens) (login.Tokens, error) {
+					i := n
+					n++
+					if i < len(tc.results) && tc.results[i] != nil {
+						return login.Tokens{}, tc.results[i]
+					}
+					life := time.Hour
+					if strings.HasPrefix(tc.name, "short-lived") {
+						life = 4 * time.Minute
+					}
+					return tokens(fmt.Sprint("renewed-", i), h.clock.Now().Add(life)), nil
+				}}
+				h = newHarness(t, m, &tc.stored, nil)
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan struct{})
+				go func() { defer close(done); h.s.Run(ctx) }()
+				defer func() { cancel(); <-done }()
+
+				for i, st := range tc.steps {
+					synctest.Wait()
+					h.clock.Advance(st.advance)
+					synctest.Wait()
+					if got, _, _ := m.calls(); got != st.refreshes {
+						t.Fatalf("step %d (+%v): %d renewals, want %d", i, st.advance, got, st.refreshes)
+					}
+					if need := h.s.NeedsLogin(); (need != nil) != st.needs {
+						t.Fatalf("step %d: NeedsLogin = %v, want needed=%v", i, need, st.needs)
+					}
+				}
+				if last := tc.steps[len(tc.steps)-1]; last.needs {
+					changes := h.onChanges()
+					if len(changes) == 0 || changes[len(changes)-1] == nil {
+						t.Errorf("OnChange saw %v; want the sign-in need reported", changes)
+					}
+				}
+			})
+		})
+	}
 }

@@ -194,6 +194,18 @@ func (r *Refresher) Kick() {
 	r.demand()
 }
 
+// Drop forgets the cached credentials, still valid or not, and reports
+// err (which should wrap ErrLoginRequired) until a fetch succeeds: the
+// sign-in they came from ended or was revoked, so they are not served.
+// The next request fetches again.
+func (r *Refresher) Drop(err error) {
+	r.update(func(s *snapshot) {
+		s.creds, s.have = cred.Credentials{}, false
+		s.lastErr, s.failures, s.nextAttempt = err, 0, time.Time{}
+	})
+	r.poke()
+}
+
 // Status reports the refresher's state at the current time.
 func (r *Refresher) Status() Status {
 	s := r.cur.Load()

@@ -322,3 +322,42 @@ func TestUpstreamReturningNearlyExpiredCredentialsIsAnError(t *testing.T) {
 		}
 	})
 }
+
+// TestDropStopsServingValidCredentials: after Drop (the sign-in behind
+// them ended) valid cached credentials are not served; the profile is
+// login-required, and the next request fetches again.
+func TestDropStopsServingValidCredentials(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		signedIn := atomic.Bool{}
+		signedIn.Store(true)
+		ended := errors.Join(ErrLoginRequired, errors.New("run `credd login --sso-session corp`"))
+		src := &fakeSource{fn: func(n int, now time.Time) (cred.Credentials, error) {
+			if !signedIn.Load() {
+				return cred.Credentials{}, ended
+			}
+			return lasting(time.Hour)(n, now)
+		}}
+		r := run(t, src, nil)
+		if _, err := r.Current(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		signedIn.Store(false)
+		r.Drop(ended)
+		synctest.Wait()
+		if _, err := r.Current(t.Context()); !errors.Is(err, ErrLoginRequired) {
+			t.Fatalf("after Drop: %v; want login-required, not the cached credentials", err)
+		}
+		if st := r.Status(); st.State != StateLoginRequired || !st.Expires.IsZero() {
+			t.Errorf("status = %+v, want login-required with nothing cached", st)
+		}
+		signedIn.Store(true)
+		r.Kick() // what a new sign-in does
+		synctest.Wait()
+		if c, err := r.Current(t.Context()); err != nil || c.AccessKeyID == "" {
+			t.Fatalf("after a new sign-in: %v", err)
+		}
+		if st := r.Status(); st.State != StateFresh {
+			t.Errorf("state after a new sign-in = %s", st.State)
+		}
+	})
+}
