@@ -516,7 +516,8 @@ func TestSSOConfigInit(t *testing.T) {
 
 // TestConfigInitImportsAWSConfig: `credd config init` turns the shared AWS
 // config's sso-session and its profiles into credd's, previews first, and
-// never replaces what is configured.
+// never replaces what is configured: an [sso-session] named as credd's but
+// for another start URL is added under another name.
 func TestConfigInitImportsAWSConfig(t *testing.T) {
 	fake := ssotest.New(t, ssotest.Options{})
 	s := newSSOServed(t, fake, "")
@@ -543,11 +544,11 @@ sso_region = us-east-1
 	before := s.config(t)
 	code, out, errOut := s.run(t, "config", "init")
 	if code != 0 || !strings.Contains(out, "billing: {sso_session: acme, account_id: \"222233334444\", role_name: Billing, region: us-west-2}") ||
-		!strings.Contains(out, "start_url: https://acme.awsapps.com/start") || !strings.Contains(errOut, "skipped sso session corp: already configured") ||
+		!strings.Contains(out, "start_url: https://acme.awsapps.com/start") || !strings.Contains(errOut, "[sso-session corp] is added as sso session corp-2") ||
 		!strings.Contains(errOut, "skipped profile dev: already configured") || !strings.Contains(errOut, "--write") || s.config(t) != before {
 		t.Fatalf("preview: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, _, errOut := s.run(t, "config", "init", "--write"); code != 0 || !strings.Contains(errOut, "added sso session acme, profile billing") {
+	if code, _, errOut := s.run(t, "config", "init", "--write"); code != 0 || !strings.Contains(errOut, "added sso session acme, sso session corp-2, profile billing") {
 		t.Fatalf("--write: %d %s", code, errOut)
 	}
 	cfg := s.config(t)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,7 +38,9 @@ func (a *app) configInitCmd() *cobra.Command {
 		Short: "Import ~/.aws/config's IAM Identity Center profiles, or discover a session's roles",
 		Long: `Without flags, imports the [sso-session] sections of the shared AWS config
 as sso_sessions and its profiles with sso_session, sso_account_id and
-sso_role_name as credd profiles of the same name.
+sso_role_name as credd profiles of the same name. An [sso-session] whose
+name credd already uses for another start URL or region is added under a
+new name (corp-2) and its profiles use that.
 
 With --sso-session, lists the accounts and roles of an sso session (ListAccounts and
 ListAccountRoles, with the token of the last ` + "`credd login --sso-session S`" + `,
@@ -364,6 +367,131 @@ func parseAWSConfig(raw string) awsSSO {
 	return out
 }
 
+// ssoKey says which Identity Center a session signs in to: two sessions
+// with the same key are the same sign-in.
+type ssoKey struct{ startURL, region string }
+
+// keyOf compares start URLs as the portal does: scheme and host in any
+// case, with or without the trailing slash and the #/ the console's copy
+// of the URL ends with.
+func keyOf(s config.SSOSession) ssoKey {
+	u := s.StartURL
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		p.Scheme, p.Host, p.Fragment, p.RawFragment = strings.ToLower(p.Scheme), strings.ToLower(p.Host), "", ""
+		u = p.String()
+	}
+	return ssoKey{strings.TrimRight(u, "/"), s.Region}
+}
+
+func (k ssoKey) String() string { return k.startURL + " in " + k.region }
+
+// importPlan is what importing the shared AWS config adds to credd's
+// configuration: entries under names credd does not use yet, and what the
+// preview says about how they were mapped.
+type importPlan struct {
+	sessions     map[string]config.SSOSession
+	sessionOrder []string
+	profiles     map[string]config.Profile
+	notes        []string // how AWS entries map to credd's
+	skipped      []string
+}
+
+// added lists the new entries, sessions first.
+func (p importPlan) added() []string {
+	var out []string
+	for _, n := range p.sessionOrder {
+		out = append(out, "sso session "+n)
+	}
+	for _, n := range sortedNames(p.profiles) {
+		out = append(out, "profile "+n)
+	}
+	return out
+}
+
+// planImport decides what to add to existing. It never replaces an entry,
+// and never attaches a profile to a session that signs in elsewhere than
+// its AWS one: an [sso-session] whose name credd uses for another start
+// URL or region is added under a new name (or, if credd has a session
+// for its start URL and region, its profiles use that one).
+func planImport(found awsSSO, existing config.Config) importPlan {
+	p := importPlan{sessions: map[string]config.SSOSession{}, profiles: map[string]config.Profile{}, skipped: found.skipped}
+	known := map[ssoKey]string{} // the first session by name for each sign-in
+	for _, name := range sortedNames(existing.SSOSessions) {
+		if k := keyOf(existing.SSOSessions[name]); known[k] == "" {
+			known[k] = name
+		}
+	}
+	taken := func(n string) bool {
+		_, a := existing.SSOSessions[n]
+		_, b := found.sessions[n]
+		_, c := p.sessions[n]
+		return a || b || c
+	}
+	unique := func(base string) string {
+		if !taken(base) {
+			return base
+		}
+		base = strings.TrimRight(base[:min(len(base), maxSessionName-4)], "_.@/+-")
+		for i := 2; ; i++ {
+			if n := fmt.Sprintf("%s-%d", base, i); !taken(n) {
+				return n
+			}
+		}
+	}
+	add := func(name string, ss config.SSOSession) {
+		p.sessions[name] = ss
+		p.sessionOrder = append(p.sessionOrder, name)
+		if k := keyOf(ss); known[k] == "" {
+			known[k] = name
+		}
+	}
+
+	as := map[string]string{} // [sso-session] name -> the credd session its profiles use
+	var conflicts []string
+	for _, name := range sortedNames(found.sessions) {
+		cur, ok := existing.SSOSessions[name]
+		switch {
+		case !ok:
+			add(name, found.sessions[name])
+			as[name] = name
+		case keyOf(cur) == keyOf(found.sessions[name]):
+			p.skipped = append(p.skipped, "sso session "+name+": already configured")
+			as[name] = name
+		default:
+			conflicts = append(conflicts, name)
+		}
+	}
+	for _, name := range conflicts {
+		ss, theirs := found.sessions[name], keyOf(existing.SSOSessions[name])
+		if n, ok := known[keyOf(ss)]; ok {
+			as[name] = n
+			p.notes = append(p.notes, fmt.Sprintf("[sso-session %s] is sso session %s (%s): credd's %s signs in to %s", name, n, keyOf(ss), name, theirs))
+			continue
+		}
+		n := unique(name)
+		add(n, ss)
+		as[name] = n
+		p.notes = append(p.notes, fmt.Sprintf("[sso-session %s] is added as sso session %s (%s): credd's %s signs in to %s", name, n, keyOf(ss), name, theirs))
+	}
+
+	for _, name := range sortedNames(found.profiles) {
+		if _, ok := existing.Profiles[name]; ok {
+			p.skipped = append(p.skipped, "profile "+name+": already configured")
+			continue
+		}
+		prof := found.profiles[name]
+		if s := as[prof.SSOSession]; s != prof.SSOSession {
+			p.notes = append(p.notes, fmt.Sprintf("profile %s uses sso session %s ([sso-session %s])", name, s, prof.SSOSession))
+			prof.SSOSession = s
+		}
+		p.profiles[name] = prof
+	}
+	return p
+}
+
+// maxSessionName is the longest name validation accepts.
+const maxSessionName = 64
+
 // importAWSConfig adds the shared AWS config's Identity Center sessions
 // and profiles to credd's configuration, never replacing an entry.
 func (a *app) importAWSConfig(l loaded, write bool) error {
@@ -375,7 +503,6 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 	if err != nil {
 		return exitf(ExitUsage, "reading the AWS config: %v", err)
 	}
-	found := parseAWSConfig(string(raw))
 	var existing config.Config
 	var doc yaml.Node
 	if l.fromFile {
@@ -395,34 +522,23 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 	if root.Kind != yaml.MappingNode {
 		return exitf(ExitUsage, "%s is not a YAML mapping", l.path)
 	}
-	var added []string
-	skipped := found.skipped
-	for _, name := range sortedNames(found.sessions) {
-		if _, ok := existing.SSOSessions[name]; ok {
-			skipped = append(skipped, "sso session "+name+": already configured")
-			continue
-		}
-		ss := found.sessions[name]
+	plan := planImport(parseAWSConfig(string(raw)), existing)
+	for _, name := range plan.sessionOrder {
 		node := &yaml.Node{}
-		if err := node.Encode(ss); err != nil {
+		if err := node.Encode(plan.sessions[name]); err != nil {
 			return exitf(ExitFailure, "%v", err)
 		}
 		mapping(root, "sso_sessions").Content = append(mapping(root, "sso_sessions").Content, scalar(name), node)
-		added = append(added, "sso session "+name)
 	}
-	for _, name := range sortedNames(found.profiles) {
-		if _, ok := existing.Profiles[name]; ok && l.fromFile {
-			skipped = append(skipped, "profile "+name+": already configured")
-			continue
-		}
+	for _, name := range sortedNames(plan.profiles) {
 		node := &yaml.Node{}
-		if err := node.Encode(found.profiles[name]); err != nil {
+		if err := node.Encode(plan.profiles[name]); err != nil {
 			return exitf(ExitFailure, "%v", err)
 		}
 		node.Style = yaml.FlowStyle
 		mapping(root, "profiles").Content = append(mapping(root, "profiles").Content, scalar(name), node)
-		added = append(added, "profile "+name)
 	}
+	added := plan.added()
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
@@ -430,12 +546,15 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 		return exitf(ExitFailure, "%v", err)
 	}
 	_ = enc.Close()
-	for _, why := range skipped {
+	for _, why := range plan.skipped {
 		fmt.Fprintf(a.io.Err, "skipped %s\n", why)
 	}
 	if len(added) == 0 {
 		fmt.Fprintf(a.io.Err, "nothing to import from %s\n", cfgFile)
 		return nil
+	}
+	for _, n := range plan.notes {
+		fmt.Fprintln(a.io.Err, n)
 	}
 	// The result must be a valid configuration before it is written.
 	merged, err := config.Parse(bytes.NewReader(out.Bytes()))

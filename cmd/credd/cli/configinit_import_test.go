@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/credd/credd/config"
+)
+
+// credd's corp, as most cases below have it.
+const corpConfig = `sso_sessions:
+  corp: {start_url: "https://corp.awsapps.com/start", region: eu-west-1}
+profiles:
+  dev: {sso_session: corp, account_id: "111122223333", role_name: Developer}
+`
+
+// TestConfigInitImportGolden runs `credd config init` on a table of AWS
+// configs and pins what it previews (stdout: the resulting file; stderr:
+// what it skipped and how it mapped sessions). Then --write must write
+// exactly the preview, keep every existing entry as it was, give a valid
+// configuration, and a second import must find nothing to add.
+func TestConfigInitImportGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		credd string // credd's configuration; "" for none (zero-config mode)
+		aws   string // ~/.aws/config
+	}{
+		{name: "no-credd-config", aws: `[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Developer
+region = eu-central-1
+`},
+		{name: "same-start-url-merges", credd: corpConfig, aws: `[sso-session corp]
+sso_start_url = https://CORP.awsapps.com/start/
+sso_region = eu-west-1
+
+[profile dev]
+sso_session = corp
+sso_account_id = 999999999999
+sso_role_name = Other
+
+[profile ops]
+sso_session = corp
+sso_account_id = 444455556666
+sso_role_name = Ops
+`},
+		{name: "other-start-url-renamed", credd: corpConfig, aws: `[sso-session corp]
+sso_start_url = https://elsewhere.awsapps.com/start
+sso_region = eu-west-1
+
+[profile billing]
+sso_session = corp
+sso_account_id = 222233334444
+sso_role_name = Billing
+`},
+		{name: "other-region-renamed", credd: corpConfig, aws: `[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+
+[profile billing]
+sso_session = corp
+sso_account_id = 222233334444
+sso_role_name = Billing
+`},
+		{name: "renamed-past-taken-names", credd: `sso_sessions:
+  corp: {start_url: "https://corp.awsapps.com/start", region: eu-west-1}
+  corp-2: {start_url: "https://two.awsapps.com/start", region: eu-west-1}
+profiles:
+  dev: {sso_session: corp, account_id: "111122223333", role_name: Developer}
+`, aws: `[sso-session corp]
+sso_start_url = https://three.awsapps.com/start
+sso_region = eu-west-1
+
+[sso-session corp-3]
+sso_start_url = https://four.awsapps.com/start
+sso_region = eu-west-1
+
+[profile billing]
+sso_session = corp
+sso_account_id = 222233334444
+sso_role_name = Billing
+`},
+		{name: "other-start-url-reuses-credd-session", credd: `sso_sessions:
+  corp: {start_url: "https://corp.awsapps.com/start", region: eu-west-1}
+  work: {start_url: "https://elsewhere.awsapps.com/start", region: eu-west-1}
+profiles:
+  dev: {sso_session: corp, account_id: "111122223333", role_name: Developer}
+`, aws: `[sso-session corp]
+sso_start_url = https://elsewhere.awsapps.com/start
+sso_region = eu-west-1
+
+[profile billing]
+sso_session = corp
+sso_account_id = 222233334444
+sso_role_name = Billing
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.credd)
+			awsConfig := filepath.Join(f.dir, "aws-config")
+			f.env["AWS_CONFIG_FILE"] = awsConfig
+			if err := os.WriteFile(awsConfig, []byte(tc.aws), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, path, _ := f.run(t, "config", "path")
+			path = strings.TrimSpace(path)
+			if tc.credd != "" {
+				path = f.cfgPath
+			}
+			before, _ := os.ReadFile(path)
+			init := func(flags ...string) (int, string, string) {
+				t.Helper()
+				args := []string{"config", "init"}
+				if tc.credd != "" {
+					args = append([]string{"--config", f.cfgPath}, args...)
+				}
+				return f.run(t, append(args, flags...)...)
+			}
+
+			code, out, errOut := init()
+			got := strings.NewReplacer(path, "<CONFIG>", awsConfig, "<AWS_CONFIG>", f.stateDir, "<STATE>").
+				Replace("exit " + strconv.Itoa(code) + "\n-- stdout --\n" + out + "-- stderr --\n" + errOut)
+			golden := filepath.Join("testdata", "configinit-"+tc.name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != string(want) {
+				t.Errorf("got:\n%s\nwant:\n%s", got, want)
+			}
+			if after, _ := os.ReadFile(path); string(after) != string(before) {
+				t.Fatalf("the preview changed %s:\n%s", path, after)
+			}
+			if out == "" {
+				return // nothing to import: nothing to write
+			}
+
+			if code, _, errOut := init("--write"); code != 0 || !strings.Contains(errOut, "added ") {
+				t.Fatalf("--write: exit %d: %s", code, errOut)
+			}
+			written, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(written) != out {
+				t.Errorf("--write wrote something else than the preview:\n%s", written)
+			}
+			assertKept(t, string(before), string(written))
+			if code, out, errOut := f.run(t, "--config", path, "config", "check"); code != 0 {
+				t.Errorf("config check: exit %d\n%s%s", code, out, errOut)
+			}
+			if code, _, errOut := init(); code != 0 || !strings.Contains(errOut, "nothing to import") {
+				t.Errorf("a second import: exit %d: %s", code, errOut)
+			}
+		})
+	}
+}
+
+// assertKept fails unless every sso session and profile of before is in
+// after, unchanged.
+func assertKept(t *testing.T, before, after string) {
+	t.Helper()
+	if before == "" {
+		return
+	}
+	b, err := config.Parse(strings.NewReader(before))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := config.Parse(strings.NewReader(after))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range b.SSOSessions {
+		if !reflect.DeepEqual(a.SSOSessions[name], s) {
+			t.Errorf("sso session %s changed: %+v, was %+v", name, a.SSOSessions[name], s)
+		}
+	}
+	for name, p := range b.Profiles {
+		if !reflect.DeepEqual(a.Profiles[name], p) {
+			t.Errorf("profile %s changed: %+v, was %+v", name, a.Profiles[name], p)
+		}
+	}
+}
+
+func TestKeyOf(t *testing.T) {
+	corp := config.SSOSession{StartURL: "https://corp.awsapps.com/start", Region: "eu-west-1"}
+	for _, tc := range []struct {
+		name string
+		s    config.SSOSession
+		same bool
+	}{
+		{"identical", corp, true},
+		{"trailing slash", config.SSOSession{StartURL: corp.StartURL + "/", Region: corp.Region}, true},
+		{"host case", config.SSOSession{StartURL: "HTTPS://CORP.awsapps.com/start", Region: corp.Region}, true},
+		{"console fragment", config.SSOSession{StartURL: corp.StartURL + "/#/", Region: corp.Region}, true},
+		{"other region", config.SSOSession{StartURL: corp.StartURL, Region: "us-east-1"}, false},
+		{"other host", config.SSOSession{StartURL: "https://corp2.awsapps.com/start", Region: corp.Region}, false},
+		{"path case", config.SSOSession{StartURL: "https://corp.awsapps.com/Start", Region: corp.Region}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := keyOf(tc.s) == keyOf(corp); got != tc.same {
+				t.Errorf("keyOf(%+v) == keyOf(%+v): %v, want %v", tc.s, corp, got, tc.same)
+			}
+		})
+	}
+}
