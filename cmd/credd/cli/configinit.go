@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -40,7 +41,9 @@ func (a *app) configInitCmd() *cobra.Command {
 as sso_sessions and its profiles with sso_session, sso_account_id and
 sso_role_name as credd profiles of the same name. An [sso-session] whose
 name credd already uses for another start URL or region is added under a
-new name (corp-2) and its profiles use that.
+new name (corp-2) and its profiles use that. Legacy profiles (sso_start_url,
+sso_region, no sso_session) use the session with their start URL and
+region, one named after the start URL's host (corp) if there is none.
 
 With --sso-session, lists the accounts and roles of an sso session (ListAccounts and
 ListAccountRoles, with the token of the last ` + "`credd login --sso-session S`" + `,
@@ -297,15 +300,24 @@ func writeFileAtomic(path string, data []byte) error {
 // awsSSO is what the shared AWS config says about Identity Center.
 type awsSSO struct {
 	sessions map[string]config.SSOSession
-	profiles map[string]config.Profile
+	profiles map[string]config.Profile // SSOSession names a [sso-session]
+	legacy   map[string]legacyProfile
 	skipped  []string // profiles that cannot be imported, with why
 }
 
+// legacyProfile is a profile with sso_start_url and no sso_session: the
+// AWS CLI's format from before [sso-session] sections.
+type legacyProfile struct {
+	session config.SSOSession // sso_start_url and sso_region
+	profile config.Profile    // SSOSession is chosen on import
+}
+
 // parseAWSConfig reads the [sso-session] sections and the profiles that
-// use one. It reads the INI subset the AWS config uses: sections, key =
-// value, comments, and indented sub-keys (skipped).
+// use one or are legacy SSO profiles. It reads the INI subset the AWS
+// config uses: sections, key = value, comments, and indented sub-keys
+// (skipped).
 func parseAWSConfig(raw string) awsSSO {
-	out := awsSSO{sessions: map[string]config.SSOSession{}, profiles: map[string]config.Profile{}}
+	out := awsSSO{sessions: map[string]config.SSOSession{}, profiles: map[string]config.Profile{}, legacy: map[string]legacyProfile{}}
 	type section struct {
 		kind, name string
 		kv         map[string]string
@@ -348,20 +360,40 @@ func parseAWSConfig(raw string) awsSSO {
 		}
 		out.sessions[sec.name] = ss
 	}
+	// missing names the keys of want that the section lacks.
+	missing := func(kv map[string]string, want ...string) string {
+		var m []string
+		for _, k := range want {
+			if kv[k] == "" {
+				m = append(m, k)
+			}
+		}
+		return strings.Join(m, " and ")
+	}
 	for _, sec := range secs {
 		if sec.kind != "profile" {
 			continue
 		}
 		kv := sec.kv
+		p := config.Profile{AccountID: kv["sso_account_id"], RoleName: kv["sso_role_name"], Region: kv["region"]}
 		switch {
 		case kv["sso_session"] != "":
 			if _, ok := out.sessions[kv["sso_session"]]; !ok {
-				out.skipped = append(out.skipped, fmt.Sprintf("%s: names no [sso-session %s]", sec.name, kv["sso_session"]))
+				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: names no [sso-session %s]", sec.name, kv["sso_session"]))
 				continue
 			}
-			out.profiles[sec.name] = config.Profile{SSOSession: kv["sso_session"], AccountID: kv["sso_account_id"], RoleName: kv["sso_role_name"], Region: kv["region"]}
+			if m := missing(kv, "sso_account_id", "sso_role_name"); m != "" {
+				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: no %s, so no role to serve", sec.name, m))
+				continue
+			}
+			p.SSOSession = kv["sso_session"]
+			out.profiles[sec.name] = p
 		case kv["sso_start_url"] != "":
-			out.skipped = append(out.skipped, sec.name+": a legacy SSO profile (no sso_session); give it an [sso-session] section first")
+			if m := missing(kv, "sso_region", "sso_account_id", "sso_role_name"); m != "" {
+				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: a legacy SSO profile (sso_start_url) without %s", sec.name, m))
+				continue
+			}
+			out.legacy[sec.name] = legacyProfile{session: config.SSOSession{StartURL: kv["sso_start_url"], Region: kv["sso_region"]}, profile: p}
 		}
 	}
 	return out
@@ -412,7 +444,9 @@ func (p importPlan) added() []string {
 // and never attaches a profile to a session that signs in elsewhere than
 // its AWS one: an [sso-session] whose name credd uses for another start
 // URL or region is added under a new name (or, if credd has a session
-// for its start URL and region, its profiles use that one).
+// for its start URL and region, its profiles use that one). Legacy
+// profiles use a session with their start URL and region, made if none
+// exists.
 func planImport(found awsSSO, existing config.Config) importPlan {
 	p := importPlan{sessions: map[string]config.SSOSession{}, profiles: map[string]config.Profile{}, skipped: found.skipped}
 	known := map[ssoKey]string{} // the first session by name for each sign-in
@@ -474,23 +508,56 @@ func planImport(found awsSSO, existing config.Config) importPlan {
 		p.notes = append(p.notes, fmt.Sprintf("[sso-session %s] is added as sso session %s (%s): credd's %s signs in to %s", name, n, keyOf(ss), name, theirs))
 	}
 
-	for _, name := range sortedNames(found.profiles) {
+	names := sortedNames(found.profiles)
+	for _, n := range sortedNames(found.legacy) {
+		if _, dup := found.profiles[n]; !dup {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
 		if _, ok := existing.Profiles[name]; ok {
 			p.skipped = append(p.skipped, "profile "+name+": already configured")
 			continue
 		}
-		prof := found.profiles[name]
-		if s := as[prof.SSOSession]; s != prof.SSOSession {
-			p.notes = append(p.notes, fmt.Sprintf("profile %s uses sso session %s ([sso-session %s])", name, s, prof.SSOSession))
-			prof.SSOSession = s
+		if prof, ok := found.profiles[name]; ok {
+			if s := as[prof.SSOSession]; s != prof.SSOSession {
+				p.notes = append(p.notes, fmt.Sprintf("profile %s uses sso session %s ([sso-session %s])", name, s, prof.SSOSession))
+				prof.SSOSession = s
+			}
+			p.profiles[name] = prof
+			continue
 		}
-		p.profiles[name] = prof
+		lp := found.legacy[name]
+		k := keyOf(lp.session)
+		s, ok := known[k]
+		if !ok {
+			s = unique(sessionNameFor(lp.session.StartURL))
+			add(s, lp.session)
+		}
+		lp.profile.SSOSession = s
+		p.profiles[name] = lp.profile
+		p.notes = append(p.notes, fmt.Sprintf("profile %s, a legacy SSO profile (%s), uses sso session %s", name, k, s))
 	}
 	return p
 }
 
 // maxSessionName is the longest name validation accepts.
 const maxSessionName = 64
+
+// sessionNameFor derives a session name from a start URL: the first label
+// of its host (https://corp.awsapps.com/start: corp).
+func sessionNameFor(startURL string) string {
+	var name string
+	if u, err := url.Parse(startURL); err == nil && net.ParseIP(u.Hostname()) == nil {
+		name, _, _ = strings.Cut(u.Hostname(), ".")
+	}
+	name = strings.Trim(badNameChars.ReplaceAllString(name, "-"), "_.@/+-")
+	if name == "" {
+		return "sso"
+	}
+	return name[:min(len(name), maxSessionName)]
+}
 
 // importAWSConfig adds the shared AWS config's Identity Center sessions
 // and profiles to credd's configuration, never replacing an entry.

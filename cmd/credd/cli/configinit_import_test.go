@@ -104,6 +104,85 @@ sso_session = corp
 sso_account_id = 222233334444
 sso_role_name = Billing
 `},
+		{name: "legacy-grouped-by-start-url-and-region", aws: `[profile a]
+sso_start_url = https://acme.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111122223333
+sso_role_name = Admin
+region = us-west-2
+
+[profile b]
+sso_start_url = https://acme.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 444455556666
+sso_role_name = ReadOnly
+
+[profile c]
+sso_start_url = https://acme.awsapps.com/start
+sso_region = eu-west-1
+sso_account_id = 444455556666
+sso_role_name = ReadOnly
+
+[profile d]
+sso_start_url = https://d-1234567890.awsapps.com/start#/
+sso_region = us-east-1
+sso_account_id = 777788889999
+sso_role_name = Ops
+
+[profile e]
+sso_start_url = https://127.0.0.1:8443/start
+sso_region = us-east-1
+sso_account_id = 777788889999
+sso_role_name = Ops
+`},
+		{name: "legacy-reuses-sessions", credd: corpConfig, aws: `[sso-session acme]
+sso_start_url = https://acme.awsapps.com/start
+sso_region = us-east-1
+
+[profile from-credd]
+sso_start_url = https://corp.awsapps.com/start/
+sso_region = eu-west-1
+sso_account_id = 111122223333
+sso_role_name = Admin
+
+[profile from-aws]
+sso_start_url = https://acme.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 444455556666
+sso_role_name = Admin
+`},
+		{name: "legacy-derived-name-taken", credd: corpConfig, aws: `[profile new]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 111122223333
+sso_role_name = Admin
+`},
+		{name: "skipped-profiles", credd: corpConfig, aws: `[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+
+[profile dev]
+sso_start_url = https://new.awsapps.com/start
+sso_region = eu-west-1
+sso_account_id = 111122223333
+sso_role_name = Developer
+
+[profile sign-in-only]
+sso_session = corp
+
+[profile no-role]
+sso_start_url = https://new.awsapps.com/start
+sso_region = eu-west-1
+sso_account_id = 111122223333
+
+[profile orphan]
+sso_session = nowhere
+sso_account_id = 111122223333
+sso_role_name = Developer
+
+[profile keys]
+aws_access_key_id = AKIAEXAMPLE
+`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.credd)
@@ -195,6 +274,23 @@ func assertKept(t *testing.T, before, after string) {
 		if !reflect.DeepEqual(a.Profiles[name], p) {
 			t.Errorf("profile %s changed: %+v, was %+v", name, a.Profiles[name], p)
 		}
+	}
+}
+
+func TestSessionNameFor(t *testing.T) {
+	for _, tc := range []struct{ name, url, want string }{
+		{"awsapps", "https://corp.awsapps.com/start", "corp"},
+		{"directory id", "https://d-1234567890.awsapps.com/start#/", "d-1234567890"},
+		{"upper case", "https://Corp.awsapps.com/start", "Corp"},
+		{"IP address", "https://127.0.0.1:8443/start", "sso"},
+		{"not a URL", "::", "sso"},
+		{"leading dash", "https://-x.example.com/start", "x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := sessionNameFor(tc.url); got != tc.want {
+				t.Errorf("sessionNameFor(%q) = %q, want %q", tc.url, got, tc.want)
+			}
+		})
 	}
 }
 

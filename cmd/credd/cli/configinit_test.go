@@ -75,6 +75,16 @@ services = local
 [profile legacy]
 sso_start_url = https://old.awsapps.com/start
 sso_region = us-east-1
+sso_account_id = 444455556666
+sso_role_name = Admin
+region = us-west-2
+
+[profile half-legacy]
+sso_start_url = https://old.awsapps.com/start
+sso_region = us-east-1
+
+[profile sign-in]
+sso_session = corp
 
 [profile orphan]
 sso_session = nowhere
@@ -94,7 +104,22 @@ s3 =
 	if p := got.profiles["dev"]; len(got.profiles) != 1 || p.SSOSession != "corp" || p.AccountID != "111122223333" || p.RoleName != "Developer" || p.Region != "eu-central-1" {
 		t.Errorf("profiles = %+v", got.profiles)
 	}
-	if s := strings.Join(got.skipped, "\n"); !strings.Contains(s, "legacy: a legacy SSO profile") || !strings.Contains(s, "orphan: names no [sso-session nowhere]") {
-		t.Errorf("skipped = %q", got.skipped)
+	if l := got.legacy["legacy"]; len(got.legacy) != 1 || l.session.StartURL != "https://old.awsapps.com/start" || l.session.Region != "us-east-1" ||
+		l.profile.AccountID != "444455556666" || l.profile.RoleName != "Admin" || l.profile.Region != "us-west-2" || l.profile.SSOSession != "" {
+		t.Errorf("legacy = %+v", got.legacy)
+	}
+	want := []string{
+		"profile half-legacy: a legacy SSO profile (sso_start_url) without sso_account_id and sso_role_name",
+		"profile sign-in: no sso_account_id and sso_role_name, so no role to serve",
+		"profile orphan: names no [sso-session nowhere]",
+	}
+	if s := strings.Join(got.skipped, "\n"); len(got.skipped) != len(want) {
+		t.Errorf("skipped = %q, want %q", got.skipped, want)
+	} else {
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				t.Errorf("skipped lacks %q: %q", w, got.skipped)
+			}
+		}
 	}
 }
