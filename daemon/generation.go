@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"sort"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/refresh"
 	"github.com/credd/credd/source"
@@ -35,8 +37,10 @@ type entry struct {
 
 // specKey identifies everything that shapes a profile's credentials: the
 // profile itself, the key of its source profile (so a chain is rebuilt
-// when any hop changes), and the global settings sources use.
-func specKey(cfg config.Config, name string, keys map[string]string) string {
+// when any hop changes), the global settings sources use, and for
+// aws_profile sources what the SDK resolves from the shared AWS files
+// (awsKey; so editing ~/.aws/config rebuilds the profile).
+func specKey(cfg config.Config, name string, keys map[string]string, awsKey func(profile string) string) string {
 	if k, ok := keys[name]; ok {
 		return k
 	}
@@ -44,20 +48,54 @@ func specKey(cfg config.Config, name string, keys map[string]string) string {
 	parent := ""
 	if p.SourceProfile != "" {
 		keys[name] = "cycle" // validated configs have none; guard anyway
-		parent = specKey(cfg, p.SourceProfile, keys)
+		parent = specKey(cfg, p.SourceProfile, keys, awsKey)
+	}
+	shared := ""
+	if p.Source() == config.SourceAWSProfile {
+		shared = awsKey(p.AWSProfile)
 	}
 	b, _ := json.Marshal(struct {
 		Profile config.Profile
 		Parent  string
+		Shared  string
 		STS     config.STS
 		Refresh [2]string
 		IdP     config.IdentityProvider
 		SSO     config.SSOSession
-	}{p, parent, cfg.STS, [2]string{cfg.Refresh.Ahead.String(), cfg.Refresh.IdleAfter.String()}, cfg.IdentityProviders[p.IdentityProvider], cfg.SSOSessions[p.SSOSession]})
-	sum := sha256.Sum256(b)
-	k := hex.EncodeToString(sum[:12])
+	}{p, parent, shared, cfg.STS, [2]string{cfg.Refresh.Ahead.String(), cfg.Refresh.IdleAfter.String()}, cfg.IdentityProviders[p.IdentityProvider], cfg.SSOSessions[p.SSOSession]})
+	k := digest(b)
 	keys[name] = k
 	return k
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
+}
+
+// sharedProfileKey digests what the AWS SDK resolves for a profile of the
+// shared AWS files: its own section, every source_profile hop, its
+// sso-session and services sections, and keys from the credentials file.
+// A profile the SDK cannot resolve gets the digest of the error, so fixing
+// it changes the key too. The resolution (keys included) is only ever
+// hashed, never logged.
+func sharedProfileKey(ctx context.Context, deps Deps, profile string) string {
+	sc, err := awsconfig.LoadSharedConfigProfile(ctx, profile, func(o *awsconfig.LoadSharedConfigOptions) {
+		if len(deps.AWSConfigFiles) > 0 {
+			o.ConfigFiles = deps.AWSConfigFiles
+		}
+		if len(deps.AWSCredentialFiles) > 0 {
+			o.CredentialsFiles = deps.AWSCredentialFiles
+		}
+	})
+	if err != nil {
+		return digest([]byte("error: " + err.Error()))
+	}
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return digest([]byte("error: " + err.Error()))
+	}
+	return digest(b)
 }
 
 // buildGeneration makes the generation for cfg, reusing prev's entries
@@ -70,16 +108,28 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 	sort.Strings(g.names)
 	b := builder{d: d, cfg: cfg, deps: d.deps, http: d.http, awsProfiles: map[string]*source.AWSProfile{}}
 	keys := map[string]string{}
+	shared := map[string]string{} // AWS profile name -> sharedProfileKey
+	awsKey := func(profile string) string {
+		k, ok := shared[profile]
+		if !ok {
+			k = sharedProfileKey(ctx, d.deps, profile)
+			shared[profile] = k
+		}
+		return k
+	}
 	var build func(name string) *entry
 	build = func(name string) *entry {
 		if e, ok := g.entries[name]; ok {
 			return e
 		}
-		key := specKey(cfg, name, keys)
+		key := specKey(cfg, name, keys, awsKey)
 		if prev != nil {
 			if old, ok := prev.entries[name]; ok && old.key == key {
 				if old.aws != nil {
-					old.aws.Reset() // re-read ~/.aws/config at the next refresh
+					// Unchanged in the shared AWS files too; still load
+					// the SDK's configuration again at the next refresh,
+					// for what lies outside them (a ca_bundle's content).
+					old.aws.Reset()
 				}
 				g.entries[name] = old
 				return old
