@@ -15,34 +15,59 @@ import (
 // configDebounce collapses the several events an editor's save produces.
 const configDebounce = 300 * time.Millisecond
 
-// watchConfig reports changes of the config file. It watches the directory,
-// because editors replace files by renaming a new one over them. The
-// goroutine belongs to wg and ends with ctx. A nil channel (never ready)
-// is returned when there is nothing to watch.
+// watchConfig reports changes of the configuration on disk: the config
+// file (Deps.ConfigPath) and the shared AWS config and credentials files
+// (Deps.AWSConfigFiles, AWSCredentialFiles), which are the configuration
+// in zero-config mode and what aws_profile sources resolve in either mode.
+// It watches their directories, because editors replace files by renaming
+// a new one over them. The goroutine belongs to wg and ends with ctx. A
+// nil channel (never ready) is returned when there is nothing to watch,
+// or no Deps.LoadConfig to reload with.
 func (d *Daemon) watchConfig(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} {
-	path := d.deps.ConfigPath
-	if path == "" {
+	if d.deps.LoadConfig == nil {
+		return nil
+	}
+	files := map[string]bool{}
+	var dirs []string
+	for _, f := range append(append([]string{d.deps.ConfigPath}, d.deps.AWSConfigFiles...), d.deps.AWSCredentialFiles...) {
+		if f == "" {
+			continue
+		}
+		f = filepath.Clean(f)
+		files[f] = true
+		if dir := filepath.Dir(f); !slices.Contains(dirs, dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	if len(files) == 0 {
 		return nil
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
-		d.log.Warn("not watching the config file; use `credd reload` after edits", "error", err)
+		d.log.Warn("not watching the configuration for changes; use `credd reload` after edits", "error", err)
 		return nil
 	}
-	if err := w.Add(filepath.Dir(path)); err != nil {
+	watched := 0
+	for _, dir := range dirs {
+		if err := w.Add(dir); err != nil {
+			d.log.Warn("not watching a directory for changes; after editing files in it, use `credd reload`", "dir", dir, "error", err)
+			continue
+		}
+		watched++
+	}
+	if watched == 0 {
 		w.Close()
-		d.log.Warn("not watching the config file; use `credd reload` after edits", "error", err)
 		return nil
 	}
 	out := make(chan struct{}, 1)
-	clean := filepath.Clean(path)
 	wg.Go(func() {
 		defer w.Close()
 		d.followEvents(ctx, w, "config watcher", configDebounce,
 			func(ev fsnotify.Event) bool {
-				return filepath.Clean(ev.Name) == clean && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) != 0
+				return files[filepath.Clean(ev.Name)] && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) != 0
 			},
-			func([]string) {
+			func(changed []string) {
+				d.log.Info("configuration changed on disk", "files", changed)
 				select {
 				case out <- struct{}{}:
 				default:
