@@ -91,8 +91,17 @@ func (a *app) serveCmd() *cobra.Command {
 				Secret:             a.io.Getenv,
 				Notifier:           a.notifier(),
 				HomeDir:            home,
+				// A reload reads everything again, as a start would: the
+				// file (or, with none, the profiles of the shared AWS
+				// config, listed anew), the environment and flags; and a
+				// config file others may now write is refused, as at start.
 				LoadConfig: func() (config.Config, error) {
 					nl, err := a.load()
+					if nl.fromFile {
+						if perr := daemon.CheckPrivate(nl.path); perr != nil {
+							return nl.cfg, perr
+						}
+					}
 					return nl.cfg, err
 				},
 			}
