@@ -315,12 +315,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 		return fmt.Errorf("reload refused, the configuration in force stays: %w", err)
 	}
 	old := d.gen.Load()
-	var restart []string
-	if cfg.Listen != old.cfg.Listen || fmt.Sprint(cfg.ExtraListen) != fmt.Sprint(old.cfg.ExtraListen) ||
-		fmt.Sprint(cfg.AllowClients) != fmt.Sprint(old.cfg.AllowClients) || cfg.IMDS != old.cfg.IMDS || cfg.StateDir != old.cfg.StateDir {
-		restart = append(restart, "listen, extra_listen, allow_clients, imds and state_dir changes apply after a restart")
-		cfg.Listen, cfg.ExtraListen, cfg.AllowClients, cfg.IMDS, cfg.StateDir = old.cfg.Listen, old.cfg.ExtraListen, old.cfg.AllowClients, old.cfg.IMDS, old.cfg.StateDir
-	}
+	restart := keepStartOnly(old.cfg, &cfg) // the values in force stay until a restart
 	d.syncLogins(ctx, cfg)
 	d.startSessions(ctx, wg)
 	g := d.buildGeneration(ctx, cfg, old)
@@ -346,8 +341,8 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	sort.Strings(added)
 	sort.Strings(removed)
 	d.log.Info("reloaded", "reason", reason, "kept", kept, "new_or_changed", added, "stopped", removed)
-	for _, r := range restart {
-		d.log.Warn("reload: not applied", "what", r)
+	if len(restart) > 0 {
+		d.log.Warn("reload: not applied until credd restarts", "keys", restart)
 	}
 	return nil
 }
