@@ -560,3 +560,181 @@ for p in ("fromcredd", "other"):
 		}
 	})
 }
+
+// waitStatus polls the daemon's status until cond holds (the watcher
+// reacts asynchronously), failing after a generous deadline.
+func (s *served) waitStatus(t *testing.T, what string, cond func(control.Status) bool) control.Status {
+	t.Helper()
+	c := control.NewClient(s.stateDir)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, err := c.Status(t.Context())
+		if err == nil && cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not happen within 15s (last error %v):\n%s", what, err, s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func profileNames(st control.Status) string {
+	var n []string
+	for _, p := range st.Profiles {
+		n = append(n, p.Name)
+	}
+	return strings.Join(n, ",")
+}
+
+// servedKey is the access key ID the daemon serves for a profile (through
+// the control socket, as `credd export` reads it).
+func (s *served) servedKey(t *testing.T, profile string) string {
+	t.Helper()
+	c, err := control.NewClient(s.stateDir).Credentials(t.Context(), profile)
+	if err != nil {
+		t.Fatalf("credentials of %s: %v", profile, err)
+	}
+	return c.AccessKeyID
+}
+
+// TestEditedAWSProfileIsRebuilt: in config-file mode, editing an
+// aws_profile's section of ~/.aws/config (another credential_process) is
+// noticed by the watcher and rebuilds that profile at once; the unchanged
+// one keeps its cached credentials. The SDK runs the processes.
+func TestEditedAWSProfileIsRebuilt(t *testing.T) {
+	dev, devSec := newProcessProfile(t, "dev")
+	ops, opsSec := newProcessProfile(t, "ops")
+	s := newServed(t, devOps, devSec+opsSec)
+	s.start(t)
+	if got := s.servedKey(t, "dev"); got != dev.AccessKeyID {
+		t.Fatalf("dev serves %s", got)
+	}
+	if got := s.servedKey(t, "ops"); got != ops.AccessKeyID {
+		t.Fatalf("ops serves %s", got)
+	}
+	opsNew, opsNewSec := newProcessProfile(t, "opsnew")
+	opsNewSec = strings.Replace(opsNewSec, "[profile opsnew]", "[profile ops]", 1)
+	awsCfg := s.env["AWS_CONFIG_FILE"]
+	tmp := awsCfg + ".tmp"
+	writeFile(t, tmp, devSec+opsNewSec)
+	if err := os.Rename(tmp, awsCfg); err != nil {
+		t.Fatal(err)
+	}
+	s.waitStatus(t, "ops rebuilt", func(st control.Status) bool {
+		return strings.Contains(s.logs.String(), `"new_or_changed":["ops"]`)
+	})
+	if got := s.servedKey(t, "ops"); got != opsNew.AccessKeyID {
+		t.Errorf("ops serves %s after the edit, want %s", got, opsNew.AccessKeyID)
+	}
+	if got := s.servedKey(t, "dev"); got != dev.AccessKeyID {
+		t.Errorf("dev serves %s after the edit", got)
+	}
+	if n := dev.calls(t); n != 1 {
+		t.Errorf("unchanged dev fetched %d times, want 1 (kept)", n)
+	}
+	if old, fresh := ops.calls(t), opsNew.calls(t); old != 1 || fresh != 1 {
+		t.Errorf("ops's old process ran %d times, the new one %d; want 1 and 1", old, fresh)
+	}
+	for _, secret := range []string{dev.Secret, ops.Secret, opsNew.Secret} {
+		if strings.Contains(s.logs.String(), secret) {
+			t.Errorf("logs carry %q", secret)
+		}
+	}
+}
+
+// TestReloadRefusesAWritableConfig: a config file that became writable by
+// group or others is refused on reload, by command and by the watcher,
+// with the file named; the configuration in force stays until it is fixed.
+func TestReloadRefusesAWritableConfig(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits")
+	}
+	s, _, _ := newDevOps(t)
+	s.start(t)
+	if err := os.Chmod(s.cfgPath, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := s.run(t, "reload")
+	if code != cli.ExitUsage || !strings.Contains(errOut, s.cfgPath) || !strings.Contains(errOut, "chmod go-w") || !strings.Contains(errOut, "stays") {
+		t.Errorf("reload of a 0666 config: exit %d: %s", code, errOut)
+	}
+	// Another user edits the file in place: the watcher's reload is refused.
+	if err := os.WriteFile(s.cfgPath, []byte(s.config(t)+"  extra: {aws_profile: dev}\n"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	s.waitStatus(t, "the watcher's refusal", func(control.Status) bool {
+		return strings.Count(s.logs.String(), `"msg":"reload refused: the configuration in force stays"`) >= 2
+	})
+	if names := profileNames(s.status(t)); names != "dev,ops" {
+		t.Errorf("profiles %s after refused reloads, want dev,ops", names)
+	}
+	if err := os.Chmod(s.cfgPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := s.run(t, "reload"); code != 0 {
+		t.Fatalf("reload after chmod: exit %d: %s", code, errOut)
+	}
+	if names := profileNames(s.status(t)); names != "dev,extra,ops" {
+		t.Errorf("profiles %s after the fix, want dev,extra,ops", names)
+	}
+}
+
+// TestZeroConfigServeFollowsTheAWSConfig: `credd serve` with no config
+// file serves the profiles of ~/.aws/config and follows edits of it: a
+// profile added is served, one removed is 404, with no reload command.
+func TestZeroConfigServeFollowsTheAWSConfig(t *testing.T) {
+	dev, devSec := newProcessProfile(t, "dev")
+	_, opsSec := newProcessProfile(t, "ops")
+	extra, extraSec := newProcessProfile(t, "extra")
+	s := newServed(t, "", devSec+opsSec)
+	if err := os.Remove(s.cfgPath); err != nil {
+		t.Fatal(err)
+	}
+	listen := strings.TrimPrefix(s.url, "http://")
+	s.env["XDG_CONFIG_HOME"] = filepath.Join(s.dir, "xdg-config") // no credd config there
+	s.env["CREDD_LISTEN"] = listen
+	s.env["CREDD_STATE_DIR"] = s.stateDir
+	s.env["CREDD_SESSION_STORE"] = "file"
+
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel, s.exit, s.logs = cancel, make(chan int, 1), &lockedBuffer{}
+	go func() {
+		io := s.io(&bytes.Buffer{}, nil)
+		io.Err = s.logs
+		s.exit <- cli.Run(ctx, []string{"--log-format", "json", "--log-level", "debug", "serve"}, io)
+	}()
+	t.Cleanup(func() { s.stop(t) })
+	s.waitStatus(t, "zero-config start", func(st control.Status) bool { return profileNames(st) == "dev,ops" })
+	if !strings.Contains(s.logs.String(), "no config file: serving the profiles of the shared AWS config") {
+		t.Fatalf("not in zero-config mode:\n%s", s.logs)
+	}
+	token := s.token(t)
+	for _, p := range []string{"dev", "ops"} {
+		if code, err := s.getCreds(p, token); code != 200 {
+			t.Fatalf("%s: %d %v", p, code, err)
+		}
+	}
+
+	awsCfg := s.env["AWS_CONFIG_FILE"]
+	tmp := awsCfg + ".tmp"
+	writeFile(t, tmp, devSec+extraSec)
+	if err := os.Rename(tmp, awsCfg); err != nil {
+		t.Fatal(err)
+	}
+	s.waitStatus(t, "the edit applied", func(st control.Status) bool { return profileNames(st) == "dev,extra" })
+	for _, tc := range []struct {
+		profile string
+		want    int
+	}{{"extra", 200}, {"ops", 404}, {"dev", 200}} {
+		if code, err := s.getCreds(tc.profile, token); code != tc.want {
+			t.Errorf("%s after the edit: %d %v, want %d", tc.profile, code, err, tc.want)
+		}
+	}
+	if got := s.servedKey(t, "extra"); got != extra.AccessKeyID {
+		t.Errorf("extra serves %s", got)
+	}
+	if n := dev.calls(t); n != 1 {
+		t.Errorf("unchanged dev fetched %d times, want 1", n)
+	}
+}
