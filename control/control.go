@@ -277,7 +277,9 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 		}
 		return b.Logout(r.Context(), req)
 	})
-	handle("GET /v1/credentials/{profile}", func(r *http.Request) (any, error) {
+	// A profile name may hold "/" (team/dev): the rest of the path is the
+	// name, whether the client escaped the slashes (ours does) or not.
+	handle("GET /v1/credentials/{profile...}", func(r *http.Request) (any, error) {
 		c, err := b.Credentials(r.Context(), r.PathValue("profile"))
 		switch {
 		case errors.Is(err, ErrUnknownProfile):
