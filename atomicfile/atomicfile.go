@@ -4,6 +4,7 @@
 package atomicfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 )
@@ -12,18 +13,47 @@ import (
 // owners of a directory can recognise (and clean up) leftovers of a crash.
 const TempPrefix = ".tmp-"
 
+// NotDurableError is returned when the new content is in place (the rename
+// succeeded: readers see it from now on) but syncing the directory failed,
+// so a crash or power loss may still bring the old content back. A caller
+// that must know which content the file holds must not treat it as a
+// failure before the replacement.
+type NotDurableError struct {
+	Path string
+	Err  error
+}
+
+func (e *NotDurableError) Error() string {
+	return fmt.Sprintf("%s holds the new content, but syncing its directory failed (a crash may still undo the replacement): %v", e.Path, e.Err)
+}
+
+func (e *NotDurableError) Unwrap() error { return e.Err }
+
+// Writer replaces files. The zero value is what Write uses.
+type Writer struct {
+	// SyncDir, if set, replaces the package's SyncDir after the rename
+	// (tests use it to fail there).
+	SyncDir func(dir string) error
+}
+
 // Write replaces path with data, with permissions perm. The directory must
 // exist. On failure path keeps its previous content and no temporary file
-// is left behind.
-func Write(path string, data []byte, perm os.FileMode) (err error) {
+// is left behind, except for a *NotDurableError: then path holds data.
+func Write(path string, data []byte, perm os.FileMode) error {
+	return Writer{}.Write(path, data, perm)
+}
+
+// Write replaces path with data, as the package's Write does.
+func (w Writer) Write(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, TempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
+	renamed := false
 	defer func() {
-		if err != nil {
+		if err != nil && !renamed {
 			f.Close()
 			os.Remove(tmp)
 		}
@@ -43,7 +73,15 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return err
 	}
-	return SyncDir(dir)
+	renamed = true
+	syncDir := w.SyncDir
+	if syncDir == nil {
+		syncDir = SyncDir
+	}
+	if serr := syncDir(dir); serr != nil {
+		return &NotDurableError{Path: path, Err: serr}
+	}
+	return nil
 }
 
 func isWindows() bool { return filepath.Separator == '\\' }
