@@ -388,7 +388,24 @@ func appendSection(data []byte, lines []line, profile string, kvs []keyValue, eo
 // directory is written, synced and renamed over it, and it keeps the old
 // file's permission bits. If path is a symlink, the file it points to is
 // updated and the link is kept.
+//
+// An error wrapping *atomicfile.NotDurableError means the file already
+// holds c (only the directory sync after the rename failed); any other
+// error leaves the file as it was.
 func WriteProfile(path, profile string, c cred.Credentials) error {
+	return Writer{}.WriteProfile(path, profile, c)
+}
+
+// Writer writes credentials files. The zero value is what WriteProfile
+// uses.
+type Writer struct {
+	// File replaces the file (tests inject failures through it).
+	File atomicfile.Writer
+}
+
+// WriteProfile writes c into profile's section of the file at path, as the
+// package's WriteProfile does.
+func (w Writer) WriteProfile(path, profile string, c cred.Credentials) error {
 	target, err := resolve(path)
 	if err != nil {
 		return err
@@ -413,7 +430,7 @@ func WriteProfile(path, profile string, c cred.Credentials) error {
 	if err != nil {
 		return fmt.Errorf("updating %s: %w", target, err)
 	}
-	if err := atomicfile.Write(target, out, mode); err != nil {
+	if err := w.File.Write(target, out, mode); err != nil {
 		return fmt.Errorf("writing credentials file: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/cred"
 )
 
@@ -399,4 +400,19 @@ func TestWriteProfileErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the directory sync fails after the rename: the file holds the new keys and the error says so", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "credentials")
+		if err := os.WriteFile(path, []byte("[dev]\naws_access_key_id = OLD\naws_secret_access_key = old\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		w := Writer{File: atomicfile.Writer{SyncDir: func(string) error { return errors.New("input/output error") }}}
+		err := w.WriteProfile(path, "dev", session)
+		var nd *atomicfile.NotDurableError
+		if !errors.As(err, &nd) || nd.Path != path {
+			t.Fatalf("WriteProfile = %v, want a NotDurableError for %s", err, path)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Contains(got, []byte("aws_access_key_id = "+session.AccessKeyID+"\n")) {
+			t.Errorf("file holds %q, want the new keys", got)
+		}
+	})
 }
