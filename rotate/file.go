@@ -22,6 +22,9 @@ type Keys struct {
 	ConfigFile  string
 	Credentials cred.Credentials
 	Region      string // the profile's region, if it names one
+	// Writer writes the file; the zero value is credfile's default (tests
+	// inject failures through it).
+	Writer credfile.Writer
 }
 
 // Where is the file and section, for messages.
@@ -126,8 +129,19 @@ func (k Keys) check() error {
 
 // Store writes keys into the profile's section, keeping every other byte
 // of the file, after checking the section still holds the key being
-// replaced (another tool may have changed the file since Locate).
+// replaced (another tool may have changed the file since Locate). When it
+// fails it reads the section back and returns a *StoreError naming the key
+// the profile holds now.
 func (k Keys) Store(ctx context.Context, keys cred.Credentials) error {
+	err := k.store(ctx, keys)
+	if err == nil {
+		return nil
+	}
+	holds, readErr := k.Holds(ctx)
+	return &StoreError{Err: err, Holds: holds, ReadErr: readErr}
+}
+
+func (k Keys) store(ctx context.Context, keys cred.Credentials) error {
 	now, err := Locate(ctx, k.Profile, k.ConfigFile, k.File)
 	if err != nil {
 		return err
@@ -135,7 +149,23 @@ func (k Keys) Store(ctx context.Context, keys cred.Credentials) error {
 	if now.Credentials.AccessKeyID != k.Credentials.AccessKeyID {
 		return fmt.Errorf("%s changed during the rotation: it now holds the key %s, not %s", k.Where(), now.Credentials.AccessKeyID, k.Credentials.AccessKeyID)
 	}
-	return credfile.WriteProfile(k.File, k.Profile, keys)
+	return k.Writer.WriteProfile(k.File, k.Profile, keys)
+}
+
+// Holds reads back the access key ID the profile's section of the
+// credentials file holds, as the AWS SDK reads it.
+func (k Keys) Holds(ctx context.Context) (string, error) {
+	sc, err := awsconfig.LoadSharedConfigProfile(ctx, k.Profile, func(o *awsconfig.LoadSharedConfigOptions) {
+		o.ConfigFiles = []string{}
+		o.CredentialsFiles = []string{k.File}
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading [%s] of %s: %w", k.Profile, k.File, err)
+	}
+	if sc.Credentials.AccessKeyID == "" {
+		return "", fmt.Errorf("[%s] of %s has no aws_access_key_id", k.Profile, k.File)
+	}
+	return sc.Credentials.AccessKeyID, nil
 }
 
 func samePath(a, b string) bool {

@@ -7,7 +7,15 @@
 //   - a failure before the new key is stored deletes the new key again, so
 //     the old key stays the user's one key, in place and working;
 //   - a failure after it (deleting the old key) leaves the new key stored
-//     and working, and the error names the old key still to delete.
+//     and working, and the error names the old key still to delete;
+//   - when storing fails, Rotate acts on what the profile holds afterwards
+//     (Store reads it back, see StoreError), not on the error alone: a file
+//     that holds the new key despite the error keeps it, and the old key
+//     too; when nobody can tell, nothing is deleted and both keys are named;
+//   - when creating the key fails in a way that does not prove IAM refused
+//     it (a timeout, a cancelled context, a lost answer), Rotate lists the
+//     keys again and names any key IAM made but credd never received, or
+//     says that the outcome is unknown and how to find out.
 //
 // It refuses to start when the user already has two keys (IAM's limit),
 // naming the one to delete. Secrets never reach its errors or progress
@@ -29,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
+	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/source"
@@ -64,6 +73,21 @@ var ErrTwoKeys = errors.New("IAM's limit")
 // the old key could not be deleted.
 var ErrOldKeyRemains = errors.New("the old access key could not be deleted")
 
+// StoreError is a failed Store that read the profile back afterwards, so
+// that Rotate acts on which key the profile holds rather than on the error
+// alone: a store can fail after the new key is in place (see
+// atomicfile.NotDurableError), and another tool can change the file.
+type StoreError struct {
+	Err error
+	// Holds is the access key ID the profile holds after the failure, ""
+	// if it could not be read back (ReadErr says why).
+	Holds   string
+	ReadErr error
+}
+
+func (e *StoreError) Error() string { return e.Err.Error() }
+func (e *StoreError) Unwrap() error { return e.Err }
+
 // DefaultVerifyFor is how long a new key is retried before rotation gives
 // up on it. IAM documents that changes take a few seconds to propagate.
 const DefaultVerifyFor = 2 * time.Minute
@@ -73,6 +97,9 @@ type Rotator struct {
 	Clients Clients
 	// Store writes the new key where the old one was. It runs once the new
 	// key is proven; after it returns nil the new key is the profile's.
+	// When it fails it should return a *StoreError saying which key the
+	// profile holds; any other error (but an atomicfile.NotDurableError,
+	// which means the new key is in place) promises the old key is.
 	Store func(ctx context.Context, keys cred.Credentials) error
 	// Where says where the key is stored, for messages (e.g. the file and
 	// section).
@@ -144,10 +171,10 @@ func (r *Rotator) Rotate(ctx context.Context, old cred.Credentials) (Result, err
 	r.progress("creating a new access key for %s", who(user))
 	created, err := oldIAM.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{})
 	if err != nil {
-		return res, fmt.Errorf("creating a new access key: %w; %s", err, unchanged)
+		return res, r.createFailed(ctx, oldIAM, user, old, err)
 	}
 	if created.AccessKey == nil || aws.ToString(created.AccessKey.AccessKeyId) == "" || aws.ToString(created.AccessKey.SecretAccessKey) == "" {
-		return res, fmt.Errorf("iam:CreateAccessKey answered without a key; %s (check with `aws iam list-access-keys` that no new key was left behind)", unchanged)
+		return res, fmt.Errorf("iam:CreateAccessKey answered without a key; the key %s stays in place (check with `aws iam list-access-keys%s` that no new key was left behind)", old.AccessKeyID, userFlag(user))
 	}
 	next := cred.Credentials{
 		AccessKeyID:     aws.ToString(created.AccessKey.AccessKeyId),
@@ -161,12 +188,12 @@ func (r *Rotator) Rotate(ctx context.Context, old cred.Credentials) (Result, err
 	r.progress("created %s; waiting until it works (IAM takes a few seconds to propagate a new key)", next.AccessKeyID)
 	res.Attempts, err = r.verify(ctx, next, res.ARN)
 	if err != nil {
-		return res, r.abandon(ctx, oldIAM, old, next, fmt.Errorf("the new key %s did not work: %w", next.AccessKeyID, err))
+		return res, r.abandon(ctx, oldIAM, user, old, next, old.AccessKeyID, fmt.Errorf("the new key %s did not work: %w", next.AccessKeyID, err))
 	}
 
 	r.progress("storing %s in %s", next.AccessKeyID, r.Where)
 	if err := r.Store(ctx, next); err != nil {
-		return res, r.abandon(ctx, oldIAM, old, next, fmt.Errorf("storing the new key in %s: %w", r.Where, err))
+		return res, r.storeFailed(ctx, oldIAM, user, old, next, err)
 	}
 
 	// The switch is done: from here on the new key is the profile's. The
@@ -189,16 +216,98 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 }
 
-// abandon deletes the new key after a failure before the switch, so the
-// old key stays the only one.
-func (r *Rotator) abandon(ctx context.Context, client IAM, old, next cred.Credentials, cause error) error {
+// abandon deletes the new key after a failure before the switch: the
+// profile holds the key holds (the old key, unless another tool changed
+// it), never the new one.
+func (r *Rotator) abandon(ctx context.Context, client IAM, user string, old, next cred.Credentials, holds string, cause error) error {
+	kept := fmt.Sprintf("the profile keeps the old key %s, which works", old.AccessKeyID)
+	if holds != old.AccessKeyID {
+		kept = fmt.Sprintf("%s now holds the key %s, which credd did not write, and the old key %s was not deleted", r.Where, holds, old.AccessKeyID)
+	}
 	dctx, cancel := cleanupContext(ctx)
 	defer cancel()
 	if _, err := client.DeleteAccessKey(dctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(next.AccessKeyID)}); err != nil {
-		return fmt.Errorf("%w; the new key %s was not stored, and deleting it again failed (%v): delete it with `aws iam delete-access-key --access-key-id %s`; "+
-			"the profile still uses the old key %s, which works", cause, next.AccessKeyID, err, next.AccessKeyID, old.AccessKeyID)
+		return fmt.Errorf("%w; the new key %s was not stored, and deleting it again failed (%v): delete it with `aws iam delete-access-key%s --access-key-id %s`; %s",
+			cause, next.AccessKeyID, err, userFlag(user), next.AccessKeyID, kept)
 	}
-	return fmt.Errorf("%w; the new key %s was deleted again, and the profile keeps the old key %s, which works: nothing was changed", cause, next.AccessKeyID, old.AccessKeyID)
+	if holds != old.AccessKeyID {
+		return fmt.Errorf("%w; the new key %s was deleted again; %s", cause, next.AccessKeyID, kept)
+	}
+	return fmt.Errorf("%w; the new key %s was deleted again, and %s: nothing was changed", cause, next.AccessKeyID, kept)
+}
+
+// storeFailed acts on what the profile holds after a failed Store.
+func (r *Rotator) storeFailed(ctx context.Context, client IAM, user string, old, next cred.Credentials, err error) error {
+	cause := fmt.Errorf("storing the new key in %s: %w", r.Where, err)
+	holds, readErr := old.AccessKeyID, error(nil)
+	var se *StoreError
+	var nd *atomicfile.NotDurableError
+	switch {
+	case errors.As(err, &se):
+		holds, readErr = se.Holds, se.ReadErr
+	case errors.As(err, &nd):
+		holds = next.AccessKeyID
+	}
+	switch holds {
+	case old.AccessKeyID:
+		return r.abandon(ctx, client, user, old, next, holds, cause)
+	case next.AccessKeyID:
+		// The switch happened after all. The write may not be durable, so
+		// the old key stays too: whichever key the file ends up with works.
+		return fmt.Errorf("%w: %v; but %s holds the new key %s, which works, so credd kept the old key %s as well (it works too) in case the file reverts after a crash. "+
+			"Once %s still holds %s after the disk problem is fixed, delete the old key: `aws iam delete-access-key%s --access-key-id %s`",
+			ErrOldKeyRemains, cause, r.Where, next.AccessKeyID, old.AccessKeyID, r.Where, next.AccessKeyID, userFlag(user), old.AccessKeyID)
+	case "":
+		return fmt.Errorf("%v; credd cannot tell which key %s holds now (reading it back failed: %v), so it deleted neither: the old key %s and the new key %s both exist and work. "+
+			"Look at %s: if it holds %s, delete the old key (`aws iam delete-access-key%s --access-key-id %s`); if it holds %s, delete the new one (`aws iam delete-access-key%s --access-key-id %s`)",
+			cause, r.Where, readErr, old.AccessKeyID, next.AccessKeyID, r.Where, next.AccessKeyID, userFlag(user), old.AccessKeyID,
+			old.AccessKeyID, userFlag(user), next.AccessKeyID)
+	default:
+		return r.abandon(ctx, client, user, old, next, holds, cause)
+	}
+}
+
+// createFailed says what a failed CreateAccessKey left behind. Only an
+// answer in which IAM refused the request proves no key was made; after a
+// timeout, a cancelled context or a lost answer IAM may have made one whose
+// secret credd never received. The keys are listed again (listing may lag
+// a few seconds behind a new key) to name such a key.
+func (r *Rotator) createFailed(ctx context.Context, client IAM, user string, old cred.Credentials, err error) error {
+	stays := fmt.Sprintf("the key %s stays in place and works", old.AccessKeyID)
+	lctx, cancel := cleanupContext(ctx)
+	defer cancel()
+	list, lerr := client.ListAccessKeys(lctx, &iam.ListAccessKeysInput{})
+	if lerr == nil {
+		for _, k := range list.AccessKeyMetadata {
+			if id := aws.ToString(k.AccessKeyId); id != old.AccessKeyID {
+				return fmt.Errorf("creating a new access key failed (%v), but IAM now lists the key %s (created %s), whose secret credd never received, so nothing can use it: "+
+					"delete it with `aws iam delete-access-key%s --access-key-id %s` and run credd rotate again; %s",
+					err, id, aws.ToTime(k.CreateDate).UTC().Format(time.RFC3339), userFlag(user), id, stays)
+			}
+		}
+	}
+	if refused(err) {
+		return fmt.Errorf("creating a new access key: %w; nothing was changed: %s", err, stays)
+	}
+	listed := "IAM lists no new key yet"
+	if lerr != nil {
+		listed = fmt.Sprintf("listing the keys again failed too: %v", lerr)
+	}
+	return fmt.Errorf("creating a new access key: %w; whether IAM made a key is unknown (%s, and a new key can take a few seconds to be listed): "+
+		"run credd rotate again in a minute — it lists the keys and names any extra one to delete — or check with `aws iam list-access-keys%s`; %s",
+		err, listed, userFlag(user), stays)
+}
+
+// refused reports whether err is IAM's answer refusing the request (an
+// API error with a 4xx status), which proves nothing was created.
+func refused(err error) bool {
+	var ae smithy.APIError
+	var re interface{ HTTPStatusCode() int }
+	if !errors.As(err, &ae) || !errors.As(err, &re) {
+		return false
+	}
+	code := re.HTTPStatusCode()
+	return code >= 400 && code < 500
 }
 
 func (r *Rotator) twoKeys(user, current string, others []iamtypes.AccessKeyMetadata) error {

@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
+	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/credfile"
 	"github.com/credd/credd/internal/iamtest"
 	"github.com/credd/credd/source"
 )
@@ -204,8 +208,13 @@ func TestRotateInterrupted(t *testing.T) {
 		setup func(t *testing.T, f *fixture, keys Keys) func(context.Context, cred.Credentials) error
 		// clock, if set, replaces the instant clock (given the cancel of
 		// the rotation's context).
-		clock     func(cancel context.CancelFunc) clock.Clock
-		want      []string // in the error
+		clock func(cancel context.CancelFunc) clock.Clock
+		// rotator, if set, changes the rotator (given the keys it stores
+		// and the cancel of the rotation's context).
+		rotator   func(r *Rotator, keys Keys, cancel context.CancelFunc)
+		want      []string                  // in the error
+		not       []string                  // not in the error
+		exact     func(where string) string // the whole error, if set
 		wantErr   error
 		switched  bool // the new key is in the file
 		iamKeys   int  // keys jane has afterwards
@@ -236,6 +245,37 @@ func TestRotateInterrupted(t *testing.T) {
 			want: []string{"creating a new access key", "AccessDenied", "nothing was changed"}, iamKeys: 1, noNewKeys: true,
 		},
 		{
+			name: "creating the key fails on IAM's side: the outcome is unknown",
+			setup: func(t *testing.T, f *fixture, _ Keys) func(context.Context, cred.Credentials) error {
+				f.fake.Fail("CreateAccessKey", "ServiceFailure", 500, 1)
+				return nil
+			},
+			want: []string{"creating a new access key", "ServiceFailure", "whether IAM made a key is unknown", "IAM lists no new key yet", "run credd rotate again",
+				"aws iam list-access-keys --user-name jane", "the key AKIAFAKE000000000001 stays in place and works"},
+			not: []string{"nothing was changed"}, iamKeys: 1, noNewKeys: true,
+		},
+		{
+			name: "interrupted while creating the key: the outcome is unknown",
+			rotator: func(r *Rotator, _ Keys, cancel context.CancelFunc) {
+				r.Progress = func(msg string) {
+					if strings.HasPrefix(msg, "creating") {
+						cancel()
+					}
+				}
+			},
+			want: []string{"context canceled", "whether IAM made a key is unknown", "run credd rotate again", "aws iam list-access-keys --user-name jane", "stays in place and works"},
+			not:  []string{"nothing was changed"}, iamKeys: 1, noNewKeys: true,
+		},
+		{
+			name: "IAM made the key but its answer was lost: the stray key is named",
+			rotator: func(r *Rotator, _ Keys, _ context.CancelFunc) {
+				r.Clients = lostCreateAnswer{r.Clients}
+			},
+			want: []string{"creating a new access key failed (connection reset by peer)", "IAM now lists the key AKIAFAKE000000000002", "whose secret credd never received",
+				"aws iam delete-access-key --user-name jane --access-key-id AKIAFAKE000000000002", "the key AKIAFAKE000000000001 stays in place and works"},
+			not: []string{"nothing was changed"}, iamKeys: 2,
+		},
+		{
 			name: "the new key never works: deleted again",
 			setup: func(t *testing.T, f *fixture, _ Keys) func(context.Context, cred.Credentials) error {
 				f.fake.Propagation(1000)
@@ -250,7 +290,7 @@ func TestRotateInterrupted(t *testing.T) {
 				f.fake.Fail("DeleteAccessKey", "AccessDenied", 403, -1)
 				return nil
 			},
-			want:    []string{"did not work", "was not stored, and deleting it again failed", "aws iam delete-access-key --access-key-id AKIAFAKE000000000002", "still uses the old key"},
+			want:    []string{"did not work", "was not stored, and deleting it again failed", "aws iam delete-access-key --user-name jane --access-key-id AKIAFAKE000000000002", "the profile keeps the old key AKIAFAKE000000000001, which works"},
 			iamKeys: 2,
 		},
 		{
@@ -268,6 +308,37 @@ func TestRotateInterrupted(t *testing.T) {
 				return func(context.Context, cred.Credentials) error { return errors.New("disk full") }
 			},
 			want: []string{"storing the new key in", "[legacy]", "disk full", "was deleted again", "nothing was changed"}, iamKeys: 1,
+		},
+		{
+			// The rename put the new key in place; only the directory sync
+			// failed. Deleting the new key would break the profile; deleting
+			// the old one would, if the file reverted after a crash.
+			name: "the directory sync fails after the rename: the new key stays, and so does the old one",
+			rotator: func(r *Rotator, keys Keys, _ context.CancelFunc) {
+				keys.Writer = credfile.Writer{File: atomicfile.Writer{SyncDir: func(string) error { return errors.New("input/output error") }}}
+				r.Store = keys.Store
+			},
+			exact: func(where string) string {
+				file := strings.TrimSuffix(where, " [legacy]")
+				return "the old access key could not be deleted: storing the new key in " + where + ": writing credentials file: " + file +
+					" holds the new content, but syncing its directory failed (a crash may still undo the replacement): input/output error; but " + where +
+					" holds the new key AKIAFAKE000000000002, which works, so credd kept the old key AKIAFAKE000000000001 as well (it works too) in case the file reverts after a crash. " +
+					"Once " + where + " still holds AKIAFAKE000000000002 after the disk problem is fixed, delete the old key: `aws iam delete-access-key --user-name jane --access-key-id AKIAFAKE000000000001`"
+			},
+			wantErr: ErrOldKeyRemains, switched: true, iamKeys: 2,
+		},
+		{
+			name: "storing fails and the file cannot be read back: nothing is deleted, both keys are named",
+			setup: func(t *testing.T, f *fixture, _ Keys) func(context.Context, cred.Credentials) error {
+				return func(context.Context, cred.Credentials) error {
+					return &StoreError{Err: errors.New("disk full"), ReadErr: errors.New("input/output error")}
+				}
+			},
+			want: []string{"disk full", "cannot tell which key", "input/output error", "deleted neither",
+				"the old key AKIAFAKE000000000001 and the new key AKIAFAKE000000000002 both exist and work",
+				"if it holds AKIAFAKE000000000002, delete the old key (`aws iam delete-access-key --user-name jane --access-key-id AKIAFAKE000000000001`)",
+				"if it holds AKIAFAKE000000000001, delete the new one (`aws iam delete-access-key --user-name jane --access-key-id AKIAFAKE000000000002`)"},
+			not: []string{"nothing was changed"}, iamKeys: 2,
 		},
 		{
 			name: "deleting the old key fails after the switch",
@@ -303,8 +374,13 @@ func TestRotateInterrupted(t *testing.T) {
 				clk = tc.clock(cancel)
 			}
 			r, progress := f.rotator(t, keys, clk)
-			if store := tc.setup(t, f, keys); store != nil {
-				r.Store = store
+			if tc.setup != nil {
+				if store := tc.setup(t, f, keys); store != nil {
+					r.Store = store
+				}
+			}
+			if tc.rotator != nil {
+				tc.rotator(r, keys, cancel)
 			}
 			before := f.read(t)
 			_, err = r.Rotate(ctx, keys.Credentials)
@@ -314,6 +390,16 @@ func TestRotateInterrupted(t *testing.T) {
 			for _, s := range tc.want {
 				if !strings.Contains(err.Error(), s) {
 					t.Errorf("error does not mention %q:\n%v", s, err)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("error mentions %q:\n%v", s, err)
+				}
+			}
+			if tc.exact != nil {
+				if want := tc.exact(keys.Where()); err.Error() != want {
+					t.Errorf("error:\n%v\nwant:\n%s", err, want)
 				}
 			}
 			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
@@ -367,7 +453,9 @@ func TestStoreRefusesAFileChangedMeanwhile(t *testing.T) {
 		return keys.Store(ctx, c)
 	}
 	_, err = r.Rotate(t.Context(), keys.Credentials)
-	if err == nil || !strings.Contains(err.Error(), "changed during the rotation: it now holds the key "+bob.ID) || !strings.Contains(err.Error(), "was deleted again") {
+	if err == nil || !strings.Contains(err.Error(), "changed during the rotation: it now holds the key "+bob.ID) || !strings.Contains(err.Error(), "was deleted again") ||
+		!strings.Contains(err.Error(), keys.Where()+" now holds the key "+bob.ID+", which credd did not write, and the old key "+f.old.ID+" was not deleted") ||
+		strings.Contains(err.Error(), "nothing was changed") {
 		t.Fatalf("err = %v", err)
 	}
 	if f.read(t) != changed {
@@ -376,6 +464,21 @@ func TestStoreRefusesAFileChangedMeanwhile(t *testing.T) {
 	if k := f.fake.Keys("jane"); len(k) != 1 || k[0].ID != f.old.ID {
 		t.Errorf("jane's keys: %+v, want only the old one", k)
 	}
+}
+
+// lostCreateAnswer makes IAM create the key and then loses the answer, as a
+// connection reset after the request was sent would.
+type lostCreateAnswer struct{ Clients }
+
+func (c lostCreateAnswer) IAM(keys cred.Credentials) IAM { return lostCreateIAM{c.Clients.IAM(keys)} }
+
+type lostCreateIAM struct{ IAM }
+
+func (c lostCreateIAM) CreateAccessKey(ctx context.Context, in *iam.CreateAccessKeyInput, optFns ...func(*iam.Options)) (*iam.CreateAccessKeyOutput, error) {
+	if _, err := c.IAM.CreateAccessKey(ctx, in, optFns...); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("connection reset by peer")
 }
 
 // TestVerifyChecksIdentity: a new key that works but is someone else's is
