@@ -3,9 +3,6 @@ package install
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -135,42 +132,4 @@ func TestSupervise(t *testing.T) {
 			t.Errorf("the first run waited %s", runs[0].Sub(began))
 		}
 	})
-}
-
-func TestHTTPHealth(t *testing.T) {
-	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/healthz" || r.Method != http.MethodGet {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write([]byte("ok\n"))
-	}))
-	defer healthy.Close()
-	sick := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "refreshers stuck", http.StatusServiceUnavailable)
-	}))
-	defer sick.Close()
-	closed := httptest.NewServer(http.NotFoundHandler())
-	closedAddr := strings.TrimPrefix(closed.URL, "http://")
-	closed.Close()
-
-	for _, tc := range []struct {
-		name, listen, want string
-	}{
-		{"healthy", strings.TrimPrefix(healthy.URL, "http://"), ""},
-		{"unhealthy", strings.TrimPrefix(sick.URL, "http://"), "503 Service Unavailable: refreshers stuck"},
-		{"not running", closedAddr, "no answer from http://" + closedAddr + "/healthz"},
-		{"bad listen address", "localhost", `listen address "localhost"`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			h := HTTPHealth{Listen: tc.listen, Client: &http.Client{Timeout: 2 * time.Second}}
-			err := h.Health(context.Background())
-			switch {
-			case tc.want == "" && err != nil:
-				t.Errorf("Health = %v", err)
-			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("Health = %v, want %q", err, tc.want)
-			}
-		})
-	}
 }

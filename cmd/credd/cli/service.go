@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
 	"github.com/credd/credd/install"
 )
 
@@ -111,7 +112,7 @@ pinned by absolute path. Installing twice updates, never duplicates.`,
 
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Tell whether the service is installed and running, and whether the daemon answers",
+		Short: "Tell whether the service is installed and running, and how the daemon is (through its control socket)",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return a.serviceStatus(cmd, sf) },
 	}
@@ -128,7 +129,11 @@ type serviceSetup struct {
 	m      install.Manager
 	def    install.Definition
 	loaded loaded
-	health install.HealthChecker
+	// daemon asks the daemon of the configured state dir for its status
+	// over its control socket: the daemon's own word, not any process that
+	// happens to answer on the listen port.
+	daemon func(ctx context.Context) (control.Status, error)
+	socket string
 	// notes are warnings about the definition, printed by install.
 	notes []string
 	// purge lists what `uninstall --purge` deletes.
@@ -143,8 +148,8 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 	if err != nil {
 		return nil, err
 	}
-	s := &serviceSetup{loaded: l}
-	s.health = install.HTTPHealth{Listen: l.cfg.Listen, Client: &http.Client{Timeout: 2 * time.Second}}
+	s := &serviceSetup{loaded: l, socket: control.SocketPath(l.cfg.StateDir)}
+	s.daemon = control.NewClient(l.cfg.StateDir).Status
 	scope := install.User
 	if sf.system {
 		scope = install.System
@@ -338,22 +343,111 @@ func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
 	return a.awaitHealthy(ctx, s)
 }
 
-// awaitHealthy waits for the daemon to answer after a start.
+// awaitHealthy waits for the daemon to answer on its control socket after
+// a start.
 func (a *app) awaitHealthy(ctx context.Context, s *serviceSetup) error {
 	ctx, cancel := context.WithTimeout(ctx, healthWait)
 	defer cancel()
-	var err error
 	for {
-		if err = s.health.Health(ctx); err == nil {
-			fmt.Fprintf(a.io.Out, "running: the daemon answers at %s\n", s.health.Where())
+		st, err := s.daemon(ctx)
+		if err == nil {
+			fmt.Fprintf(a.io.Out, "running: the daemon answers on %s: %s\n", s.socket, daemonSummary(st, time.Now()))
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return exitf(ExitFailure, "the service started, but the daemon does not answer (%v): see its logs: %s", err, s.m.Logs())
+			return exitf(ExitFailure, "the service started, but the daemon does not answer on %s (%v): see its logs: %s", s.socket, err, s.m.Logs())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// daemonSummary is one line about a running daemon: who it is and how its
+// profiles are.
+func daemonSummary(st control.Status, now time.Time) string {
+	var who []string
+	if st.PID > 0 {
+		who = append(who, fmt.Sprintf("pid %d", st.PID))
+	}
+	if !st.Started.IsZero() && now.After(st.Started) {
+		who = append(who, "up "+roundDur(now.Sub(st.Started)))
+	}
+	if st.Version != "" {
+		who = append(who, "credd "+st.Version)
+	}
+	line := "running"
+	if len(who) > 0 {
+		line += " (" + strings.Join(who, ", ") + ")"
+	}
+	counts := map[string]int{}
+	for _, p := range st.Profiles {
+		counts[p.State]++
+	}
+	var parts []string
+	for _, state := range []string{"fresh", "refreshing", "idle", "stale", "expired", "login-required", "error"} {
+		if n := counts[state]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, state))
+			delete(counts, state)
+		}
+	}
+	for _, state := range sortedStates(counts) {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[state], state))
+	}
+	line += fmt.Sprintf(", %d profile(s)", len(st.Profiles))
+	if len(parts) > 0 {
+		line += ": " + strings.Join(parts, ", ")
+	}
+	return line
+}
+
+func sortedStates(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// signIns lists what needs a sign-in, each with the command that does it:
+// sessions the daemon says need one, and profiles waiting for one (by the
+// session or provider cfg gives them, else by name).
+func signIns(st control.Status, cfg config.Config) (lines []string) {
+	seen := map[string]bool{}
+	add := func(what, cmd string) {
+		if !seen[cmd] {
+			seen[cmd] = true
+			lines = append(lines, fmt.Sprintf("%s: run `%s`", what, cmd))
+		}
+	}
+	for _, ss := range st.Sessions {
+		if ss.State != "login-required" {
+			continue
+		}
+		switch kind, name, _ := strings.Cut(ss.Name, "/"); kind {
+		case "sso":
+			add("session "+ss.Name, "credd login --sso-session "+name)
+		case "oidc":
+			add("session "+ss.Name, "credd login --provider "+name)
+		}
+	}
+	for _, ps := range st.Profiles {
+		if ps.State != "login-required" {
+			continue
+		}
+		p := cfg.Profiles[ps.Name]
+		switch {
+		case p.SSOSession != "" && seen["credd login --sso-session "+p.SSOSession]:
+		case p.IdentityProvider != "" && seen["credd login --provider "+p.IdentityProvider]:
+		case p.SSOSession != "":
+			add("profile "+ps.Name, "credd login --sso-session "+p.SSOSession)
+		case p.IdentityProvider != "":
+			add("profile "+ps.Name, "credd login --provider "+p.IdentityProvider)
+		default:
+			add("profile "+ps.Name, "credd login --profile "+ps.Name)
+		}
+	}
+	return lines
 }
 
 func serviceError(verb string, err error) error {
@@ -438,17 +532,23 @@ func (a *app) serviceStatus(cmd *cobra.Command, sf *serviceFlags) error {
 	} else {
 		fmt.Fprintf(a.io.Out, "service: installed, %s (%s %s)\n", line, s.m.Kind(), s.m.Where())
 	}
-	hctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	herr := s.health.Health(hctx)
+	ds, derr := s.daemon(dctx)
 	outside := ""
 	if st.State == install.StateNotInstalled || st.State == install.StateStopped {
 		outside = ", but not from the service: a credd started outside it?"
 	}
-	if herr == nil {
-		fmt.Fprintf(a.io.Out, "daemon:  healthy (%s)%s\n", s.health.Where(), outside)
-	} else {
-		fmt.Fprintf(a.io.Out, "daemon:  not answering: %v\n", herr)
+	switch {
+	case derr == nil:
+		fmt.Fprintf(a.io.Out, "daemon:  %s%s\n", daemonSummary(ds, time.Now()), outside)
+		for _, l := range signIns(ds, s.loaded.cfg) {
+			fmt.Fprintf(a.io.Out, "sign-in: %s\n", l)
+		}
+	case errors.Is(derr, control.ErrNotRunning):
+		fmt.Fprintf(a.io.Out, "daemon:  not running (no answer on %s)\n", s.socket)
+	default:
+		fmt.Fprintf(a.io.Out, "daemon:  not answering on %s: %v\n", s.socket, derr)
 	}
 	if st.State != install.StateNotInstalled {
 		fmt.Fprintf(a.io.Out, "logs:    %s\n", s.m.Logs())
@@ -458,8 +558,8 @@ func (a *app) serviceStatus(cmd *cobra.Command, sf *serviceFlags) error {
 		return exitf(ExitNotRunning, "not installed: `credd service install` installs and starts it")
 	case st.State == install.StateStopped:
 		return exitf(ExitNotRunning, "stopped: `credd service start` starts it")
-	case herr != nil:
-		return exitf(ExitFailure, "the daemon does not answer: see its logs: %s", s.m.Logs())
+	case st.State == install.StateRunning && derr != nil:
+		return exitf(ExitFailure, "the service runs, but its daemon does not answer on %s: see its logs (%s); if it was given another state dir than this shell resolves, `credd service install --print` shows its command line", s.socket, s.m.Logs())
 	case st.State != install.StateRunning:
 		return exitf(ExitFailure, "the service manager cannot tell whether it runs: see its logs: %s", s.m.Logs())
 	}

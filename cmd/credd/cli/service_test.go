@@ -11,34 +11,72 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/credd/credd/control"
 )
 
 // serviceFixture is a user with a config, a credd binary to pin, a fake
 // systemctl on PATH (shell builtins only) that logs its calls and remembers
-// whether it "runs" the unit, and a daemon stand-in answering /healthz on
-// the listen address.
+// whether it "runs" the unit, and a daemon stand-in answering the control
+// API's status on the state dir's socket.
 type serviceFixture struct {
 	*fixture
-	binary, calls string
+	binary, calls, running string
+	daemon                 *fakeDaemon
 }
 
-func newServiceFixture(t *testing.T) *serviceFixture {
+// fakeDaemon serves the control API's status as a running credd would;
+// nothing else (its other methods are those of a nil Backend).
+type fakeDaemon struct {
+	control.Backend
+	mu     sync.Mutex
+	status control.Status
+}
+
+func (d *fakeDaemon) Status(context.Context) control.Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.status
+}
+
+// startFakeDaemon serves d on stateDir's control socket until the test ends.
+func startFakeDaemon(t *testing.T, stateDir string, st control.Status) *fakeDaemon {
+	t.Helper()
+	d := &fakeDaemon{status: st}
+	ln, err := control.Listen(stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = control.Serve(ctx, ln, d, nil) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return d
+}
+
+const serviceConfig = `profiles:
+  dev: {aws_profile: dev}
+`
+
+// newServiceFixture is a service fixture with config yaml; with a non-nil
+// status a daemon stand-in answers with it.
+func newServiceFixture(t *testing.T, yaml string, status *control.Status) *serviceFixture {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("drives systemctl (a fake one): Linux")
 	}
-	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
-			w.Write([]byte("ok\n"))
-			return
-		}
-		http.NotFound(w, r)
-	}))
-	t.Cleanup(health.Close)
-	f := newFixture(t, "listen: "+strings.TrimPrefix(health.URL, "http://")+"\nprofiles:\n  dev: {aws_profile: dev}\n")
-	sf := &serviceFixture{fixture: f, calls: filepath.Join(f.dir, "systemctl.calls")}
+	f := newFixture(t, "")
+	f.stateDir = shortStateDir(t) // a socket path must be short
+	if err := os.WriteFile(f.cfgPath, []byte("state_dir: "+f.stateDir+"\n"+yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sf := &serviceFixture{fixture: f, calls: filepath.Join(f.dir, "systemctl.calls"), running: filepath.Join(f.dir, "systemctl.running")}
+	if status != nil {
+		sf.daemon = startFakeDaemon(t, f.stateDir, *status)
+	}
 	bin := filepath.Join(f.dir, "bin")
 	os.MkdirAll(bin, 0o755)
 	sf.binary = filepath.Join(f.dir, "opt", "credd")
@@ -46,15 +84,14 @@ func newServiceFixture(t *testing.T) *serviceFixture {
 	if err := os.WriteFile(sf.binary, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	running := filepath.Join(f.dir, "systemctl.running")
 	script := `#!/bin/sh
 echo "$*" >> '` + sf.calls + `'
 state=inactive
-[ -f '` + running + `' ] && read -r state < '` + running + `'
+[ -f '` + sf.running + `' ] && read -r state < '` + sf.running + `'
 case "$2" in
 show) if [ "$state" = active ]; then printf 'ActiveState=active\nSubState=running\n'; else printf 'ActiveState=inactive\nSubState=dead\n'; fi ;;
-start|restart) echo active > '` + running + `' ;;
-stop) echo inactive > '` + running + `' ;;
+start|restart) echo active > '` + sf.running + `' ;;
+stop) echo inactive > '` + sf.running + `' ;;
 esac
 `
 	if err := os.WriteFile(filepath.Join(bin, "systemctl"), []byte(script), 0o755); err != nil {
@@ -63,6 +100,9 @@ esac
 	f.env["PATH"] = bin
 	return sf
 }
+
+// runningDaemon is what the stand-in says by default.
+var runningDaemon = control.Status{PID: 4242, Version: "1.2.3", Profiles: []control.ProfileStatus{{Name: "dev", State: "fresh"}}}
 
 // takeCalls returns and forgets the fake systemctl's calls.
 func (sf *serviceFixture) takeCalls(t *testing.T) []string {
@@ -95,7 +135,8 @@ func (f *fixture) runIn(t *testing.T, stdin string, args ...string) (code int, s
 }
 
 func TestServiceLifecycleLinux(t *testing.T) {
-	sf := newServiceFixture(t)
+	st := runningDaemon
+	sf := newServiceFixture(t, serviceConfig, &st)
 	cfg := []string{"--config", sf.cfgPath}
 	steps := []struct {
 		name      string
@@ -109,10 +150,10 @@ func TestServiceLifecycleLinux(t *testing.T) {
 		skipCalls bool
 	}{
 		{name: "status before install", args: []string{"service", "status"}, code: 3,
-			out: []string{"service: not installed", "healthy", "not installed: `credd service install`"}, skipCalls: true},
+			out: []string{"service: not installed", "daemon:  running (pid 4242, credd 1.2.3), 1 profile(s): 1 fresh, but not from the service", "not installed: `credd service install`"}, skipCalls: true},
 		{name: "start before install", args: []string{"service", "start"}, code: 3, out: []string{"not installed", "credd service install"}, skipCalls: true},
 		{name: "install writes, enables and starts", args: []string{"service", "install", "--binary", sf.binary}, code: 0,
-			out:   []string{"installed systemd user unit " + sf.unitPath(), "runs: " + sf.binary + " serve --config " + sf.cfgPath, "running: the daemon answers"},
+			out:   []string{"installed systemd user unit " + sf.unitPath(), "runs: " + sf.binary + " serve --config " + sf.cfgPath, "running: the daemon answers on " + filepath.Join(sf.stateDir, "control.sock") + ": running (pid 4242"},
 			calls: []string{"--user daemon-reload", "--user enable credd.service", "--user start credd.service"}, unit: true},
 		{name: "install again is idempotent", args: []string{"service", "install", "--binary", sf.binary}, code: 0,
 			out:   []string{"already installed, unchanged", "already running"},
@@ -121,7 +162,7 @@ func TestServiceLifecycleLinux(t *testing.T) {
 			out:   []string{"updated systemd user unit", "--log-level debug", "running"},
 			calls: []string{"--user show credd.service --property=ActiveState,SubState,Result", "--user daemon-reload", "--user enable credd.service", "--user restart credd.service"}, unit: true},
 		{name: "status running and healthy", args: []string{"service", "status"}, code: 0,
-			out: []string{"service: installed, running (running)", "daemon:  healthy (http://127.0.0.1:", "logs:    journalctl --user -u credd"}, unit: true, skipCalls: true},
+			out: []string{"service: installed, running (running)", "daemon:  running (pid 4242, credd 1.2.3), 1 profile(s): 1 fresh\n", "logs:    journalctl --user -u credd"}, unit: true, skipCalls: true},
 		{name: "stop", args: []string{"service", "stop"}, code: 0, out: []string{"stopped (systemd user unit"},
 			calls: []string{"--user stop credd.service"}, unit: true},
 		{name: "uninstall keeps config and sessions", args: []string{"service", "uninstall"}, code: 0,
@@ -164,8 +205,83 @@ func TestServiceLifecycleLinux(t *testing.T) {
 	}
 }
 
+// TestServiceStatusAsksTheDaemon: the daemon's health is its own answer on
+// the control socket of the configured state dir, not whatever answers on
+// the listen port.
+func TestServiceStatusAsksTheDaemon(t *testing.T) {
+	signInConfig := `sso_sessions:
+  corp: {start_url: "https://corp.awsapps.com/start", region: eu-west-1}
+identity_providers:
+  okta: {issuer: "https://corp.okta.com/oauth2/default", client_id: 0oa1example}
+profiles:
+  dev: {sso_session: corp, account_id: "111122223333", role_name: Developer}
+  ops: {sso_session: corp, account_id: "444455556666", role_name: Ops}
+  app: {identity_provider: okta, role_arn: "arn:aws:iam::111122223333:role/app"}
+  keys: {aws_profile: keys}
+  chain: {source_profile: keys, role_arn: "arn:aws:iam::111122223333:role/chain"}
+`
+	needsSignIn := control.Status{PID: 77, Version: "1.2.3", Started: time.Now().Add(-time.Hour), Profiles: []control.ProfileStatus{
+		{Name: "dev", State: "login-required"}, {Name: "ops", State: "login-required"}, {Name: "app", State: "login-required"},
+		{Name: "keys", State: "fresh"}, {Name: "chain", State: "error"},
+	}, Sessions: []control.SessionStatus{{Name: "sso/corp", Kind: "sso", State: "login-required"}}}
+	for _, tc := range []struct {
+		name    string
+		yaml    string
+		daemon  *control.Status
+		healthz bool // something else answers /healthz on the listen port
+		code    int
+		want    []string
+		not     []string
+	}{
+		{name: "running and answering: pid, uptime, profiles by state, sign-ins with their commands", yaml: signInConfig, daemon: &needsSignIn, code: 0,
+			want: []string{
+				"service: installed, running (running)",
+				"daemon:  running (pid 77, up 1h0m, credd 1.2.3), 5 profile(s): 1 fresh, 3 login-required, 1 error\n",
+				"sign-in: session sso/corp: run `credd login --sso-session corp`\n",
+				"sign-in: profile app: run `credd login --provider okta`\n",
+			},
+			not: []string{"profile dev", "profile ops", "but not from the service"}},
+		{name: "a status without pid or start time", yaml: serviceConfig, daemon: &control.Status{}, code: 0,
+			want: []string{"daemon:  running, 0 profile(s)\n"}},
+		{name: "the service runs but no daemon answers", yaml: serviceConfig, code: 1,
+			want: []string{"daemon:  not running (no answer on ", "control.sock)", "its daemon does not answer on", "see its logs (journalctl --user -u credd)"}},
+		{name: "another program answering /healthz on the listen port is not the daemon", yaml: serviceConfig, healthz: true, code: 1,
+			want: []string{"daemon:  not running (no answer on "}, not: []string{"daemon:  running"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			yaml := tc.yaml
+			if tc.healthz {
+				other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }))
+				t.Cleanup(other.Close)
+				yaml = "listen: " + strings.TrimPrefix(other.URL, "http://") + "\n" + yaml
+			}
+			sf := newServiceFixture(t, yaml, tc.daemon)
+			if code, out, errOut := sf.runIn(t, "", "--config", sf.cfgPath, "service", "install", "--no-start", "--binary", sf.binary); code != 0 {
+				t.Fatalf("install: exit %d\n%s%s", code, out, errOut)
+			}
+			if err := os.WriteFile(sf.running, []byte("active\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := sf.runIn(t, "", "--config", sf.cfgPath, "service", "status")
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out+errOut, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, out, errOut)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(out+errOut, n) {
+					t.Errorf("output has %q:\n%s%s", n, out, errOut)
+				}
+			}
+		})
+	}
+}
+
 func TestServiceInstallDefinition(t *testing.T) {
-	sf := newServiceFixture(t)
+	sf := newServiceFixture(t, serviceConfig, nil)
 	zero := newFixture(t, "")
 	zero.env["PATH"] = sf.env["PATH"]
 	for _, tc := range []struct {
@@ -225,7 +341,7 @@ func TestServiceInstallDefinition(t *testing.T) {
 }
 
 func TestServiceNotesUnpinnedEnvironment(t *testing.T) {
-	sf := newServiceFixture(t)
+	sf := newServiceFixture(t, serviceConfig, nil)
 	sf.env["CREDD_IMDS_ALLOW_V1"] = "true"
 	code, _, errOut := sf.runIn(t, "", "--config", sf.cfgPath, "service", "install", "--no-start", "--binary", sf.binary)
 	if code != 0 || !strings.Contains(errOut, "CREDD_IMDS_ALLOW_V1 set in this shell") {
