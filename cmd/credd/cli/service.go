@@ -18,6 +18,7 @@ import (
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/install"
+	"github.com/credd/credd/store"
 )
 
 // serviceFlags are the flags of one `credd service ...` invocation.
@@ -77,7 +78,7 @@ pinned by absolute path. Installing twice updates, never duplicates.`,
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return a.serviceUninstall(cmd, sf) },
 	}
-	uninstall.Flags().BoolVar(&sf.purge, "purge", false, "also delete the config file, the state directory (client token, sessions) and the logs")
+	uninstall.Flags().BoolVar(&sf.purge, "purge", false, "also delete the config file, the state directory (client token, session files), the sessions in the OS keyring and the logs")
 	uninstall.Flags().BoolVarP(&sf.yes, "yes", "y", false, "with --purge: do not ask for confirmation")
 
 	control := func(verb, short string, do func(install.Manager, context.Context) error, wantRunning bool) *cobra.Command {
@@ -472,34 +473,103 @@ func (a *app) serviceUninstall(cmd *cobra.Command, sf *serviceFlags) error {
 		fmt.Fprintf(a.io.Out, "stopped and removed %s %s\n", s.m.Kind(), s.m.Where())
 	}
 	if !sf.purge {
-		fmt.Fprintf(a.io.Out, "kept: %s (`credd service uninstall --purge` deletes them)\n", strings.Join(s.purge, ", "))
+		fmt.Fprintf(a.io.Out, "kept: %s and the sessions in the session store (`credd service uninstall --purge` deletes them)\n", strings.Join(s.purge, ", "))
 		return nil
 	}
-	return a.purge(s.purge, sf.yes)
+	stores, problems := a.sessionStores(cmd.Context(), s.loaded.cfg)
+	return a.purge(cmd.Context(), s.purge, stores, problems, sf.yes)
 }
 
-// purge deletes the config file, the state directory (client token,
-// sessions in files) and the logs, after confirmation. Sessions in the OS
-// keyring belong to the session store: `credd logout` forgets them.
-func (a *app) purge(paths []string, yes bool) error {
+// sessionStores opens the session stores that may hold credd's sessions
+// under the configured session_store, as serve chooses them, without
+// creating anything: the OS keyring (keyring; auto when it answers) and
+// the session files under the state dir (file, auto). A memory store
+// keeps nothing. problems are stores that could not be opened: their
+// sessions remain.
+func (a *app) sessionStores(ctx context.Context, cfg config.Config) (stores []store.Store, problems []string) {
+	kind := cfg.SessionStore
+	if kind == "" {
+		kind = store.KindAuto
+	}
+	if kind == store.KindKeyring || kind == store.KindAuto {
+		kr := store.NewKeyring()
+		pctx, cancel := context.WithTimeout(ctx, store.ProbeTimeout)
+		err := kr.Probe(pctx)
+		cancel()
+		switch {
+		case err == nil:
+			stores = append(stores, kr)
+		case kind == store.KindKeyring:
+			problems = append(problems, fmt.Sprintf("the OS keyring (%s) did not answer (%v): credd's sessions there remain; run `credd service uninstall --purge` again once it answers", store.Backend(), err))
+		default:
+			fmt.Fprintf(a.io.Err, "note: the OS keyring (%s) did not answer, so credd kept its sessions in files (session_store: auto)\n", store.Backend())
+		}
+	}
+	if kind == store.KindFile || kind == store.KindAuto {
+		dir := filepath.Join(cfg.StateDir, store.SessionsDir)
+		if _, err := os.Stat(dir); err == nil {
+			files, err := store.NewFile(dir)
+			if err != nil {
+				// The directory goes with the state dir all the same.
+				fmt.Fprintf(a.io.Err, "note: cannot list the sessions in %s (%v); it is deleted with the state dir\n", dir, err)
+			} else {
+				stores = append(stores, files)
+			}
+		}
+	}
+	return stores, problems
+}
+
+// purge deletes credd's sessions from stores, then the config file, the
+// state directory and the logs, after one confirmation. problems (stores
+// that could not be opened) make it fail after deleting the rest.
+func (a *app) purge(ctx context.Context, paths []string, stores []store.Store, problems []string, yes bool) error {
+	type session struct {
+		st  store.Store
+		key string
+	}
+	var sessions []session
+	var what []string
+	for _, st := range stores {
+		keys, err := st.List(ctx)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("listing the sessions in the %s store: %v; they remain: run `credd service uninstall --purge` again", st.Kind(), err))
+			continue
+		}
+		for _, k := range keys {
+			sessions = append(sessions, session{st, k})
+		}
+		if len(keys) > 0 {
+			what = append(what, fmt.Sprintf("sessions in the %s store: %s", storeName(st), strings.Join(keys, ", ")))
+		}
+	}
 	var existing []string
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
 			existing = append(existing, p)
 		}
 	}
-	if len(existing) == 0 {
+	what = append(what, existing...)
+	if len(what) == 0 && len(problems) == 0 {
 		fmt.Fprintln(a.io.Out, "nothing to purge")
 		return nil
 	}
-	if !yes {
-		fmt.Fprintf(a.io.Err, "This deletes:\n  %s\nDelete them? [y/N] ", strings.Join(existing, "\n  "))
+	if !yes && len(what) > 0 {
+		fmt.Fprintf(a.io.Err, "This deletes:\n  %s\nDelete them? [y/N] ", strings.Join(what, "\n  "))
 		answer, _ := bufio.NewReader(a.io.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return exitf(ExitUsage, "nothing deleted: answer y, or pass --yes")
 		}
 	}
 	var errs []error
+	// Sessions first: the file store lives in the state dir.
+	for _, s := range sessions {
+		if err := s.st.Delete(ctx, s.key); err != nil {
+			errs = append(errs, fmt.Errorf("session %s: %w", s.key, err))
+			continue
+		}
+		fmt.Fprintf(a.io.Out, "deleted session %s from the %s store\n", s.key, storeName(s.st))
+	}
 	for _, p := range existing {
 		if err := os.RemoveAll(p); err != nil {
 			errs = append(errs, err)
@@ -507,10 +577,21 @@ func (a *app) purge(paths []string, yes bool) error {
 		}
 		fmt.Fprintf(a.io.Out, "deleted %s\n", p)
 	}
+	for _, p := range problems {
+		errs = append(errs, errors.New(p))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return exitf(ExitFailure, "purging: %v", err)
 	}
 	return nil
+}
+
+// storeName names a session store for messages.
+func storeName(st store.Store) string {
+	if st.Kind() == store.KindKeyring {
+		return "keyring (" + store.Backend() + ")"
+	}
+	return st.Kind()
 }
 
 func (a *app) serviceStatus(cmd *cobra.Command, sf *serviceFlags) error {

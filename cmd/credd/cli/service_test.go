@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
+	"github.com/credd/credd/store"
 )
 
 // serviceFixture is a user with a config, a credd binary to pin, a fake
@@ -136,8 +139,15 @@ func (f *fixture) runIn(t *testing.T, stdin string, args ...string) (code int, s
 
 func TestServiceLifecycleLinux(t *testing.T) {
 	st := runningDaemon
-	sf := newServiceFixture(t, serviceConfig, &st)
+	sf := newServiceFixture(t, "session_store: file\n"+serviceConfig, &st)
 	cfg := []string{"--config", sf.cfgPath}
+	sessions, err := store.NewFile(filepath.Join(sf.stateDir, store.SessionsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sessions.Put(t.Context(), "sso/corp", []byte(`{"kind":"sso"}`)); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		name      string
 		stdin     string
@@ -170,9 +180,9 @@ func TestServiceLifecycleLinux(t *testing.T) {
 			calls: []string{"--user stop credd.service", "--user disable credd.service", "--user daemon-reload"}},
 		{name: "uninstall again", args: []string{"service", "uninstall"}, code: 0, out: []string{"not installed", "nothing to remove"}, calls: []string{""}},
 		{name: "purge refused without a yes", stdin: "n\n", args: []string{"service", "uninstall", "--purge"}, code: 2,
-			out: []string{"This deletes:", sf.cfgPath, sf.stateDir, "nothing deleted"}, calls: []string{""}},
+			out: []string{"This deletes:", "sessions in the file store: sso/corp", sf.cfgPath, sf.stateDir, "nothing deleted"}, calls: []string{""}},
 		{name: "purge after confirmation", stdin: "y\n", args: []string{"service", "uninstall", "--purge"}, code: 0,
-			out: []string{"deleted " + sf.cfgPath, "deleted " + sf.stateDir}, calls: []string{""}, purged: true},
+			out: []string{"deleted session sso/corp from the file store", "deleted " + sf.cfgPath, "deleted " + sf.stateDir}, calls: []string{""}, purged: true},
 	}
 	sf.writeToken(t)
 	for _, st := range steps {
@@ -275,6 +285,127 @@ profiles:
 				if strings.Contains(out+errOut, n) {
 					t.Errorf("output has %q:\n%s%s", n, out, errOut)
 				}
+			}
+		})
+	}
+}
+
+// brokenList is a store that cannot list its sessions.
+type brokenList struct{ store.Store }
+
+func (brokenList) List(context.Context) ([]string, error) { return nil, errors.New("keyring locked") }
+
+// TestPurgeDeletesSessionsFromTheStores: `uninstall --purge` deletes the
+// sessions of every store it is given (a memory store stands in for the OS
+// keyring), after the one confirmation, and reports each; what it cannot
+// delete fails the purge and says what remains.
+func TestPurgeDeletesSessionsFromTheStores(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		stdin     string
+		broken    bool     // the keyring stand-in cannot list
+		problems  []string // stores that could not be opened
+		code      int
+		want      []string
+		remaining []string // sessions left in the keyring stand-in
+	}{
+		{name: "confirmed: sessions, then the files", stdin: "y\n", code: 0,
+			want: []string{"This deletes:\n  sessions in the memory store: oidc/okta, sso/corp\n  sessions in the file store: sso/old\n",
+				"deleted session oidc/okta from the memory store\ndeleted session sso/corp from the memory store\ndeleted session sso/old from the file store\ndeleted "}},
+		{name: "refused: nothing deleted", stdin: "n\n", code: 2, want: []string{"nothing deleted"}, remaining: []string{"oidc/okta", "sso/corp"}},
+		{name: "a store that cannot list: the rest goes, the purge fails saying what remains", stdin: "y\n", broken: true, code: 1,
+			want:      []string{"deleted session sso/old from the file store", "listing the sessions in the memory store: keyring locked; they remain: run `credd service uninstall --purge` again"},
+			remaining: []string{"oidc/okta", "sso/corp"}},
+		{name: "a store that could not be opened fails the purge", stdin: "y\n", problems: []string{"the OS keyring did not answer"}, code: 1,
+			want: []string{"deleted session sso/old from the file store", "purging: the OS keyring did not answer"}, remaining: []string{"oidc/okta", "sso/corp"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			state := filepath.Join(dir, "state")
+			files, err := store.NewFile(filepath.Join(state, store.SessionsDir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			keyring := store.NewMemory()
+			for st, keys := range map[store.Store][]string{files: {"sso/old"}, keyring: {"sso/corp", "oidc/okta"}} {
+				for _, k := range keys {
+					if err := st.Put(t.Context(), k, []byte("{}")); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var kr store.Store = keyring
+			if tc.broken {
+				kr = brokenList{keyring}
+			}
+			if tc.problems != nil {
+				kr = nil
+			}
+			stores := []store.Store{files}
+			if kr != nil {
+				stores = []store.Store{kr, files}
+			}
+			var out, errb bytes.Buffer
+			a := &app{io: IO{In: strings.NewReader(tc.stdin), Out: &out, Err: &errb}}
+			err = a.purge(t.Context(), []string{state}, stores, tc.problems, false)
+			code, text := 0, errb.String()+out.String()
+			if err != nil {
+				code, text = -1, text+err.Error()
+				var ee *exitError
+				if errors.As(err, &ee) {
+					code = ee.code
+				}
+			}
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("output lacks %q:\n%s", w, text)
+				}
+			}
+			if _, err := os.Stat(state); (err == nil) != (tc.code == 2) {
+				t.Errorf("the state dir exists: %v, want %v", err == nil, tc.code == 2)
+			}
+			if left, _ := keyring.List(t.Context()); strings.Join(left, ",") != strings.Join(tc.remaining, ",") {
+				t.Errorf("left in the keyring stand-in: %v, want %v", left, tc.remaining)
+			}
+		})
+	}
+}
+
+// TestSessionStoresForPurge: purge opens the stores session_store names,
+// without creating the session directory.
+func TestSessionStoresForPurge(t *testing.T) {
+	for _, tc := range []struct {
+		name, kind string
+		dirExists  bool
+		want       []string // the kinds opened
+	}{
+		{"file store with sessions", store.KindFile, true, []string{store.KindFile}},
+		{"file store never used: nothing opened, nothing created", store.KindFile, false, nil},
+		{"memory keeps nothing", store.KindMemory, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			state := t.TempDir()
+			dir := filepath.Join(state, store.SessionsDir)
+			if tc.dirExists {
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out, errb bytes.Buffer
+			a := &app{io: IO{Out: &out, Err: &errb}}
+			stores, problems := a.sessionStores(t.Context(), config.Config{SessionStore: tc.kind, StateDir: state})
+			var kinds []string
+			for _, s := range stores {
+				kinds = append(kinds, s.Kind())
+			}
+			if strings.Join(kinds, ",") != strings.Join(tc.want, ",") || len(problems) > 0 {
+				t.Errorf("opened %v (problems %v), want %v", kinds, problems, tc.want)
+			}
+			if _, err := os.Stat(dir); (err == nil) != tc.dirExists {
+				t.Errorf("session dir exists: %v, want %v", err == nil, tc.dirExists)
 			}
 		})
 	}
