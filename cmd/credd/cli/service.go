@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -214,7 +215,11 @@ func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope inst
 		if runtime.GOOS == "windows" && scope == install.System {
 			return install.Definition{}, nil, exitf(ExitUsage, "a Windows service runs as LocalSystem, which has no ~/.aws/config of yours: write a config file (docs/configuration.md) and pass it with --config")
 		}
-		notes = append(notes, fmt.Sprintf("no config file at %s: the service serves the profiles of ~/.aws/config; after you create one, run `credd service install` again to pin it", l.path))
+		note := fmt.Sprintf("no config file at %s: the service serves the profiles of ~/.aws/config; after you create one, run `credd service install` again to pin it", l.path)
+		if shell, bare := a.configDirs(); shell != bare {
+			note += fmt.Sprintf(" (until then the service, which need not have this shell's XDG_CONFIG_HOME=%s, looks for %s)", a.io.Getenv("XDG_CONFIG_HOME"), filepath.Join(bare, "credd", "config.yaml"))
+		}
+		notes = append(notes, note)
 	}
 	for _, name := range []string{"listen", "state-dir", "log-level", "log-format"} {
 		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
@@ -225,6 +230,9 @@ func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope inst
 			args = append(args, "--"+name, v)
 		}
 	}
+	xdgArgs, xdgNotes := a.xdgPins(cmd, scope, l)
+	args = append(args, xdgArgs...)
+	notes = append(notes, xdgNotes...)
 	var unpinned []string
 	for _, kv := range a.io.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "CREDD_") && k != "CREDD_CONFIG" && k != "CREDD_REQUIRE_PEERS" {
@@ -265,6 +273,67 @@ func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope inst
 	return d, notes, nil
 }
 
+// xdgPins keeps the service on the paths this shell resolves through
+// XDG_STATE_HOME and XDG_CONFIG_HOME (Linux and other XDG systems), which a
+// service manager's environment need not have. A state dir that
+// XDG_STATE_HOME decides is pinned with --state-dir, so the service and
+// the CLI meet at the same control socket and token. XDG_CONFIG_HOME
+// decides the config path only without a config file (a file is pinned by
+// --config; serviceDefinition notes the other case), and where a systemd
+// user unit goes, noted here.
+func (a *app) xdgPins(cmd *cobra.Command, scope install.Scope, l loaded) (args, notes []string) {
+	withoutXDG := func(k string) string {
+		if k == "XDG_STATE_HOME" {
+			return ""
+		}
+		return a.io.Getenv(k)
+	}
+	shellState, err1 := defaultStateDir(a.io.Getenv)
+	bareState, err2 := defaultStateDir(withoutXDG)
+	if err1 == nil && err2 == nil && shellState != bareState && l.cfg.StateDir == shellState &&
+		!cmd.Flags().Changed("state-dir") && !configSetsStateDir(l) {
+		args = append(args, "--state-dir", shellState)
+		notes = append(notes, fmt.Sprintf("XDG_STATE_HOME=%s in this shell puts the state dir at %s, not %s: pinned with --state-dir, so the service uses it too (or set state_dir in the config file and run `credd service install` again)",
+			a.io.Getenv("XDG_STATE_HOME"), shellState, bareState))
+	}
+	if shell, bare := a.configDirs(); shell != bare && runtime.GOOS == "linux" && scope == install.User {
+		notes = append(notes, fmt.Sprintf("XDG_CONFIG_HOME=%s in this shell: the unit goes to %s, which systemd reads only if your user manager has the same XDG_CONFIG_HOME (`systemctl --user show-environment`)",
+			a.io.Getenv("XDG_CONFIG_HOME"), filepath.Join(shell, "systemd", "user")))
+	}
+	return args, notes
+}
+
+// configDirs is the config directory this shell resolves, and the one a
+// service without XDG_CONFIG_HOME would (the same where XDG does not apply
+// or either cannot be found).
+func (a *app) configDirs() (shell, bare string) {
+	shell, err1 := userConfigDir(a.io.Getenv)
+	bare, err2 := userConfigDir(func(k string) string {
+		if k == "XDG_CONFIG_HOME" {
+			return ""
+		}
+		return a.io.Getenv(k)
+	})
+	if err1 != nil || err2 != nil {
+		return "", ""
+	}
+	return shell, bare
+}
+
+// configSetsStateDir reports whether the config file itself names a
+// state_dir.
+func configSetsStateDir(l loaded) bool {
+	if !l.fromFile {
+		return false
+	}
+	data, err := os.ReadFile(l.path)
+	if err != nil {
+		return false
+	}
+	cfg, err := config.Parse(bytes.NewReader(data))
+	return err == nil && cfg.StateDir != ""
+}
+
 // serviceBinary is the absolute path of the executable the service runs;
 // check refuses one that a service must not pin.
 func (a *app) serviceBinary(flag string, check bool) (string, error) {
@@ -297,6 +366,9 @@ func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
 	if err != nil {
 		return err
 	}
+	for _, n := range s.notes {
+		fmt.Fprintf(a.io.Err, "note: %s\n", n)
+	}
 	if sf.print {
 		def, err := s.m.Definition()
 		if err != nil {
@@ -304,9 +376,6 @@ func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
 		}
 		_, err = a.io.Out.Write(def)
 		return err
-	}
-	for _, n := range s.notes {
-		fmt.Fprintf(a.io.Err, "note: %s\n", n)
 	}
 	if strings.Contains(s.def.Command[0], "/Cellar/") {
 		fmt.Fprintln(a.io.Err, "note: this binary lives in a versioned Homebrew directory that an upgrade removes: prefer `brew services start credd`, or pass --binary \"$(brew --prefix)/bin/credd\"")

@@ -415,6 +415,24 @@ func TestServiceInstallDefinition(t *testing.T) {
 	sf := newServiceFixture(t, serviceConfig, nil)
 	zero := newFixture(t, "")
 	zero.env["PATH"] = sf.env["PATH"]
+	// xdg has a config without state_dir, so XDG_STATE_HOME decides it;
+	// noXDG the same without XDG_STATE_HOME; credd's own variable wins in
+	// withVar.
+	xdg, noXDG, withVar, sameDir := newFixture(t, ""), newFixture(t, ""), newFixture(t, ""), newFixture(t, "")
+	for _, f := range []*fixture{xdg, noXDG, withVar, sameDir} {
+		f.env["PATH"] = sf.env["PATH"]
+		yaml := serviceConfig
+		if f == sameDir { // the config names the very dir XDG_STATE_HOME gives
+			yaml = "state_dir: " + filepath.Join(f.env["XDG_STATE_HOME"], "credd") + "\n" + yaml
+		}
+		if err := os.WriteFile(f.cfgPath, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delete(noXDG.env, "XDG_STATE_HOME")
+	withVar.env["CREDD_STATE_DIR"] = filepath.Join(withVar.dir, "elsewhere")
+	xdgState := filepath.Join(xdg.env["XDG_STATE_HOME"], "credd")
+	printArgs := []string{"service", "install", "--print", "--binary", sf.binary}
 	for _, tc := range []struct {
 		name string
 		f    *fixture
@@ -432,7 +450,22 @@ func TestServiceInstallDefinition(t *testing.T) {
 		{"system unit as --user", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--system", "--user", "bob", "--print", "--binary", sf.binary}, 0,
 			[]string{"User=bob\n"}, nil},
 		{"zero config pins no config and says so", zero, []string{"service", "install", "--no-start", "--binary", sf.binary}, 0,
-			[]string{"no config file at", "serves the profiles of ~/.aws/config", "not started (--no-start)"}, []string{"--config"}},
+			[]string{"no config file at", "serves the profiles of ~/.aws/config", "not started (--no-start)",
+				"run `credd service install` again to pin it (until then the service, which need not have this shell's XDG_CONFIG_HOME=" + zero.env["XDG_CONFIG_HOME"] + ", looks for " + filepath.Join(zero.dir, ".config", "credd", "config.yaml") + ")",
+				"the unit goes to " + filepath.Join(zero.env["XDG_CONFIG_HOME"], "systemd", "user") + ", which systemd reads only if"}, []string{"--config"}},
+		{"XDG_STATE_HOME decides the state dir: pinned", xdg, printArgs, 0,
+			[]string{"ExecStart=" + sf.binary + " serve --config " + xdg.cfgPath + " --state-dir " + xdgState + "\n",
+				"note: XDG_STATE_HOME=" + xdg.env["XDG_STATE_HOME"] + " in this shell puts the state dir at " + xdgState + ", not " + filepath.Join(xdg.dir, ".local", "state", "credd") + ": pinned with --state-dir"}, nil},
+		{"without XDG_STATE_HOME nothing is pinned", noXDG, printArgs, 0,
+			[]string{"ExecStart=" + sf.binary + " serve --config " + noXDG.cfgPath + "\n"}, []string{"--state-dir"}},
+		{"a --state-dir flag is pinned as given", xdg, append(printArgs, "--state-dir", "/srv/credd-state"), 0,
+			[]string{"ExecStart=" + sf.binary + " serve --config " + xdg.cfgPath + " --state-dir /srv/credd-state\n"}, []string{xdgState}},
+		{"a --state-dir flag naming the XDG dir is pinned once", xdg, append(printArgs, "--state-dir", xdgState), 0,
+			[]string{"ExecStart=" + sf.binary + " serve --config " + xdg.cfgPath + " --state-dir " + xdgState + "\n"}, nil},
+		{"a state_dir in the config is the config's: not pinned", sameDir, printArgs, 0,
+			[]string{"ExecStart=" + sf.binary + " serve --config " + sameDir.cfgPath + "\n"}, []string{"--state-dir"}},
+		{"CREDD_STATE_DIR is warned about, not replaced by XDG_STATE_HOME", withVar, printArgs, 0,
+			[]string{"CREDD_STATE_DIR set in this shell"}, []string{"--state-dir"}},
 		{"a go run binary is refused", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--print"}, 2,
 			[]string{"temporary build", "--binary"}, nil},
 		{"a missing binary is refused", sf.fixture, []string{"--config", sf.cfgPath, "service", "install", "--binary", "/nonexistent/credd"}, 2,
