@@ -5,6 +5,7 @@ package packaging
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -242,11 +243,13 @@ func TestHomebrewFormula(t *testing.T) {
 
 func TestDevcontainerFeature(t *testing.T) {
 	var f struct {
-		ID      string `json:"id"`
-		Version string `json:"version"`
-		Options map[string]struct {
-			Type    string `json:"type"`
-			Default string `json:"default"`
+		ID          string `json:"id"`
+		Version     string `json:"version"`
+		Description string `json:"description"`
+		Options     map[string]struct {
+			Type        string `json:"type"`
+			Default     string `json:"default"`
+			Description string `json:"description"`
 		} `json:"options"`
 		ContainerEnv map[string]string `json:"containerEnv"`
 	}
@@ -254,20 +257,56 @@ func TestDevcontainerFeature(t *testing.T) {
 		t.Fatalf("devcontainer-feature.json: %v", err)
 	}
 	const endpoint = "http://host.docker.internal:9955/"
-	if f.ID != "credd" || f.Version == "" || f.Options["endpoint"].Default != endpoint || f.ContainerEnv["AWS_EC2_METADATA_SERVICE_ENDPOINT"] != endpoint {
+	if f.ID != "credd" || f.Version == "" || f.Options["endpoint"].Default != endpoint {
 		t.Errorf("feature: %+v", f)
+	}
+	// containerEnv cannot be templated from options: it holds the one
+	// endpoint that works everywhere (Docker Desktop, and Linux Docker
+	// Engine with --add-host), and no container endpoint, which SDKs
+	// refuse for a non-loopback host.
+	wantEnv := map[string]string{"AWS_EC2_METADATA_SERVICE_ENDPOINT": endpoint, "AWS_EC2_METADATA_V1_DISABLED": "true"}
+	if !maps.Equal(f.ContainerEnv, wantEnv) {
+		t.Errorf("containerEnv %v, want %v", f.ContainerEnv, wantEnv)
+	}
+	// Every place a user reads says how Linux Docker Engine works and that
+	// the options reach login shells only.
+	const addHost = "--add-host=host.docker.internal:host-gateway"
+	for _, doc := range []struct{ name, text string }{
+		{"feature description", f.Description},
+		{"endpoint option", f.Options["endpoint"].Description},
+		{"region option", f.Options["region"].Description},
+		{"feature README", string(read(t, filepath.Join("devcontainer", "README.md")))},
+		{"docs/install.md", string(read(t, filepath.Join("..", "docs", "install.md")))},
+	} {
+		want := []string{addHost, "extra_listen: [172.17.0.1:9955]", "allow_clients: [172.17.0.0/16]"}
+		switch doc.name {
+		case "endpoint option":
+			want = []string{"Login shells only", addHost}
+		case "region option":
+			want = []string{"login shells"}
+		case "feature README", "docs/install.md":
+			want = append(want, `"runArgs": ["`+addHost+`"]`, "login shells only")
+		}
+		for _, w := range want {
+			if !strings.Contains(doc.text, w) {
+				t.Errorf("%s does not say %q", doc.name, w)
+			}
+		}
 	}
 
 	sh := requireTool(t, "sh", "a POSIX shell")
+	loginOnly := []string{"login shells use http://172.17.0.1:9955/; every other process", "keeps " + endpoint + " from containerEnv", addHost}
 	for _, tc := range []struct {
 		name, endpoint, region string
 		fail                   bool
 		want                   []string
+		says                   []string // in install.sh's output
 	}{
-		{"default endpoint", "", "", false, []string{"export AWS_EC2_METADATA_SERVICE_ENDPOINT='" + endpoint + "'", "AWS_EC2_METADATA_V1_DISABLED=true"}},
-		{"the trailing slash is added", "http://172.17.0.1:9955", "", false, []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT='http://172.17.0.1:9955/'"}},
-		{"region", "", "eu-west-1", false, []string{"export AWS_REGION='eu-west-1'", "export AWS_DEFAULT_REGION='eu-west-1'"}},
-		{"not a URL", "host.docker.internal:9955", "", true, nil},
+		{"default endpoint", "", "", false, []string{"export AWS_EC2_METADATA_SERVICE_ENDPOINT='" + endpoint + "'", "AWS_EC2_METADATA_V1_DISABLED=true"}, nil},
+		{"the trailing slash is added; another endpoint reaches login shells only, and says so", "http://172.17.0.1:9955", "", false,
+			[]string{"AWS_EC2_METADATA_SERVICE_ENDPOINT='http://172.17.0.1:9955/'"}, loginOnly},
+		{"region", "", "eu-west-1", false, []string{"export AWS_REGION='eu-west-1'", "export AWS_DEFAULT_REGION='eu-west-1'"}, nil},
+		{"not a URL", "host.docker.internal:9955", "", true, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			profile := filepath.Join(t.TempDir(), "credd.sh")
@@ -282,6 +321,14 @@ func TestDevcontainerFeature(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatalf("install.sh: %v\n%s", err, out)
+			}
+			for _, w := range tc.says {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("install.sh does not say %q:\n%s", w, out)
+				}
+			}
+			if tc.says == nil && strings.Contains(string(out), "login shells") {
+				t.Errorf("install.sh warns about the default endpoint:\n%s", out)
 			}
 			got := string(read(t, profile))
 			for _, w := range tc.want {

@@ -1,9 +1,12 @@
 #!/bin/sh
 # Dev container feature "credd": make the container's AWS SDKs and CLI
 # fetch credentials from the host's credd over IMDSv2. The feature's
-# containerEnv sets the default endpoint for every process; this script
-# writes the chosen options for login shells too (/etc/profile.d), which is
-# where a non-default endpoint or region takes effect.
+# containerEnv sets the default endpoint, http://host.docker.internal:9955/,
+# for every process (a feature's containerEnv cannot come from an option);
+# this script writes the chosen options to /etc/profile.d, so a non-default
+# endpoint or a region reaches login shells only. On Linux Docker Engine the
+# supported way is the default endpoint plus, in devcontainer.json,
+# "runArgs": ["--add-host=host.docker.internal:host-gateway"].
 #
 # Options arrive as environment variables: ENDPOINT, REGION.
 set -eu
@@ -33,4 +36,10 @@ quote() { printf "'%s'" "$(printf %s "$1" | sed "s/'/'\\\\''/g")"; }
   fi
 } >"$profile"
 chmod 0644 "$profile"
-echo "credd feature: AWS SDKs in this container use $endpoint"
+default=http://host.docker.internal:9955/
+if [ "$endpoint" = "$default" ]; then
+  echo "credd feature: AWS SDKs in this container use $endpoint"
+else
+  echo "credd feature: login shells use $endpoint; every other process (editor, tasks, debuggers) keeps $default from containerEnv." >&2
+  echo "credd feature: on Linux Docker Engine keep the default endpoint and add \"runArgs\": [\"--add-host=host.docker.internal:host-gateway\"] to devcontainer.json instead." >&2
+fi
