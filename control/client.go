@@ -80,6 +80,13 @@ func (c *Client) Console(ctx context.Context, req ConsoleRequest) (ConsoleLink, 
 	return link, c.do(ctx, http.MethodPost, "/v1/console", req, &link)
 }
 
+// Assignments lists the accounts and roles of a signed-in Identity
+// Center session, with the daemon's token.
+func (c *Client) Assignments(ctx context.Context, req AssignmentsRequest) (Assignments, error) {
+	var as Assignments
+	return as, c.do(ctx, http.MethodPost, "/v1/sso/assignments", req, &as)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {

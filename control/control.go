@@ -156,6 +156,25 @@ type ConsoleLink struct {
 	Credentials string `json:"credentials"`
 }
 
+// AssignmentsRequest asks for the accounts and roles of a signed-in
+// Identity Center session (sso_sessions entry SSOSession).
+type AssignmentsRequest struct {
+	SSOSession string `json:"sso_session"`
+}
+
+// Assignments lists them, sorted by account name and role.
+type Assignments struct {
+	SSOSession  string       `json:"sso_session"`
+	Assignments []Assignment `json:"assignments"`
+}
+
+// Assignment is one role of one account.
+type Assignment struct {
+	AccountID   string `json:"account_id"`
+	AccountName string `json:"account_name"`
+	Role        string `json:"role"`
+}
+
 // Error is every error answer: {"code": "...", "message": "..."}.
 type Error struct {
 	Status  int    `json:"-"`
@@ -223,6 +242,7 @@ type Backend interface {
 	LoginStatus(ctx context.Context, id string, wait time.Duration) (LoginState, error)
 	CancelLogin(ctx context.Context, id string) error
 	Console(ctx context.Context, req ConsoleRequest) (ConsoleLink, error)
+	Assignments(ctx context.Context, req AssignmentsRequest) (Assignments, error)
 }
 
 // maxLoginWait bounds one progress poll.
@@ -336,9 +356,25 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 		}
 		return link, nil
 	})
+	handle("POST /v1/sso/assignments", func(r *http.Request) (any, error) {
+		var req AssignmentsRequest
+		if err := decode(r, &req); err != nil {
+			return nil, err
+		}
+		as, err := b.Assignments(r.Context(), req)
+		switch {
+		case errors.Is(err, ErrUnknownProfile):
+			return nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
+		case errors.Is(err, ErrLoginRequired):
+			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoginRequired, Message: err.Error()}
+		case err != nil:
+			return nil, &Error{Status: http.StatusBadGateway, Code: CodeNotAvailable, Message: err.Error()}
+		}
+		return as, nil
+	})
 	// Known paths with another method get 405; everything else 404, both
 	// in the {code, message} shape.
-	methods := map[string]string{"/v1/status": "GET", "/v1/reload": "POST", "/v1/logout": "POST", "/v1/login": "POST", "/v1/console": "POST"}
+	methods := map[string]string{"/v1/status": "GET", "/v1/reload": "POST", "/v1/logout": "POST", "/v1/login": "POST", "/v1/console": "POST", "/v1/sso/assignments": "POST"}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if m, ok := methods[r.URL.Path]; ok || strings.HasPrefix(r.URL.Path, "/v1/credentials/") {
 			if !ok {

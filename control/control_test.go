@@ -38,6 +38,18 @@ func (f *fakeBackend) LoginStatus(_ context.Context, id string, wait time.Durati
 	return LoginState{ID: id, State: "done", Ready: []string{"app"}, Error: wait.String()}, nil
 }
 func (f *fakeBackend) CancelLogin(context.Context, string) error { return nil }
+func (f *fakeBackend) Assignments(_ context.Context, r AssignmentsRequest) (Assignments, error) {
+	switch r.SSOSession {
+	case "corp":
+		return Assignments{SSOSession: "corp", Assignments: []Assignment{{AccountID: "111122223333", AccountName: "dev", Role: "Developer"}}}, nil
+	case "expired":
+		return Assignments{}, errors.Join(ErrLoginRequired, errors.New("run `credd login --sso-session expired`"))
+	case "down":
+		return Assignments{}, errors.New("portal unreachable")
+	}
+	return Assignments{}, errors.Join(ErrUnknownProfile, errors.New("no such sso session"))
+}
+
 func (f *fakeBackend) Console(_ context.Context, r ConsoleRequest) (ConsoleLink, error) {
 	switch r.Profile {
 	case "", "dev":
@@ -129,6 +141,22 @@ func TestClientAgainstServer(t *testing.T) {
 	}
 	if err := c.CancelLogin(ctx, ls.ID); err != nil {
 		t.Errorf("cancel: %v", err)
+	}
+	as, err := c.Assignments(ctx, AssignmentsRequest{SSOSession: "corp"})
+	if err != nil || as.SSOSession != "corp" || len(as.Assignments) != 1 || as.Assignments[0] != (Assignment{AccountID: "111122223333", AccountName: "dev", Role: "Developer"}) {
+		t.Errorf("assignments = %+v, %v", as, err)
+	}
+	for _, tc := range []struct {
+		session, code string
+		status        int
+	}{
+		{"nope", CodeNotFound, 404}, {"expired", CodeLoginRequired, 503}, {"down", CodeNotAvailable, 502},
+	} {
+		_, err := c.Assignments(ctx, AssignmentsRequest{SSOSession: tc.session})
+		var e *Error
+		if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status {
+			t.Errorf("assignments of %s: err = %#v, want %s/%d", tc.session, err, tc.code, tc.status)
+		}
 	}
 	link, err := c.Console(ctx, ConsoleRequest{Profile: "dev", Destination: "s3", Region: "eu-west-1"})
 	if err != nil || link.URL == "" || link.Destination != "s3" || link.Region != "eu-west-1" || link.SessionSeconds != 3600 || !link.Expires.Equal(time.Date(2030, 1, 1, 0, 15, 0, 0, time.UTC)) {

@@ -94,3 +94,20 @@ type marked struct {
 
 func (m marked) Is(target error) bool { return target == m.mark }
 func (m marked) Unwrap() error        { return m.error }
+
+func (b controlBackend) Assignments(ctx context.Context, req control.AssignmentsRequest) (control.Assignments, error) {
+	found, err := b.d.Assignments(ctx, req.SSOSession)
+	switch {
+	case errors.Is(err, refresh.ErrLoginRequired):
+		return control.Assignments{}, marked{err, control.ErrLoginRequired}
+	case errors.Is(err, errNoSession):
+		return control.Assignments{}, marked{err, control.ErrUnknownProfile}
+	case err != nil:
+		return control.Assignments{}, err
+	}
+	out := control.Assignments{SSOSession: req.SSOSession, Assignments: []control.Assignment{}}
+	for _, a := range found {
+		out.Assignments = append(out.Assignments, control.Assignment{AccountID: a.AccountID, AccountName: a.AccountName, Role: a.Role})
+	}
+	return out, nil
+}

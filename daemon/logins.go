@@ -5,16 +5,20 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go"
+
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/login"
 	"github.com/credd/credd/refresh"
+	"github.com/credd/credd/source"
 )
 
 // Notifier shows a desktop notification where the OS offers one.
@@ -441,4 +445,35 @@ func (d *Daemon) CancelLogin(_ context.Context, id string) error {
 	f.Cancel()
 	<-f.Done()
 	return nil
+}
+
+// errNoSession: no sso_sessions entry by that name.
+var errNoSession = errors.New("no such sso session")
+
+// Assignments lists the accounts and roles an Identity Center session may
+// use, with the token the daemon holds (renewed if due): what `credd
+// config init --sso-session` turns into profiles. A token the portal
+// refuses makes the session login-required, as a refused
+// GetRoleCredentials does.
+func (d *Daemon) Assignments(ctx context.Context, name string) ([]source.Assignment, error) {
+	sc, ok := d.gen.Load().cfg.SSOSessions[name]
+	si := d.signin(ssoKey(name))
+	if !ok || si == nil {
+		return nil, fmt.Errorf("%w %q (sso_sessions)", errNoSession, name)
+	}
+	tok, err := si.sess.Tokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sso session %s: %w", name, err)
+	}
+	client := source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint, HTTPClient: d.http}.Client()
+	found, err := source.Discover(ctx, client, tok.AccessToken)
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnauthorizedException" {
+		si.sess.Reject(tok.AccessToken)
+		return nil, fmt.Errorf("%w: sso session %s: the portal no longer accepts the session: run `%s`", refresh.ErrLoginRequired, name, si.hint)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing the accounts and roles of sso session %s: %w", name, err)
+	}
+	return found, nil
 }

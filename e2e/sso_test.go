@@ -514,6 +514,39 @@ func TestSSOConfigInit(t *testing.T) {
 	noSSOSecrets(t, "the output", out+errOut)
 }
 
+// TestSSOConfigInitThroughTheDaemon: discovery asks the running daemon,
+// which holds the session, so it works with share_aws_cli_cache off; with
+// no daemon and nothing usable in the cache, the error says to start it.
+func TestSSOConfigInitThroughTheDaemon(t *testing.T) {
+	fake := ssotest.New(t, ssotest.Options{Accounts: ssoAccounts})
+	s := newSSOServed(t, fake, ", share_aws_cli_cache: false")
+	s.start(t)
+	if code, out, errOut := s.signIn(t, "--sso-session", "corp"); code != 0 {
+		t.Fatalf("login: %d %s %s", code, out, errOut)
+	}
+	code, out, errOut := s.run(t, "config", "init", "--sso-session", "corp")
+	if code != 0 || !strings.Contains(out, `dev/Developer: {sso_session: corp, account_id: "111122223333", role_name: Developer}`) || !strings.Contains(out, "ops/Ops:") {
+		t.Errorf("config init through the daemon: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := fake.Calls("ListAccounts"); n != 1 {
+		t.Errorf("ListAccounts %d calls, want 1", n)
+	}
+	noSSOSecrets(t, "the output", out+errOut)
+
+	fake.EndSession()
+	if code, _, errOut := s.run(t, "config", "init", "--sso-session", "corp"); code != cli.ExitLoginRequired || !strings.Contains(errOut, "credd login --sso-session corp") {
+		t.Errorf("after the session ended: exit %d %s", code, errOut)
+	}
+	if st := s.status(t); len(st.Sessions) != 1 || st.Sessions[0].State != "login-required" {
+		t.Errorf("a refused listing leaves the session %+v; want login-required", st.Sessions)
+	}
+
+	s.stop(t)
+	if code, _, errOut := s.run(t, "config", "init", "--sso-session", "corp"); code != cli.ExitLoginRequired || !strings.Contains(errOut, "credd is not running") {
+		t.Errorf("no daemon, no cache: exit %d %s", code, errOut)
+	}
+}
+
 // TestConfigInitImportsAWSConfig: `credd config init` turns the shared AWS
 // config's sso-session and its profiles into credd's, previews first, and
 // never replaces what is configured: an [sso-session] named as credd's but

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -14,22 +15,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/credd/credd/atomicfile"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
 	"github.com/credd/credd/login"
 	"github.com/credd/credd/source"
 )
 
 // assignment is one role of one account the user may use.
-type assignment struct {
-	AccountID, AccountName, Role string
-}
+type assignment = source.Assignment
 
 func (a *app) configInitCmd() *cobra.Command {
 	var session, template string
@@ -46,8 +43,9 @@ sso_region, no sso_session) use the session with their start URL and
 region, one named after the start URL's host (corp) if there is none.
 
 With --sso-session, lists the accounts and roles of an sso session (ListAccounts and
-ListAccountRoles, with the token of the last ` + "`credd login --sso-session S`" + `,
-shared through ~/.aws/sso/cache) and prints the profiles it would add.
+ListAccountRoles) with the session the running daemon holds (or, when credd
+is not running, the token in ~/.aws/sso/cache) and prints the profiles it
+would add.
 --write adds them to the configuration file. Existing profiles are never
 replaced: a name that is taken is reported and skipped.
 
@@ -73,18 +71,9 @@ characters profile names allow.`,
 			if !ok {
 				return exitf(ExitUsage, "no sso session %q in %s (sso_sessions)", session, l.path)
 			}
-			home, err := homeDir(a.io.Getenv)
+			found, err := a.assignments(cmd.Context(), l, session, sc)
 			if err != nil {
-				return exitf(ExitFailure, "%v", err)
-			}
-			tok, err := cachedAccessToken(login.AWSCLICacheFile(home, session), sc.StartURL, time.Now())
-			if err != nil {
-				return exitf(ExitLoginRequired, "%v: run `credd login --sso-session %s` first (with share_aws_cli_cache on)", err, session)
-			}
-			client := source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint}.Client()
-			found, err := discover(cmd.Context(), client, tok)
-			if err != nil {
-				return exitf(ExitFailure, "listing the accounts and roles of sso session %s: %v", session, err)
+				return err
 			}
 			if template == "" {
 				template = "{account}/{role}"
@@ -185,41 +174,34 @@ func cachedAccessToken(file, startURL string, now time.Time) (string, error) {
 	return c.AccessToken, nil
 }
 
-// portalLister is the part of the portal client discovery uses.
-type portalLister interface {
-	sso.ListAccountsAPIClient
-	sso.ListAccountRolesAPIClient
-}
-
-// discover lists every account and role, following every page, sorted.
-func discover(ctx context.Context, c portalLister, tok string) ([]assignment, error) {
-	var out []assignment
-	accounts := sso.NewListAccountsPaginator(c, &sso.ListAccountsInput{AccessToken: aws.String(tok)})
-	for accounts.HasMorePages() {
-		page, err := accounts.NextPage(ctx)
-		if err != nil {
-			return nil, err
+// assignments lists the session's accounts and roles: through the running
+// daemon, with the session it holds (whatever share_aws_cli_cache says),
+// else with the token in the AWS CLI's cache.
+func (a *app) assignments(ctx context.Context, l loaded, session string, sc config.SSOSession) ([]assignment, error) {
+	res, err := control.NewClient(l.cfg.StateDir).Assignments(ctx, control.AssignmentsRequest{SSOSession: session})
+	switch {
+	case err == nil:
+		out := make([]assignment, 0, len(res.Assignments))
+		for _, as := range res.Assignments {
+			out = append(out, assignment{AccountID: as.AccountID, AccountName: as.AccountName, Role: as.Role})
 		}
-		for _, acct := range page.AccountList {
-			roles := sso.NewListAccountRolesPaginator(c, &sso.ListAccountRolesInput{AccessToken: aws.String(tok), AccountId: acct.AccountId})
-			for roles.HasMorePages() {
-				rp, err := roles.NextPage(ctx)
-				if err != nil {
-					return nil, err
-				}
-				for _, r := range rp.RoleList {
-					out = append(out, assignment{AccountID: aws.ToString(acct.AccountId), AccountName: aws.ToString(acct.AccountName), Role: aws.ToString(r.RoleName)})
-				}
-			}
-		}
+		return out, nil
+	case !errors.Is(err, control.ErrNotRunning):
+		return nil, clientErr(err)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].AccountName != out[j].AccountName {
-			return out[i].AccountName < out[j].AccountName
-		}
-		return out[i].Role < out[j].Role
-	})
-	return out, nil
+	home, err := homeDir(a.io.Getenv)
+	if err != nil {
+		return nil, exitf(ExitFailure, "%v", err)
+	}
+	tok, err := cachedAccessToken(login.AWSCLICacheFile(home, session), sc.StartURL, time.Now())
+	if err != nil {
+		return nil, exitf(ExitLoginRequired, "%v, and credd is not running: start it (`credd serve` or `credd service start`) and run `credd login --sso-session %s`", err, session)
+	}
+	found, err := source.Discover(ctx, source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint}.Client(), tok)
+	if err != nil {
+		return nil, exitf(ExitFailure, "listing the accounts and roles of sso session %s: %v", session, err)
+	}
+	return found, nil
 }
 
 var (

@@ -14,13 +14,13 @@ func TestProfileName(t *testing.T) {
 		as             assignment
 		want           string
 	}{
-		{"default", "{account}/{role}", assignment{"111122223333", "dev", "Developer"}, "dev/Developer"},
-		{"spaces and symbols", "{account}/{role}", assignment{"111122223333", "Prod Account (EU)!", "Admin"}, "Prod-Account-EU/Admin"},
-		{"no account name", "{account}/{role}", assignment{"111122223333", "", "Ops"}, "111122223333/Ops"},
-		{"account id", "{account_id}-{role}", assignment{"111122223333", "dev", "Ops"}, "111122223333-Ops"},
-		{"leading symbols", "{account}", assignment{"111122223333", "..hidden", "R"}, "hidden"},
-		{"dot parts", "{account}/../{role}", assignment{"1", "a", "b"}, "a/b"},
-		{"too long", "{account}", assignment{"1", strings.Repeat("x", 80), "R"}, strings.Repeat("x", 64)},
+		{"default", "{account}/{role}", assignment{AccountID: "111122223333", AccountName: "dev", Role: "Developer"}, "dev/Developer"},
+		{"spaces and symbols", "{account}/{role}", assignment{AccountID: "111122223333", AccountName: "Prod Account (EU)!", Role: "Admin"}, "Prod-Account-EU/Admin"},
+		{"no account name", "{account}/{role}", assignment{AccountID: "111122223333", AccountName: "", Role: "Ops"}, "111122223333/Ops"},
+		{"account id", "{account_id}-{role}", assignment{AccountID: "111122223333", AccountName: "dev", Role: "Ops"}, "111122223333-Ops"},
+		{"leading symbols", "{account}", assignment{AccountID: "111122223333", AccountName: "..hidden", Role: "R"}, "hidden"},
+		{"dot parts", "{account}/../{role}", assignment{AccountID: "1", AccountName: "a", Role: "b"}, "a/b"},
+		{"too long", "{account}", assignment{AccountID: "1", AccountName: strings.Repeat("x", 80), Role: "R"}, strings.Repeat("x", 64)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := profileName(tc.template, tc.as); got != tc.want {

@@ -59,6 +59,9 @@ func (b *loginBackend) Logout(context.Context, control.LogoutRequest) (control.L
 func (b *loginBackend) Credentials(context.Context, string) (cred.Credentials, error) {
 	return cred.Credentials{}, control.ErrUnknownProfile
 }
+func (b *loginBackend) Assignments(context.Context, control.AssignmentsRequest) (control.Assignments, error) {
+	return control.Assignments{}, nil
+}
 func (b *loginBackend) Console(context.Context, control.ConsoleRequest) (control.ConsoleLink, error) {
 	return control.ConsoleLink{}, control.ErrUnknownProfile
 }
