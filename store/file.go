@@ -33,8 +33,9 @@ const (
 // directory, is synced, renamed over the entry and the directory synced
 // (where the OS supports it), so a crash at any point leaves the previous
 // value or the new one, never a mix. On Unix it refuses, with an
-// *InsecureFileError, to use a directory or read an entry that group or
-// others may write, and it does not follow symbolic links to entries.
+// *InsecureFileError, to open a directory that holds entries (or is itself)
+// writable by group or others, and to read such an entry later; it does not
+// follow symbolic links to entries.
 type File struct {
 	dir string
 }
@@ -43,7 +44,9 @@ var _ Store = (*File)(nil)
 
 // NewFile returns a File store in dir (normally <state_dir>/sessions),
 // creating it with mode 0700 when missing, and removes temp files that
-// writers which crashed left there.
+// writers which crashed left there. It refuses a directory, or entries in
+// it, that group or others may write: the error wraps an *InsecureFileError
+// for each (errors.Is ErrInsecureFile), naming the file and its fix.
 func NewFile(dir string) (*File, error) {
 	if dir == "" {
 		return nil, errors.New("session file store: no directory given")
@@ -53,6 +56,9 @@ func NewFile(dir string) (*File, error) {
 	}
 	s := &File{dir: dir}
 	if err := s.checkDir(); err != nil {
+		return nil, err
+	}
+	if err := s.checkEntries(); err != nil {
 		return nil, err
 	}
 	s.removeStaleTemps(time.Now().Add(-staleTemp))
@@ -190,6 +196,36 @@ func (s *File) checkDir() error {
 		return fmt.Errorf("session dir %s: not a directory", s.dir)
 	}
 	return checkPrivate(s.dir, fi, "700")
+}
+
+// checkEntries refuses every entry that group or others may write, each
+// error naming the file and how to fix it. Files no key maps to are never
+// read, and entries that are not regular files (links, FIFOs) are refused
+// when read; neither is checked here.
+func (s *File) checkEntries() error {
+	des, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", s.dir, err)
+	}
+	var errs []error
+	for _, de := range des {
+		name, ok := strings.CutSuffix(de.Name(), entryExt)
+		if !ok || !de.Type().IsRegular() {
+			continue
+		}
+		key, ok := unescapeKey(name)
+		if !ok {
+			continue
+		}
+		fi, err := de.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if err := checkPrivate(filepath.Join(s.dir, de.Name()), fi, "600"); err != nil {
+			errs = append(errs, fmt.Errorf("stored session %q: %w, or remove the file and sign in again", key, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (s *File) removeStaleTemps(before time.Time) {

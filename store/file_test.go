@@ -125,6 +125,60 @@ func TestFileRefusesInsecure(t *testing.T) {
 	}
 }
 
+// TestNewFileRefusesInsecureEntries: opening the store (what credd does at
+// start) refuses every entry group or others may write, naming each file,
+// its fix and the key it holds; files that are never read do not count.
+func TestNewFileRefusesInsecureEntries(t *testing.T) {
+	skipOnWindows(t)
+	cases := []struct {
+		name  string
+		files map[string]os.FileMode // name in the dir -> mode
+		want  []string               // keys refused; none: NewFile succeeds
+	}{
+		{"private entries", map[string]os.FileMode{"sso%2Fcorp.json": 0o600, "oidc%2Fokta.json": 0o600}, nil},
+		{"readable by others is allowed", map[string]os.FileMode{"sso%2Fcorp.json": 0o644}, nil},
+		{"world-writable entry", map[string]os.FileMode{"sso%2Fcorp.json": 0o666, "oidc%2Fokta.json": 0o600}, []string{"sso/corp"}},
+		{"group-writable entry", map[string]os.FileMode{"sso%2Fcorp.json": 0o620}, []string{"sso/corp"}},
+		{"every insecure entry is named", map[string]os.FileMode{"sso%2Fcorp.json": 0o666, "oidc%2Fokta.json": 0o602}, []string{"sso/corp", "oidc/okta"}},
+		{"strays are never read", map[string]os.FileMode{"README": 0o666, "SSO%2Fx.json": 0o666, tempPrefix + "1": 0o666}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, dir := newFile(t)
+			for name, mode := range tc.files {
+				p := filepath.Join(dir, name)
+				if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(p, mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := NewFile(dir)
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("NewFile = %v, want success", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInsecureFile) {
+				t.Fatalf("NewFile = %v, want ErrInsecureFile", err)
+			}
+			for _, key := range tc.want {
+				path := filepath.Join(dir, escapeKey(key)+entryExt)
+				for _, w := range []string{`"` + key + `"`, "chmod 600 '" + path + "'", "or remove the file"} {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+			}
+			if got := strings.Count(err.Error(), "\n") + 1; got != len(tc.want) {
+				t.Errorf("%d problem(s) reported, want %d: %v", got, len(tc.want), err)
+			}
+		})
+	}
+}
+
 func checkInsecure(t *testing.T, err error, path, fix string) {
 	t.Helper()
 	if !errors.Is(err, ErrInsecureFile) {

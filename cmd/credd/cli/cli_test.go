@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -157,6 +158,64 @@ func TestServeRefusesAConfigOthersCanWrite(t *testing.T) {
 	code, _, errOut := f.run(t, "--config", f.cfgPath, "serve")
 	if code != 2 || !strings.Contains(errOut, f.cfgPath) || !strings.Contains(errOut, "chmod go-w") {
 		t.Errorf("exit %d: %s", code, errOut)
+	}
+}
+
+// TestServeRefusesSessionFilesOthersCanWrite: like the config and the
+// token, stored sessions that group or others may write stop `credd serve`
+// (exit 2) before it serves anything, naming the file and the fix.
+func TestServeRefusesSessionFilesOthersCanWrite(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits")
+	}
+	for _, tc := range []struct {
+		name      string
+		entryMode os.FileMode
+		dirMode   os.FileMode
+		want      []string // besides the offending path
+	}{
+		{"world-writable session file", 0o666, 0o700, []string{"chmod 600", "or remove the file", `"sso/corp"`}},
+		{"group-writable session file", 0o620, 0o700, []string{"chmod 600", "or remove the file"}},
+		{"world-writable sessions dir", 0o600, 0o777, []string{"chmod 700"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The listen address is taken: should the check let serve
+			// through, it stops there instead of serving forever.
+			taken, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer taken.Close()
+			f := newFixture(t, strings.Replace(twoProfiles, "127.0.0.1:9955", taken.Addr().String(), 1)+"session_store: file\n")
+			f.writeToken(t)
+			dir := filepath.Join(f.stateDir, "sessions")
+			entry := filepath.Join(dir, "sso%2Fcorp.json")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(entry, []byte(`{"kind":"sso"}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(entry, tc.entryMode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, tc.dirMode); err != nil {
+				t.Fatal(err)
+			}
+			offending := entry
+			if tc.dirMode != 0o700 {
+				offending = dir
+			}
+			code, _, errOut := f.run(t, "--config", f.cfgPath, "serve")
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d: %s", code, ExitUsage, errOut)
+			}
+			for _, w := range append([]string{"refusing to start", offending}, tc.want...) {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+		})
 	}
 }
 
