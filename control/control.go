@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -203,11 +204,26 @@ var ErrNotRunning = errors.New("credd is not running")
 // ErrAlreadyRunning means another daemon serves the socket.
 var ErrAlreadyRunning = errors.New("another credd is running with this state dir")
 
+// PrepareDir creates the state dir (mode 0700) when missing and makes sure
+// only its owner may enter it. A directory of this user that group or
+// others may access is tightened to 0700: tightened is true and was is the
+// mode it had, for the caller to tell the user. A directory that cannot be
+// made private (another user's, or chmod fails) is an error naming it and
+// the command that fixes it. On Windows it only creates the directory.
+func PrepareDir(stateDir string) (was fs.FileMode, tightened bool, err error) {
+	return prepareDir(stateDir)
+}
+
 // Listen creates the control socket. A socket file left by a crashed
 // daemon (nobody answers) is replaced; a live one is never taken over.
-// The state dir must exist and be private (0700), so nobody else can
-// connect between listen and chmod.
+// The state dir must exist and be private (0700; PrepareDir makes it so):
+// Listen refuses one that group or others may access. The socket is
+// created under umask 0077, so it is never open to others, not even
+// before its chmod to 0600.
 func Listen(stateDir string) (net.Listener, error) {
+	if err := checkDir(stateDir); err != nil {
+		return nil, err
+	}
 	path := SocketPath(stateDir)
 	if _, err := os.Lstat(path); err == nil {
 		c, err := net.DialTimeout("unix", path, time.Second)
@@ -219,7 +235,7 @@ func Listen(stateDir string) (net.Listener, error) {
 			return nil, fmt.Errorf("removing stale control socket: %w", err)
 		}
 	}
-	ln, err := net.Listen("unix", path)
+	ln, err := listenUnix(path)
 	if err != nil {
 		return nil, fmt.Errorf("creating control socket: %w", err)
 	}

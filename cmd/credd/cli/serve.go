@@ -57,6 +57,15 @@ func (a *app) serveCmd() *cobra.Command {
 					_ = a.io.Unsetenv(v)
 				}
 			}
+			// The state dir holds the token and the control socket: only
+			// its owner may enter it.
+			was, tightened, err := control.PrepareDir(l.cfg.StateDir)
+			if err != nil {
+				return exitf(ExitUsage, "refusing to start: %v", err)
+			}
+			if tightened {
+				log.Warn("the state dir was open to group or others: made it private (0700)", "dir", l.cfg.StateDir, "mode_was", fmt.Sprintf("%04o", was))
+			}
 			unlock, err := daemon.Lock(l.cfg.StateDir)
 			if err != nil {
 				return exitf(ExitUsage, "refusing to start: %v", err)
