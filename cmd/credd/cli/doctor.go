@@ -24,6 +24,9 @@ type finding struct {
 	warn bool // a problem that does not stop credd from working
 	what string
 	fix  string
+	// exit is the exit code when this is the first failure; 0 means
+	// ExitFailure.
+	exit int
 }
 
 // maxSkew is where SigV4 starts refusing requests (15 minutes); warn well
@@ -41,7 +44,7 @@ func (a *app) doctorCmd() *cobra.Command {
 				return err
 			}
 			fs := a.diagnose(cmd.Context(), l.cfg)
-			failed := 0
+			failed, code := 0, ExitFailure
 			for _, f := range fs {
 				mark := "ok  "
 				switch {
@@ -49,6 +52,9 @@ func (a *app) doctorCmd() *cobra.Command {
 					mark = "warn"
 				case !f.ok:
 					mark = "FAIL"
+					if failed == 0 && f.exit != 0 {
+						code = f.exit
+					}
 					failed++
 				}
 				fmt.Fprintf(a.io.Out, "[%s] %s\n", mark, f.what)
@@ -56,8 +62,12 @@ func (a *app) doctorCmd() *cobra.Command {
 					fmt.Fprintf(a.io.Out, "       fix: %s\n", f.fix)
 				}
 			}
-			if failed > 0 {
-				return exitf(ExitFailure, "%d check(s) failed", failed)
+			switch {
+			case failed > 0 && code == ExitNotRunning:
+				// As every client command does when no daemon answers.
+				return exitf(code, "%d check(s) failed; credd is not running: start it with `credd serve` (or `credd service start`)", failed)
+			case failed > 0:
+				return exitf(code, "%d check(s) failed", failed)
 			}
 			return nil
 		},
@@ -76,7 +86,7 @@ func (a *app) diagnose(ctx context.Context, cfg config.Config) []finding {
 	case running:
 		fs = append(fs, finding{ok: true, what: fmt.Sprintf("daemon running (pid %d, %s), %d profile(s)", st.PID, st.Version, len(st.Profiles))})
 	case errors.Is(err, control.ErrNotRunning):
-		fs = append(fs, finding{what: "daemon not running (no answer on " + control.SocketPath(cfg.StateDir) + ")", fix: "start it: `credd serve`, or `credd service start`"})
+		fs = append(fs, finding{what: "daemon not running (no answer on " + control.SocketPath(cfg.StateDir) + ")", fix: "start it: `credd serve`, or `credd service start`", exit: ExitNotRunning})
 	default:
 		fs = append(fs, finding{what: "control socket error: " + err.Error(), fix: "restart the daemon"})
 	}

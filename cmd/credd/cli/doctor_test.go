@@ -101,11 +101,61 @@ func TestCheckEnv(t *testing.T) {
 	}
 }
 
+// TestDoctorWithoutDaemon: with no daemon, doctor still prints every
+// finding but exits 3, as client commands do; with a daemon, a failure
+// exits 1.
 func TestDoctorWithoutDaemon(t *testing.T) {
-	f := newFixture(t, "listen: 127.0.0.1:1\nsts: {endpoint: 'http://127.0.0.1:1'}\nprofiles:\n  dev: {aws_profile: dev}\n")
-	code, out, _ := f.run(t, "--config", f.cfgPath, "doctor")
-	if code != ExitFailure || !strings.Contains(out, "[FAIL] daemon not running") || !strings.Contains(out, "fix: start it: `credd serve`") {
-		t.Errorf("exit %d:\n%s", code, out)
+	const yaml = "sts: {endpoint: 'http://127.0.0.1:1'}\nprofiles:\n  dev: {aws_profile: dev}\n"
+	for _, tc := range []struct {
+		name     string
+		f        func(t *testing.T) *fixture
+		code     int
+		want     []string // in stdout
+		wantErr  []string // in stderr
+		unwanted []string // in stdout
+	}{
+		{"daemon not running", func(t *testing.T) *fixture {
+			return newFixture(t, "listen: 127.0.0.1:1\n"+yaml)
+		}, ExitNotRunning,
+			[]string{"[FAIL] daemon not running", "fix: start it: `credd serve`", "127.0.0.1:1 is ", "[ok  ] no environment variable shadows credd", "clock skew not checked"},
+			[]string{"credd is not running", "credd serve"}, nil},
+		{"daemon not running and a shadowing variable", func(t *testing.T) *fixture {
+			f := newFixture(t, "listen: 127.0.0.1:1\n"+yaml)
+			f.env["AWS_ACCESS_KEY_ID"] = "AKIASHADOW"
+			return f
+		}, ExitNotRunning,
+			[]string{"[FAIL] daemon not running", "[FAIL] AWS_ACCESS_KEY_ID"},
+			[]string{"2 check(s) failed", "credd is not running"}, nil},
+		{"daemon running, a shadowing variable", func(t *testing.T) *fixture {
+			f := liveFixture(t, yaml, "[profile dev]\nregion = eu-west-1\n", "")
+			f.env["AWS_ACCESS_KEY_ID"] = "AKIASHADOW"
+			return f
+		}, ExitFailure,
+			[]string{"[ok  ] daemon running", "[FAIL] AWS_ACCESS_KEY_ID"},
+			[]string{"check(s) failed"}, []string{"daemon not running"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := tc.f(t)
+			code, out, errOut := f.run(t, "--config", f.cfgPath, "doctor")
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, tc.code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, errOut)
+				}
+			}
+			for _, w := range tc.unwanted {
+				if strings.Contains(out, w) {
+					t.Errorf("stdout has %q:\n%s", w, out)
+				}
+			}
+		})
 	}
 }
 
