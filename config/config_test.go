@@ -102,6 +102,84 @@ func TestParseErrorsNameTheirKey(t *testing.T) {
 	}
 }
 
+// TestParseKeepsWhatDecodes: next to the problems it reports, Parse hands
+// back every value that decoded, so Validate can report the rest.
+func TestParseKeepsWhatDecodes(t *testing.T) {
+	c, err := Parse(strings.NewReader(`
+lisen: 127.0.0.1:1
+listen: 0.0.0.0:1
+state_dir: /var/state/credd
+imds: {hop_limit: two, allow_v1: true}
+profiles:
+  dev: {aws_profile: dev, duration: 20h, regoin: x}
+  bad: 3
+`))
+	es, ok := AsErrors(err)
+	if !ok || len(es) != 4 {
+		t.Fatalf("err = %v, want 4 problems", err)
+	}
+	if c.Listen != "0.0.0.0:1" || c.StateDir != "/var/state/credd" || !c.IMDS.AllowV1 || c.IMDS.HopLimit != 1 ||
+		c.Profiles["dev"].AWSProfile != "dev" || c.Profiles["dev"].Duration.String() != "20h" {
+		t.Errorf("decoded values lost: %+v", c)
+	}
+}
+
+func TestMerge(t *testing.T) {
+	fe := func(key string) FieldError { return FieldError{Key: key, Msg: "m"} }
+	keys := func(err error) string {
+		es, _ := AsErrors(err)
+		var k []string
+		for _, e := range es {
+			k = append(k, e.Key)
+		}
+		return strings.Join(k, " ")
+	}
+	for _, tc := range []struct {
+		name     string
+		found    Errors
+		validate error
+		want     string // keys, in order
+	}{
+		{"nothing", nil, nil, ""},
+		{"parse only", Errors{fe("lisen")}, nil, "lisen"},
+		{"validate only", nil, Errors{fe("listen"), fe("session_store")}, "listen session_store"},
+		{"both, sorted by key", Errors{fe("lisen"), fe("imds.hop_limit")}, Errors{fe("listen"), fe("profiles.dev.duration"), fe("session_store")},
+			"imds.hop_limit lisen listen profiles.dev.duration session_store"},
+		{"consequences left out", Errors{fe("profiles.bad"), fe("extra_listen")}, Errors{fe("profiles.bad"), fe("profiles.bad.region"), fe("profiles.badger"), fe("extra_listen[0]")},
+			"extra_listen profiles.bad profiles.badger"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Merge(tc.found, tc.validate)
+			if got := keys(err); got != tc.want {
+				t.Errorf("keys = %q, want %q (%v)", got, tc.want, err)
+			}
+			if tc.want == "" && err != nil {
+				t.Errorf("Merge = %v, want nil", err)
+			}
+		})
+	}
+}
+
+func TestSalvage(t *testing.T) {
+	for _, tc := range []struct {
+		name, data            string
+		stateDir, listen, def string
+	}{
+		{"valid YAML with problems", "lisen: x\nstate_dir: /s\nlisten: 127.0.0.1:7000\nimds: {hop_limit: two}\n", "/s", "127.0.0.1:7000", ""},
+		{"not YAML", "state_dir: /s # mine\nlisten: '127.0.0.1:7000'\ndefault_profile: dev\nprofiles:\n  dev: {aws_profile: dev\n  x: [\n", "/s", "127.0.0.1:7000", "dev"},
+		{"nested keys are not top-level", "profiles:\n  state_dir: /nested\n listen: [\n", "", Default().Listen, ""},
+		{"values that do not parse keep the default", "listen: [a\nstate_dir: \"/s\n", "", Default().Listen, ""},
+		{"nothing to salvage", ":::\n\t[\n", "", Default().Listen, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Salvage([]byte(tc.data))
+			if c.StateDir != tc.stateDir || c.Listen != tc.listen || c.DefaultProfile != tc.def {
+				t.Errorf("Salvage = state_dir %q listen %q default_profile %q, want %q %q %q", c.StateDir, c.Listen, c.DefaultProfile, tc.stateDir, tc.listen, tc.def)
+			}
+		})
+	}
+}
+
 func TestInvalidYAML(t *testing.T) {
 	if _, err := Parse(strings.NewReader("listen: [\n")); err == nil || !strings.Contains(err.Error(), "not valid YAML") {
 		t.Errorf("err = %v", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,8 +15,11 @@ import (
 )
 
 // Parse reads YAML over the defaults. Unknown keys and values of the wrong
-// kind are reported together, each under its key path. Parse does not
-// validate: call Validate on the result.
+// kind are reported together as Errors, each under its key path; the
+// Config returned with them still holds every value that could be decoded
+// (unknown keys and values of the wrong kind left out), so that Validate
+// can report the remaining problems in the same run (see Merge). Parse
+// does not validate: call Validate on the result.
 func Parse(r io.Reader) (Config, error) {
 	cfg := Default()
 	data, err := io.ReadAll(r)
@@ -34,12 +38,47 @@ func Parse(r io.Reader) (Config, error) {
 	}
 	doc := root.Content[0]
 	if errs := checkNode(doc, reflect.TypeOf(cfg), ""); len(errs) > 0 {
+		// Best effort: yaml.v3 skips unknown keys and, past a value of
+		// the wrong kind, decodes the rest. Every problem it could meet
+		// is in errs already.
+		_ = doc.Decode(&cfg)
 		return cfg, errs
 	}
 	if err := doc.Decode(&cfg); err != nil {
 		return cfg, fmt.Errorf("decoding config: %w", err)
 	}
 	return cfg, nil
+}
+
+// Salvage reads what it can from a config file that Parse refuses, even
+// one that is not YAML at all (a file in the middle of an edit): the
+// top-level keys that Set accepts written one per line as `key: value`
+// (state_dir, listen, default_profile, ...), over the defaults. Values
+// that do not parse are left at their defaults. It is for finding a
+// running daemon, never for running one.
+func Salvage(data []byte) Config {
+	cfg := Default()
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil {
+		if len(root.Content) > 0 {
+			_ = root.Content[0].Decode(&cfg) // ignores unknown keys; skips wrong kinds
+		}
+		return cfg
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		key, _, ok := strings.Cut(line, ":")
+		if !ok || strings.Contains(key, ".") || !slices.Contains(EnvKeys, key) {
+			continue // not a top-level key that Set takes
+		}
+		var m map[string]string
+		if yaml.Unmarshal([]byte(line), &m) != nil {
+			continue
+		}
+		if v, ok := m[key]; ok && v != "" {
+			_ = cfg.Set(key, v)
+		}
+	}
+	return cfg
 }
 
 var durationType = reflect.TypeOf(Duration{})

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -93,6 +94,39 @@ func (c *Config) Validate() error {
 	}
 	sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Key < v.errs[j].Key })
 	return v.errs
+}
+
+// Merge reports, as one Errors sorted by key, the problems found while
+// reading a configuration (found: from Parse and Set) and those Validate
+// reported (validateErr), or nil when there are none. A Validate problem
+// at or under a key that already has a problem is left out: it follows
+// from that one (a profile that is not a mapping has no source either).
+// A validateErr that is not Errors is returned as it is.
+func Merge(found Errors, validateErr error) error {
+	vs, ok := AsErrors(validateErr)
+	if validateErr != nil && !ok {
+		return validateErr
+	}
+	all := append(Errors(nil), found...)
+	for _, v := range vs {
+		if !slices.ContainsFunc(found, func(f FieldError) bool { return within(v.Key, f.Key) }) {
+			all = append(all, v)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Key < all[j].Key })
+	return all
+}
+
+// within reports whether key is parent or lies under it.
+func within(key, parent string) bool {
+	if !strings.HasPrefix(key, parent) {
+		return false
+	}
+	rest := key[len(parent):]
+	return rest == "" || rest[0] == '.' || rest[0] == '['
 }
 
 type validator struct{ errs Errors }
