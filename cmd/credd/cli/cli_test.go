@@ -108,6 +108,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 	noToken := newFixture(t, twoProfiles)
 	bad := newFixture(t, "listen: 0.0.0.0:1\nsession_store: disk\nprofiles:\n  dev: {aws_profile: dev, duration: 20h}\n")
 	typo := newFixture(t, "lisen: 127.0.0.1:1\n")
+	typoAndBad := newFixture(t, "lisen: 127.0.0.1:1\nlisten: 0.0.0.0:1\nsession_store: disk\nprofiles:\n  dev: {aws_profile: dev, duration: 20h}\n")
 	for _, tc := range []struct {
 		name string
 		f    *fixture
@@ -118,6 +119,11 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"config check ok", good, []string{"config", "check"}, 0, []string{"ok: 2 profile(s), default \"dev\""}},
 		{"config check lists every error with its key", bad, []string{"config", "check"}, 2, []string{"3 problem(s)", "listen: must be a loopback address", "session_store: must be one of", "profiles.dev.duration: must be between 15m and 12h", "credd config check"}},
 		{"unknown key", typo, []string{"config", "check"}, 2, []string{"lisen: unknown key (line 2)"}},
+		{"unknown keys and invalid values reported together", typoAndBad, []string{"config", "check"}, 2,
+			[]string{"4 problem(s)", "lisen: unknown key", "listen: must be a loopback address", "session_store: must be one of", "profiles.dev.duration: must be between"}},
+		{"serve reports them together too", typoAndBad, []string{"serve"}, 2, []string{"4 problem(s)", "lisen: unknown key", "profiles.dev.duration"}},
+		{"status with a broken config and no daemon", typoAndBad, []string{"status"}, 3,
+			[]string{"warning: the configuration has problems: lisen: unknown key", "(and 3 more)", "credd config check", "credd is not running"}},
 		{"serve refuses an invalid config", bad, []string{"serve"}, 2, []string{"listen: must be a loopback address"}},
 		{"env before the daemon ever ran", noToken, []string{"env"}, 3, []string{"credd has not run yet", "credd serve"}},
 		{"env with an unknown profile", good, []string{"env", "--profile", "prod"}, 2, []string{`no profile "prod"`, "dev, ops"}},

@@ -15,11 +15,11 @@ import (
 	"github.com/credd/credd/control"
 )
 
-// client connects to the running daemon of the configured state dir. The
-// config is only parsed, not validated: the daemon validates on reload and
-// says what is wrong, and a half-edited file must not hide the daemon.
+// client connects to the running daemon of the configured state dir. A
+// half-edited config must not hide the daemon: its problems are a warning
+// (see clientConfig), and the daemon says what is wrong on reload.
 func (a *app) client() (*control.Client, loaded, error) {
-	l, err := a.loadUnvalidated()
+	l, err := a.clientConfig()
 	if err != nil {
 		return nil, l, err
 	}

@@ -30,11 +30,13 @@ type clientEnv struct {
 }
 
 func (a *app) clientEnv(profile string) (clientEnv, error) {
-	l, err := a.load()
+	l, err := a.clientConfig()
 	if err != nil {
 		return clientEnv{}, err
 	}
-	if profile != "" {
+	// With a config that has problems (the warning said so), the profiles
+	// may be only partly known: the daemon judges the name instead.
+	if profile != "" && l.problems == nil {
 		if _, ok := l.cfg.Profiles[profile]; !ok {
 			names := make([]string, 0, len(l.cfg.Profiles))
 			for n := range l.cfg.Profiles {

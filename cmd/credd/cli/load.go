@@ -25,60 +25,106 @@ type loaded struct {
 	// skipped lists ~/.aws/config profiles that zero-config mode could not
 	// serve under their name.
 	skipped []string
+	// problems is set by clientConfig when the configuration does not
+	// parse or validate: cfg is then only the part that could be read.
+	problems error
 }
 
 // load reads the config file (or builds the zero-configuration default),
 // applies CREDD_* variables and flags, fills per-OS defaults and validates.
+// Every problem is reported at once: unknown keys, values of the wrong
+// kind and bad variables together with what Validate finds.
 func (a *app) load() (loaded, error) {
-	l, err := a.loadUnvalidated()
+	l, problems, err := a.read()
 	if err != nil {
 		return l, err
 	}
-	if err := l.cfg.Validate(); err != nil {
+	if problems != nil {
+		es, ok := config.AsErrors(problems)
+		if !ok {
+			return l, problems // not YAML: nothing to validate
+		}
+		return l, config.Merge(es, l.cfg.Validate())
+	}
+	return l, l.cfg.Validate()
+}
+
+// clientConfig is the configuration of a command that talks to the running
+// daemon. That daemon may be serving fine from an earlier version of a file
+// now half-edited, so a config that does not parse or validate only earns
+// one warning on stderr, and the command goes on with what could be read
+// (state_dir from the file, --state-dir, CREDD_STATE_DIR or the default).
+// A file that cannot be read at all still stops it.
+func (a *app) clientConfig() (loaded, error) {
+	l, problems, err := a.read()
+	if err != nil {
 		return l, err
 	}
+	if es, ok := config.AsErrors(problems); ok || problems == nil {
+		problems = config.Merge(es, l.cfg.Validate())
+	}
+	if problems == nil {
+		return l, nil
+	}
+	l.problems = problems
+	first, more := problems.Error(), 0
+	if es, ok := config.AsErrors(problems); ok {
+		first, more = es[0].Error(), len(es)-1
+	}
+	if more > 0 {
+		first += fmt.Sprintf(" (and %d more)", more)
+	}
+	fmt.Fprintf(a.io.Err, "credd: warning: the configuration has problems: %s; still talking to the daemon of state dir %s. Run `credd config check` to see them all.\n", oneLine(first, 300), l.cfg.StateDir)
 	return l, nil
 }
 
-func (a *app) loadUnvalidated() (loaded, error) {
+// read locates and reads the configuration, applies CREDD_* variables and
+// flags and fills per-OS defaults; it does not validate. err means no
+// configuration could be had at all (the file cannot be read, no state
+// dir). problems is what is wrong with it (config.Errors, each under its
+// key, or the file is not YAML at all), while l holds the best that could
+// be made of it.
+func (a *app) read() (l loaded, problems error, err error) {
 	path, explicit, err := a.resolveConfigPath()
 	if err != nil {
-		return loaded{}, err
+		return loaded{}, nil, err
 	}
-	l := loaded{path: path, cfg: config.Default()}
+	l = loaded{path: path, cfg: config.Default()}
+	var found config.Errors
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
 		l.fromFile = true
 		cfg, err := config.Parse(bytes.NewReader(data))
-		if err != nil {
-			if es, ok := config.AsErrors(err); ok {
-				return l, es
-			}
-			return l, exitf(ExitUsage, "%s: %v", path, err)
+		if es, ok := config.AsErrors(err); ok {
+			found = es
+		} else if err != nil {
+			problems = exitf(ExitUsage, "%s: %v", path, err)
+			cfg = config.Salvage(data)
 		}
 		l.cfg = cfg
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
 		l.cfg.Profiles, l.cfg.DefaultProfile, l.skipped, err = a.zeroConfigProfiles()
 		if err != nil {
-			return l, err
+			return l, nil, err
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		return l, exitf(ExitUsage, "config file %s does not exist: create it (see docs/configuration.md) or drop --config/CREDD_CONFIG to serve ~/.aws/config", path)
+		return l, nil, exitf(ExitUsage, "config file %s does not exist: create it (see docs/configuration.md) or drop --config/CREDD_CONFIG to serve ~/.aws/config", path)
 	default:
-		return l, exitf(ExitUsage, "reading config: %v", err)
+		return l, nil, exitf(ExitUsage, "reading config: %v", err)
 	}
-	if err := a.applyOverrides(&l.cfg); err != nil {
-		return l, err
-	}
+	found = append(found, a.applyOverrides(&l.cfg)...)
 	if l.cfg.StateDir == "" {
 		dir, err := defaultStateDir(a.io.Getenv)
 		if err != nil {
-			return l, exitf(ExitUsage, "finding a state directory: %v; set state_dir in the config", err)
+			return l, nil, exitf(ExitUsage, "finding a state directory: %v; set state_dir in the config", err)
 		}
 		l.cfg.StateDir = dir
 	}
-	return l, nil
+	if problems == nil && len(found) > 0 {
+		problems = found
+	}
+	return l, problems, nil
 }
 
 // resolveConfigPath: --config, then CREDD_CONFIG, then the per-OS default.
@@ -97,10 +143,10 @@ func (a *app) resolveConfigPath() (path string, explicit bool, err error) {
 }
 
 // applyOverrides merges CREDD_<KEY> variables and then flags (later wins)
-// in one viper instance per run, and applies what is set to cfg. The
-// environment is read through IO rather than viper's AutomaticEnv so that
-// tests control it.
-func (a *app) applyOverrides(cfg *config.Config) error {
+// in one viper instance per run, and applies what is set to cfg; it
+// returns the values that could not be applied. The environment is read
+// through IO rather than viper's AutomaticEnv so that tests control it.
+func (a *app) applyOverrides(cfg *config.Config) config.Errors {
 	v := viper.New()
 	for _, k := range config.EnvKeys {
 		env := "CREDD_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(k))
@@ -126,10 +172,7 @@ func (a *app) applyOverrides(cfg *config.Config) error {
 			}
 		}
 	}
-	if len(errs) > 0 {
-		return errs
-	}
-	return nil
+	return errs
 }
 
 // zeroConfigProfiles serves every profile of the shared AWS files under its

@@ -3,28 +3,12 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 )
-
-// serveOnce runs `credd serve` with a context that is already cancelled:
-// it goes through every start-up check and step, then stops at once.
-func (f *fixture) serveOnce(t *testing.T) (code int, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	var out, errb bytes.Buffer
-	code = Run(ctx, []string{"--config", f.cfgPath, "serve"}, IO{
-		In: strings.NewReader(""), Out: &out, Err: &errb,
-		Getenv: func(k string) string { return f.env[k] },
-	})
-	return code, errb.String()
-}
 
 // TestServeMakesTheStateDirPrivate: started under a loose umask with a
 // state dir others may enter, serve tightens the dir to 0700 and says so;
