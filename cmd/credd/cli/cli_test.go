@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -280,6 +282,73 @@ func TestOverridePrecedence(t *testing.T) {
 	f.env["CREDD_CONFIG"] = f.cfgPath
 	if code, out, _ := f.run(t, "config", "path"); code != 0 || strings.TrimSpace(out) != f.cfgPath {
 		t.Errorf("CREDD_CONFIG not honoured: %q", out)
+	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		environ []string
+		want    []unknownVar
+	}{
+		{"none", []string{"PATH=/bin", "CREDD_LISTEN=127.0.0.1:1", "CREDD_CONFIG=/c", "CREDD_IMDS_ALLOW_V1=false"}, nil},
+		{"CI and test variables are known", []string{"CREDD_REQUIRE_PEERS=1", "CREDD_MINIO_BIN=/m", "CREDD_CI_CACHE=/c", "CREDD_TEST_REAL_KEYRING=1", "CREDD_STORE_CRASH_CHILD_DIR=/d"}, nil},
+		{"a typo", []string{"CREDD_LISTN=127.0.0.1:1"}, []unknownVar{{"CREDD_LISTN", "CREDD_LISTEN"}}},
+		{"several, sorted", []string{"CREDD_STATEDIR=/s", "CREDD_IMDS_ALLOW_V2=true", "CREDD_REQUIRE_PEER=1"},
+			[]unknownVar{{"CREDD_IMDS_ALLOW_V2", "CREDD_IMDS_ALLOW_V1"}, {"CREDD_REQUIRE_PEER", "CREDD_REQUIRE_PEERS"}, {"CREDD_STATEDIR", "CREDD_STATE_DIR"}}},
+		{"only the CREDD_ prefix counts", []string{"CREDDLISTEN=x", "MY_CREDD_LISTN=x", "credd_listen=x"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := unknownEnv(tc.environ)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("unknownEnv = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestUnknownEnvWarnings: config check and serve name an unknown CREDD_*
+// variable and the closest known one, go on, and never print its value.
+func TestUnknownEnvWarnings(t *testing.T) {
+	const secret = "value-DO-NOT-PRINT"
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string // in stderr; none: no warning at all
+	}{
+		{"typo", map[string]string{"CREDD_LISTN": secret}, []string{"CREDD_LISTN", "CREDD_LISTEN"}},
+		{"CI variables", map[string]string{"CREDD_REQUIRE_PEERS": secret, "CREDD_MINIO_BIN": secret, "CREDD_CI_CACHE": secret}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, "")
+			f.stateDir = shortStateDir(t)
+			yaml := "state_dir: " + f.stateDir + "\nlisten: 127.0.0.1:0\nsession_store: memory\nprofiles:\n  dev: {aws_profile: dev}\n"
+			if err := os.WriteFile(f.cfgPath, []byte(yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			maps.Copy(f.env, tc.env)
+			code, _, checkErr := f.run(t, "--config", f.cfgPath, "config", "check")
+			if code != ExitOK {
+				t.Errorf("config check: exit %d: %s", code, checkErr)
+			}
+			code, serveErr := f.serveOnce(t)
+			if code != ExitOK {
+				t.Errorf("serve: exit %d: %s", code, serveErr)
+			}
+			for cmd, stderr := range map[string]string{"config check": checkErr, "serve": serveErr} {
+				for _, w := range tc.want {
+					if !strings.Contains(stderr, w) {
+						t.Errorf("%s: stderr lacks %q:\n%s", cmd, w, stderr)
+					}
+				}
+				if len(tc.want) == 0 && (strings.Contains(stderr, "warning:") || strings.Contains(stderr, "does not know")) {
+					t.Errorf("%s warned about known variables:\n%s", cmd, stderr)
+				}
+				if strings.Contains(stderr, secret) {
+					t.Errorf("%s printed a variable's value:\n%s", cmd, stderr)
+				}
+			}
+		})
 	}
 }
 

@@ -15,6 +15,9 @@ func (a *app) configCmd() *cobra.Command {
 		Short: "Validate the configuration; every problem is listed with its key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, u := range a.unknownEnv() {
+				fmt.Fprintf(a.io.Err, "credd: warning: %s is not a credd variable and is ignored: did you mean %s? (docs/configuration.md lists them)\n", u.name, u.closest)
+			}
 			l, err := a.load()
 			if err != nil {
 				return err

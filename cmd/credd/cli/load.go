@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/viper"
 
@@ -149,8 +148,7 @@ func (a *app) resolveConfigPath() (path string, explicit bool, err error) {
 func (a *app) applyOverrides(cfg *config.Config) config.Errors {
 	v := viper.New()
 	for _, k := range config.EnvKeys {
-		env := "CREDD_" + strings.ToUpper(strings.NewReplacer(".", "_").Replace(k))
-		if val := a.io.Getenv(env); val != "" {
+		if val := a.io.Getenv(envName(k)); val != "" {
 			v.Set(k, val)
 		}
 	}

@@ -37,6 +37,9 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, u := range a.unknownEnv() {
+				log.Warn("ignoring an environment variable credd does not know", "variable", u.name, "did_you_mean", u.closest)
+			}
 			l, err := a.load()
 			if err != nil {
 				return err
