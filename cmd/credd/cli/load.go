@@ -73,7 +73,7 @@ func (a *app) clientConfig() (loaded, error) {
 	if more > 0 {
 		first += fmt.Sprintf(" (and %d more)", more)
 	}
-	fmt.Fprintf(a.io.Err, "credd: warning: the configuration has problems: %s; still talking to the daemon of state dir %s. Run `credd config check` to see them all.\n", oneLine(first, 300), l.cfg.StateDir)
+	fmt.Fprintf(a.io.Err, "credd: warning: the configuration has problems: %s; going on with state dir %s. Run `credd config check` to see them all.\n", oneLine(first, 300), l.cfg.StateDir)
 	return l, nil
 }
 
