@@ -272,6 +272,21 @@ var (
 	ErrBadRequest = errors.New("bad request")
 )
 
+// backendError answers a Backend's error: 404 for an unknown name, 503
+// LoginRequired, 400 for a bad request, and otherStatus with
+// CredentialsNotAvailable for the rest (an upstream failure).
+func backendError(err error, otherStatus int) *Error {
+	switch {
+	case errors.Is(err, ErrUnknownProfile):
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
+	case errors.Is(err, ErrLoginRequired):
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeLoginRequired, Message: err.Error()}
+	case errors.Is(err, ErrBadRequest):
+		return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: err.Error()}
+	}
+	return &Error{Status: otherStatus, Code: CodeNotAvailable, Message: err.Error()}
+}
+
 // maxBody bounds control request bodies.
 const maxBody = 64 << 10
 
@@ -317,13 +332,8 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 	// name, whether the client escaped the slashes (ours does) or not.
 	handle("GET /v1/credentials/{profile...}", func(r *http.Request) (any, error) {
 		c, err := b.Credentials(r.Context(), r.PathValue("profile"))
-		switch {
-		case errors.Is(err, ErrUnknownProfile):
-			return nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
-		case errors.Is(err, ErrLoginRequired):
-			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoginRequired, Message: err.Error()}
-		case err != nil:
-			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeNotAvailable, Message: err.Error()}
+		if err != nil {
+			return nil, backendError(err, http.StatusServiceUnavailable)
 		}
 		return Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
 			Expiration: c.Expires.UTC(), AccountID: c.AccountID, RoleARN: c.RoleARN}, nil
@@ -360,15 +370,8 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 			return nil, err
 		}
 		link, err := b.Console(r.Context(), req)
-		switch {
-		case errors.Is(err, ErrUnknownProfile):
-			return nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
-		case errors.Is(err, ErrLoginRequired):
-			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoginRequired, Message: err.Error()}
-		case errors.Is(err, ErrBadRequest):
-			return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: err.Error()}
-		case err != nil:
-			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeNotAvailable, Message: err.Error()}
+		if err != nil {
+			return nil, backendError(err, http.StatusServiceUnavailable)
 		}
 		return link, nil
 	})
@@ -378,13 +381,8 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 			return nil, err
 		}
 		as, err := b.Assignments(r.Context(), req)
-		switch {
-		case errors.Is(err, ErrUnknownProfile):
-			return nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
-		case errors.Is(err, ErrLoginRequired):
-			return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeLoginRequired, Message: err.Error()}
-		case err != nil:
-			return nil, &Error{Status: http.StatusBadGateway, Code: CodeNotAvailable, Message: err.Error()}
+		if err != nil {
+			return nil, backendError(err, http.StatusBadGateway)
 		}
 		return as, nil
 	})

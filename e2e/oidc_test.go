@@ -240,17 +240,28 @@ print(sorted(b["Name"] for b in s3.list_buckets()["Buckets"]))`, minio)
 	})
 }
 
-// TestLoginCancel: Ctrl-C on `credd login` cancels the flow in the
-// daemon too; a second login starts a new flow.
-func TestLoginCancel(t *testing.T) {
+// startMockServed runs credd with one profile, app, behind a mockoidc
+// provider "mock" (a confidential client whose secret is in MOCK_SECRET,
+// unless withSecret is false).
+func startMockServed(t *testing.T, withSecret bool) *served {
+	t.Helper()
 	m, _ := startMockOIDC(t)
 	s := newServed(t, fmt.Sprintf(`identity_providers:
   mock: {issuer: %q, client_id: %q, client_secret_env: MOCK_SECRET}
 profiles:
   app: {identity_provider: mock, role_arn: "arn:aws:iam::111122223333:role/app"}
 `, m.Issuer(), m.ClientID), "")
-	s.env["MOCK_SECRET"] = m.ClientSecret
+	if withSecret {
+		s.env["MOCK_SECRET"] = m.ClientSecret
+	}
 	s.start(t)
+	return s
+}
+
+// TestLoginCancel: Ctrl-C on `credd login` cancels the flow in the
+// daemon too; a second login starts a new flow.
+func TestLoginCancel(t *testing.T) {
+	s := startMockServed(t, true)
 	ctx, cancel := context.WithCancel(t.Context())
 	var out, errOut strings.Builder
 	io := s.io(nil, nil)
@@ -277,14 +288,7 @@ profiles:
 // A --device login asked for while that browser flow waits is refused,
 // naming what to do, rather than quietly joining it.
 func TestLoginCancelLeavesOthersWaiting(t *testing.T) {
-	m, _ := startMockOIDC(t)
-	s := newServed(t, fmt.Sprintf(`identity_providers:
-  mock: {issuer: %q, client_id: %q, client_secret_env: MOCK_SECRET}
-profiles:
-  app: {identity_provider: mock, role_arn: "arn:aws:iam::111122223333:role/app"}
-`, m.Issuer(), m.ClientID), "")
-	s.env["MOCK_SECRET"] = m.ClientSecret
-	s.start(t)
+	s := startMockServed(t, true)
 	opened := make(chan string, 2)
 	type terminal struct {
 		cancel      context.CancelFunc
@@ -337,13 +341,7 @@ profiles:
 // client_secret_env is unset in the daemon's environment is refused at
 // once, naming the variable, instead of failing at the provider.
 func TestLoginWithoutTheClientSecret(t *testing.T) {
-	m, _ := startMockOIDC(t)
-	s := newServed(t, fmt.Sprintf(`identity_providers:
-  mock: {issuer: %q, client_id: %q, client_secret_env: MOCK_SECRET}
-profiles:
-  app: {identity_provider: mock, role_arn: "arn:aws:iam::111122223333:role/app"}
-`, m.Issuer(), m.ClientID), "")
-	s.start(t) // no MOCK_SECRET
+	s := startMockServed(t, false) // no MOCK_SECRET
 	code, out, errOut := s.signIn(t, "--provider", "mock")
 	if code == 0 || !strings.Contains(errOut, "MOCK_SECRET") || !strings.Contains(errOut, "restart credd") {
 		t.Errorf("exit %d: %s%s; want a refusal naming MOCK_SECRET", code, out, errOut)
