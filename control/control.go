@@ -39,6 +39,9 @@ type Status struct {
 	Store          StoreStatus     `json:"store"`
 	Profiles       []ProfileStatus `json:"profiles"`
 	Sessions       []SessionStatus `json:"sessions"`
+	// Problems the daemon found that are not a profile's or the store's
+	// (a clock far off).
+	Problems []string `json:"problems,omitempty"`
 }
 
 // ProfileStatus is one profile.

@@ -35,6 +35,7 @@ func (b controlBackend) Status(ctx context.Context) control.Status {
 		Listen: g.cfg.Listen, DefaultProfile: g.defaultProfile, Profiles: []control.ProfileStatus{}, Sessions: []control.SessionStatus{},
 	}
 	st.Store, st.Sessions = b.d.sessionStatus()
+	st.Problems = b.d.skew.problems()
 	for _, p := range b.d.Status() {
 		ps := control.ProfileStatus{Name: p.Profile, Source: string(p.Source), State: string(p.State),
 			Expires: timePtr(p.Expires), LastRefresh: timePtr(p.LastRefresh), NextRefresh: timePtr(p.NextAttempt)}

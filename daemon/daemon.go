@@ -75,6 +75,7 @@ type Daemon struct {
 	started   time.Time
 	sessions  *sessions
 	logins    *logins
+	skew      *skewWatch
 }
 
 type reloadRequest struct {
@@ -96,6 +97,15 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	if d.http == nil {
 		d.http = &http.Client{Timeout: 30 * time.Second}
 	}
+	// Every upstream answer is checked against this machine's clock.
+	base := d.http.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	d.skew = &skewWatch{base: base, clock: clock.Or(deps.Clock), log: d.log, host: map[string]time.Duration{}}
+	watched := *d.http
+	watched.Transport = d.skew
+	d.http = &watched
 	reg := deps.Registerer
 	if reg == nil {
 		reg = prometheus.NewRegistry()

@@ -97,6 +97,9 @@ func writeStatus(w io.Writer, st control.Status, now time.Time, color bool) {
 	for _, p := range st.Store.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)
 	}
+	for _, p := range st.Problems {
+		fmt.Fprintf(w, "\nproblem: %s\n", p)
+	}
 }
 
 func paint(state string, color bool) string {

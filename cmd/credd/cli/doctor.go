@@ -94,8 +94,13 @@ func (a *app) diagnose(ctx context.Context, cfg config.Config) []finding {
 	fs = append(fs, checkPort(ctx, cfg.Listen, running))
 	// 3. Environment that makes SDKs skip credd.
 	fs = append(fs, a.checkEnv(cfg)...)
-	// 4. Clock skew against STS.
+	// 4. Clock skew against STS, and what the daemon saw of its upstreams.
 	fs = append(fs, checkSkew(ctx, cfg))
+	if running {
+		for _, p := range st.Problems {
+			fs = append(fs, finding{what: p, fix: "enable time sync (timedatectl set-ntp true; or your OS's equivalent)"})
+		}
+	}
 	// 5. The session store and file permissions.
 	if running {
 		if len(st.Store.Problems) == 0 {
