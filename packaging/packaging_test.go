@@ -350,7 +350,7 @@ func TestDevcontainerFeature(t *testing.T) {
 
 func TestShellScriptsParse(t *testing.T) {
 	bash := requireTool(t, "bash", "a bash shell")
-	for _, s := range []string{"completions.sh", "deb-check.sh", filepath.Join("devcontainer", "install.sh")} {
+	for _, s := range []string{"completions.sh", "deb-check.sh", "rpm-check.sh", filepath.Join("devcontainer", "install.sh")} {
 		t.Run(s, func(t *testing.T) {
 			if out, err := exec.Command(bash, "-n", s).CombinedOutput(); err != nil {
 				t.Errorf("bash -n %s: %v\n%s", s, err, out)
