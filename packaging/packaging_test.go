@@ -4,7 +4,9 @@
 package packaging
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -114,12 +116,26 @@ func TestGoReleaserConfig(t *testing.T) {
 	}
 }
 
-func TestGoReleaserCheck(t *testing.T) {
-	gr, err := exec.LookPath("goreleaser")
-	if err != nil {
-		t.Skip("goreleaser not installed (optional): go install github.com/goreleaser/goreleaser/v2@v2.15.1")
+// goreleaserBinary finds GoReleaser: $CREDD_GORELEASER_BIN (scripts/test
+// sets it to the CI cache's, which scripts/install-peers fills), then PATH.
+func goreleaserBinary() (string, error) {
+	if p := os.Getenv("CREDD_GORELEASER_BIN"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("CREDD_GORELEASER_BIN: %w", err)
+		}
+		return p, nil
 	}
-	cmd := exec.Command(gr, "check", "--config", "packaging/goreleaser.yaml")
+	return exec.LookPath("goreleaser")
+}
+
+// The real GoReleaser accepts the release config, deprecations included.
+// CI also makes a snapshot release with it (packaging/release-check.sh).
+func TestGoReleaserCheck(t *testing.T) {
+	gr, err := goreleaserBinary()
+	peertest.Require(t, "goreleaser (scripts/install-peers, or go install github.com/goreleaser/goreleaser/v2@v2.16.0)", err)
+	ctx, cancel := context.WithTimeout(t.Context(), 4*peertest.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, gr, "check", "--config", "packaging/goreleaser.yaml")
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("goreleaser check: %v\n%s", err, out)
@@ -350,7 +366,7 @@ func TestDevcontainerFeature(t *testing.T) {
 
 func TestShellScriptsParse(t *testing.T) {
 	bash := requireTool(t, "bash", "a bash shell")
-	for _, s := range []string{"completions.sh", "deb-check.sh", "rpm-check.sh", filepath.Join("devcontainer", "install.sh")} {
+	for _, s := range []string{"completions.sh", "deb-check.sh", "rpm-check.sh", "release-check.sh", filepath.Join("devcontainer", "install.sh")} {
 		t.Run(s, func(t *testing.T) {
 			if out, err := exec.Command(bash, "-n", s).CombinedOutput(); err != nil {
 				t.Errorf("bash -n %s: %v\n%s", s, err, out)
