@@ -60,6 +60,7 @@ type Session struct {
 	renewing *renewal      // the renewal under way, if any
 	wake     chan struct{} // poked on every change: Run recomputes
 	issued   time.Time     // when the tokens were obtained; zero if unknown (loaded)
+	renewErr error         // why the last renewal failed, if a retry may fix it
 }
 
 // renewal is one Refresh that concurrent callers share: its outcome is
@@ -180,12 +181,15 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 			return Tokens{}, err
 		case s.tokens.RefreshToken == "":
 			// Cannot renew: serve what is still valid.
-			t := s.tokens
+			t, v := s.tokens, s.version
 			s.mu.Unlock()
 			if t.Expiry.After(now) {
 				return t, nil
 			}
-			return Tokens{}, s.setNeeds(s.loginRequired("the session expired and cannot be renewed"))
+			if !s.setNeeds(v, s.loginRequired("the session expired and cannot be renewed")) {
+				continue // signed in again meanwhile
+			}
+			return Tokens{}, s.NeedsLogin()
 		case s.renewing != nil:
 			r := s.renewing
 			s.mu.Unlock()
@@ -197,8 +201,8 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 			switch {
 			case r.err == nil:
 				return r.t, nil
-			case errors.Is(r.err, ErrLoginRequired):
-				continue // s.needs says what to serve
+			case errors.Is(r.err, ErrLoginRequired) || r.err == errSuperseded:
+				continue // s.needs, or the new session, says what to serve
 			case errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded):
 				continue // the renewing caller gave up, not the provider: try again
 			}
@@ -209,22 +213,28 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		s.mu.Unlock()
 
 		t, err := s.method.Refresh(ctx, r.old)
+		kept := false
 		if err == nil {
 			// Stored before the waiters wake, and returned as is: tokens
 			// living less than RenewAhead must not renew again at once.
-			r.t = s.set(ctx, t)
-			s.log.Info("session renewed", "session", s.name, "expires", t.Expiry.UTC().Format(time.RFC3339))
+			// Not if a sign-in or a logout replaced the session meanwhile.
+			if r.t, kept = s.setIfCurrent(ctx, t, r.version); kept {
+				s.log.Info("session renewed", "session", s.name, "expires", t.Expiry.UTC().Format(time.RFC3339))
+			}
+		}
+		s.mu.Lock()
+		if !kept && s.version != r.version {
+			// The renewal was of a session that is gone: whatever its
+			// outcome, it must neither bring it back nor end its successor.
+			err = errSuperseded
 		}
 		refused := errors.Is(err, ErrLoginRequired)
-		s.mu.Lock()
-		if refused && s.version != r.version {
-			// A sign-in replaced the session while its old refresh token
-			// was being refused: the new one stands.
-			refused, err = false, nil
-			r.t = s.tokens
-		}
 		if refused {
 			s.needs = fmt.Errorf("%w (run `%s`)", err, s.o.LoginHint)
+		}
+		s.renewErr = nil
+		if err != nil && !refused && err != errSuperseded {
+			s.renewErr = err
 		}
 		r.err = err
 		s.renewing = nil
@@ -234,6 +244,8 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		case err == nil:
 			s.changed()
 			return r.t, nil
+		case err == errSuperseded:
+			continue // answer from the session as it is now
 		case refused:
 			s.log.Warn("session renewal refused: sign-in required", "session", s.name, "error", err)
 			s.changed()
@@ -242,6 +254,10 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		return s.renewFailed(r)
 	}
 }
+
+// errSuperseded: a renewal's session was replaced (signed in again, or
+// out) while it ran.
+var errSuperseded = errors.New("the session changed during the renewal")
 
 // renewFailed answers a caller of a renewal that failed for a reason a
 // retry may fix: the old tokens while they are valid.
@@ -252,15 +268,21 @@ func (s *Session) renewFailed(r *renewal) (Tokens, error) {
 	return Tokens{}, fmt.Errorf("renewing session %s: %w", s.name, r.err)
 }
 
-func (s *Session) setNeeds(err error) error {
+// setNeeds marks the session as needing a sign-in, unless it changed
+// since version v was seen; it reports whether it did.
+func (s *Session) setNeeds(v uint64, err error) bool {
 	s.mu.Lock()
+	if s.version != v {
+		s.mu.Unlock()
+		return false
+	}
 	first := s.needs == nil
 	s.needs = err
 	s.mu.Unlock()
 	if first {
 		s.changed()
 	}
-	return err
+	return true
 }
 
 // set stores new tokens (memory and store), clears any sign-in need and
@@ -268,6 +290,23 @@ func (s *Session) setNeeds(err error) error {
 // renewal (OnChange may ask for tokens).
 func (s *Session) set(ctx context.Context, t Tokens) Tokens {
 	s.mu.Lock()
+	return s.merge(ctx, t)
+}
+
+// setIfCurrent is set for a renewal of version v: nothing is kept if a
+// sign-in or a logout changed the session since.
+func (s *Session) setIfCurrent(ctx context.Context, t Tokens, v uint64) (Tokens, bool) {
+	s.mu.Lock()
+	if s.version != v {
+		s.mu.Unlock()
+		return Tokens{}, false
+	}
+	return s.merge(ctx, t), true
+}
+
+// merge keeps t, completed with what the provider did not send again.
+// Called with s.mu held; releases it.
+func (s *Session) merge(ctx context.Context, t Tokens) Tokens {
 	if t.RefreshToken == "" && s.have {
 		t.RefreshToken = s.tokens.RefreshToken // providers may not rotate it
 	}
@@ -310,7 +349,17 @@ func (s *Session) keep(ctx context.Context, t Tokens) Tokens {
 		raw, _ := json.Marshal(stored{Kind: s.method.Kind(), ExpiresAt: exp, Tokens: t})
 		s.storeLatest(v, func() error { return s.o.Store.Put(ctx, s.name, raw) }, "session not saved: the next restart needs a sign-in")
 	}
+	if k, ok := s.method.(keeper); ok {
+		s.storeLatest(v, func() error { return k.Kept(t) }, "session not shared")
+	}
 	return t
+}
+
+// keeper is a Method that shares the session's tokens beyond the store
+// (Identity Center: the AWS CLI's cache). Kept runs after every change of
+// tokens, in order, and never for a change already superseded.
+type keeper interface {
+	Kept(t Tokens) error
 }
 
 // storeLatest runs a store write unless a newer change of the session was
@@ -610,7 +659,12 @@ func (s *Session) Run(ctx context.Context) {
 		}
 		retry = min(max(2*retry, renewRetryMin), renewRetryMax)
 		retryAt = s.clock.Now().Add(retry)
-		s.log.Info("session renewal failed; retrying", "session", s.name, "retry_in", retry.String(), "error", err)
+		if err == nil {
+			s.mu.Lock()
+			err = s.renewErr // the tokens in hand were served; this is why they were not renewed
+			s.mu.Unlock()
+		}
+		s.log.Warn("session renewal failed; retrying", "session", s.name, "retry_in", retry.String(), "error", err)
 	}
 }
 

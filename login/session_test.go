@@ -907,11 +907,63 @@ func TestRunRenewsInTheBackground(t *testing.T) {
 						t.Fatalf("step %d: NeedsLogin = %v, want needed=%v", i, need, st.needs)
 					}
 				}
+				if len(tc.results) > 0 && tc.results[0] == transient && !strings.Contains(h.logs.String(), transient.Error()) {
+					t.Errorf("the retried failure's cause is not logged:\n%s", h.logs)
+				}
 				if last := tc.steps[len(tc.steps)-1]; last.needs {
 					changes := h.onChanges()
 					if len(changes) == 0 || changes[len(changes)-1] == nil {
 						t.Errorf("OnChange saw %v; want the sign-in need reported", changes)
 					}
+				}
+			})
+		})
+	}
+}
+
+// TestLogoutDuringRenewal: a logout while a renewal is under way wins:
+// neither a successful nor a refused renewal brings the session back or
+// answers with tokens, and the store stays empty.
+func TestLogoutDuringRenewal(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		result login.Tokens
+		err    error
+	}{
+		{"the renewal succeeds", tokens("renewed", t0.Add(time.Hour)), nil},
+		{"the renewal is refused", login.Tokens{}, fmt.Errorf("%w: invalid_grant", login.ErrLoginRequired)},
+		{"the renewal fails", login.Tokens{}, errors.New("503 Service Unavailable")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				m := &fakeMethod{refresh: func(context.Context, login.Tokens) (login.Tokens, error) {
+					<-release
+					return tc.result, tc.err
+				}}
+				old := tokens("old", t0.Add(time.Minute)) // within RenewAhead: renews
+				h := newHarness(t, m, &old, nil)
+				var got login.Tokens
+				var err error
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					got, err = h.s.Tokens(t.Context())
+				}()
+				synctest.Wait() // in Refresh
+				if err := h.s.Forget(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				close(release)
+				<-done
+				if got.AccessToken != "" || !errors.Is(err, login.ErrLoginRequired) || !strings.Contains(err.Error(), "not signed in") {
+					t.Errorf("the renewing caller got %q, %v; want login-required: not signed in", got.AccessToken, err)
+				}
+				if _, gerr := h.store.Get(t.Context(), sessionName); gerr == nil {
+					t.Errorf("the store holds the session again after the logout")
+				}
+				if need := h.s.NeedsLogin(); need == nil {
+					t.Errorf("NeedsLogin = nil after a logout")
 				}
 			})
 		})

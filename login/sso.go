@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -64,10 +63,10 @@ type SSO struct {
 	HTTPClient *http.Client
 	Clock      clock.Clock
 	// CacheFile, if set, is the AWS CLI's token cache for this session
-	// (~/.aws/sso/cache/<sha1 of the session name>.json): read at start
-	// when credd holds no session, written after every sign-in and renewal.
+	// (~/.aws/sso/cache/<sha1 of the session name>.json): a later session
+	// in it is taken (Restore, Follow), and every change the session keeps
+	// is written to it (Kept).
 	CacheFile string
-	Logger    *slog.Logger
 
 	mu   sync.Mutex
 	regs map[string]registration // by grant: authorization_code or device code
@@ -171,13 +170,6 @@ func (s *SSO) takeCache(ctx context.Context, sess *Session) bool {
 	return true
 }
 
-func (s *SSO) log() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
 func (s *SSO) remember(r registration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -245,13 +237,20 @@ func (s *SSO) tokens(out *ssooidc.CreateTokenOutput, r registration, oldRefresh 
 		// secret. That end is the one credd can warn of.
 		t.RefreshExpiry = r.Expires
 	}
-	if s.CacheFile != "" {
-		if err := s.writeCache(t); err != nil {
-			// The session itself is fine; only the sharing failed.
-			s.log().Warn("the AWS CLI's SSO cache was not updated", "file", s.CacheFile, "error", err)
-		}
-	}
 	return t, nil
+}
+
+// Kept shares the session's tokens with the AWS CLI's cache: after every
+// sign-in, renewal or adoption the session keeps, in order (login.keeper).
+func (s *SSO) Kept(t Tokens) error {
+	if s.CacheFile == "" {
+		return nil
+	}
+	if err := s.writeCache(t); err != nil {
+		// The session itself is fine; only the sharing failed.
+		return fmt.Errorf("the AWS CLI's SSO cache %s was not updated: %w", s.CacheFile, err)
+	}
+	return nil
 }
 
 // pkce returns a verifier of 64 characters and its S256 challenge.

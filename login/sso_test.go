@@ -408,16 +408,18 @@ func TestSSOSharesTheAWSCLICache(t *testing.T) {
 		}
 	})
 	t.Run("a renewal by credd rewrites it", func(t *testing.T) {
-		cur, _ := os.ReadFile(file)
-		var now map[string]string
-		_ = json.Unmarshal(cur, &now)
-		got, err := m.Refresh(t.Context(), login.Tokens{RefreshToken: now["refreshToken"], Extra: tok.Extra})
+		// A session that takes the SDK's renewal from the cache and renews
+		// it at once (RenewAhead beyond the token's life).
+		sess := login.New(t.Context(), "sso/corp", m, login.Options{RenewAhead: 2 * time.Hour})
+		m.Restore(t.Context(), sess)
+		got, err := sess.Tokens(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		cur, _ = os.ReadFile(file)
+		cur, _ := os.ReadFile(file)
+		var now map[string]string
 		_ = json.Unmarshal(cur, &now)
-		if now["accessToken"] != got.AccessToken || now["refreshToken"] != got.RefreshToken {
+		if now["accessToken"] != got.AccessToken || now["refreshToken"] != got.RefreshToken || p.Calls("CreateToken/refresh_token") != 2 {
 			t.Errorf("cache not rewritten after the renewal")
 		}
 	})
