@@ -90,7 +90,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	}
 	d := &Daemon{deps: deps, log: deps.Logger, http: deps.HTTPClient, reloads: make(chan reloadRequest),
 		sessions: &sessions{store: deps.Sessions}, started: time.Now(), loginReqs: make(chan loginRequest),
-		logins: &logins{byName: map[string]*signin{}, flows: map[string]*login.Flow{}, notified: map[string]bool{}, warned: map[string]time.Time{}, joined: map[string]int{}}}
+		logins: &logins{byName: map[string]*signin{}, flows: map[string]*login.Flow{}, notified: map[string]bool{}, warned: map[string]time.Time{}, waiters: map[string]*waiter{}}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credd/credd/clock"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/internal/oidctest"
 	"github.com/credd/credd/internal/ssotest"
@@ -68,5 +69,69 @@ profiles:
 				}
 			}
 		})
+	}
+}
+
+// TestCancelLoginLeavesLiveWaiters: a client's cancel ends the flow only
+// when no other client still waits on it; a client that stopped polling
+// (its terminal closed) no longer counts once waiterGrace has passed.
+func TestCancelLoginLeavesLiveWaiters(t *testing.T) {
+	idp := oidctest.Start(t, oidctest.Options{})
+	clk := clock.NewFake(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	r := startWith(t, fmt.Sprintf(`identity_providers:
+  okta: {issuer: %q, client_id: %q}
+profiles:
+  app: {identity_provider: okta, role_arn: "arn:aws:iam::111122223333:role/app"}
+`, idp.Issuer(), idp.ClientID()), "", func(d *Deps) { d.Sessions = store.NewMemory(); d.Clock = clk })
+	ctl := r.d.ControlBackend(ControlInfo{})
+	req := control.LoginRequest{Provider: "okta"}
+	state := func(ticket string) string {
+		t.Helper()
+		st, err := ctl.LoginStatus(t.Context(), ticket, 0)
+		if err != nil {
+			t.Fatalf("status of %s: %v", ticket, err)
+		}
+		return st.State
+	}
+	join := func() string {
+		t.Helper()
+		st, err := ctl.Login(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.ID
+	}
+
+	// Two terminals; the first has just polled. The second's Ctrl-C
+	// leaves the flow running for it.
+	a, b := join(), join()
+	if a == b {
+		t.Fatalf("two joins got the same ticket %s", a)
+	}
+	state(a)
+	if err := ctl.CancelLogin(t.Context(), b); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(a); got != "pending" {
+		t.Fatalf("after the other terminal's Ctrl-C: %s, want pending", got)
+	}
+	// Now the first one leaves too: the flow ends.
+	clk.Advance(3 * time.Second)
+	if err := ctl.CancelLogin(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ctl.LoginStatus(t.Context(), a, 5*time.Second); got.State != "failed" {
+		t.Fatalf("after the last terminal left: %s, want failed (cancelled)", got.State)
+	}
+
+	// A terminal that went away without a word, then one that presses
+	// Ctrl-C: the flow ends, the silent one no longer counts.
+	gone, c := join(), join()
+	clk.Advance(3 * time.Second)
+	if err := ctl.CancelLogin(t.Context(), c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := ctl.LoginStatus(t.Context(), gone, 5*time.Second); got.State != "failed" {
+		t.Errorf("a silent client kept the flow alive: %s, want failed", got.State)
 	}
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/credd/credd/clock"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/login"
@@ -50,7 +52,25 @@ type logins struct {
 	notified map[string]bool
 	warned   map[string]time.Time // session -> the end already warned of
 	caches   *cacheWatch          // nil until Run starts following the AWS CLI's cache
-	joined   map[string]int       // flow ID -> CLI clients waiting on it
+	waiters  map[string]*waiter   // ticket -> a client waiting on a flow
+}
+
+// waiter is one client (a `credd login`) waiting on a flow. Each join gets
+// its own ticket, used as the ID it polls and cancels with, so the daemon
+// knows who is still waiting: a client is alive while one of its polls is
+// under way or ended moments ago (the CLI polls back to back).
+type waiter struct {
+	flow     *login.Flow
+	inflight int
+	last     time.Time
+}
+
+// waiterGrace is how long after its last poll a client still counts as
+// waiting.
+const waiterGrace = 2 * time.Second
+
+func (w *waiter) alive(now time.Time) bool {
+	return w.inflight > 0 || now.Sub(w.last) < waiterGrace
 }
 
 // warnAhead is how long before a session's end the user is told once.
@@ -101,7 +121,7 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 		if p.ClientSecretEnv != "" && d.deps.Secret != nil {
 			secret = d.deps.Secret(p.ClientSecretEnv)
 		}
-		if p.ClientSecretEnv != "" && secret == "" {
+		if p.ClientSecretEnv != "" && d.deps.Secret != nil && secret == "" {
 			missing = p.ClientSecretEnv
 			d.log.Warn("the client secret's variable is empty or unset in credd's environment; sign-ins will fail", "provider", name, "client_secret_env", missing)
 		}
@@ -121,7 +141,7 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 			continue
 		}
 		m := &login.SSO{StartURL: c.StartURL, Region: c.Region, Endpoint: c.Endpoint, Scopes: c.Scopes, HTTPClient: d.http,
-			Clock: d.deps.Clock, Logger: d.log.With("component", "login")}
+			Clock: d.deps.Clock}
 		if (c.ShareAWSCLICache == nil || *c.ShareAWSCLICache) && d.deps.HomeDir != "" {
 			m.CacheFile = login.AWSCLICacheFile(d.deps.HomeDir, name)
 		}
@@ -255,18 +275,40 @@ func (d *Daemon) sessionChanged(s *login.Session) {
 	}
 }
 
-// entriesUsing lists the profiles whose credentials come from a session.
+// entriesUsing lists the profiles whose credentials come from a session:
+// those that sign in through it, and those whose source_profile chain
+// leads to one of them (their role credentials came from the same
+// sign-in).
 func (d *Daemon) entriesUsing(session string) []*entry {
 	g := d.gen.Load()
 	var out []*entry
 	for name, e := range g.entries {
-		p := g.cfg.Profiles[name]
-		if p.IdentityProvider != "" && oidcKey(p.IdentityProvider) == session ||
-			p.SSOSession != "" && ssoKey(p.SSOSession) == session {
+		if sessionOf(g.cfg, name) == session {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// sessionOf is the sign-in session a profile's credentials rest on, or "".
+func sessionOf(cfg config.Config, name string) string {
+	for range len(cfg.Profiles) + 1 { // a validated config has no cycles; bound it anyway
+		p, ok := cfg.Profiles[name]
+		switch {
+		case !ok:
+			return ""
+		case p.SSOSession != "":
+			return ssoKey(p.SSOSession)
+		case p.IdentityProvider != "":
+			// Web identity, or broker mode (the source profile's
+			// credentials with this session's claims as tags).
+			return oidcKey(p.IdentityProvider)
+		case p.SourceProfile == "":
+			return ""
+		}
+		name = p.SourceProfile
+	}
+	return ""
 }
 
 type loginRequest struct {
@@ -343,7 +385,36 @@ func (d *Daemon) Login(ctx context.Context, req control.LoginRequest) (control.L
 		return control.LoginStart{}, rep.err
 	}
 	f := rep.flow
-	return control.LoginStart{ID: f.ID, Session: f.Session, URL: f.URL, UserCode: f.UserCode, Device: f.Device, Expires: f.Expires.UTC()}, nil
+	ticket := d.join(f)
+	return control.LoginStart{ID: ticket, Session: f.Session, URL: f.URL, UserCode: f.UserCode, Device: f.Device, Expires: f.Expires.UTC()}, nil
+}
+
+// join registers a client waiting on f and returns its ticket. Tickets of
+// flows that ended a while ago are dropped.
+func (d *Daemon) join(f *login.Flow) string {
+	now := d.now()
+	ticket := f.ID + "." + randomID()
+	d.logins.mu.Lock()
+	defer d.logins.mu.Unlock()
+	for t, w := range d.logins.waiters {
+		select {
+		case <-w.flow.Done():
+			if now.Sub(w.last) > time.Minute {
+				delete(d.logins.waiters, t)
+			}
+		default:
+		}
+	}
+	d.logins.waiters[ticket] = &waiter{flow: f, last: now}
+	return ticket
+}
+
+func (d *Daemon) now() time.Time { return clock.Or(d.deps.Clock).Now() }
+
+func randomID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // beginLogin runs in the Run loop, which owns flow goroutines.
@@ -370,27 +441,45 @@ func (d *Daemon) beginLogin(ctx context.Context, wg *sync.WaitGroup, req control
 	}
 	d.logins.mu.Lock()
 	d.logins.flows[f.ID] = f
-	d.logins.joined[f.ID]++
 	d.logins.mu.Unlock()
 	return f, nil
 }
 
-func (d *Daemon) flow(id string) (*login.Flow, error) {
+// flow finds a flow by a client's ticket (or the flow's own ID), and the
+// client's waiter if it is a ticket.
+func (d *Daemon) flow(id string) (*login.Flow, *waiter, error) {
 	d.logins.mu.Lock()
 	defer d.logins.mu.Unlock()
-	f, ok := d.logins.flows[id]
-	if !ok {
-		return nil, &control.Error{Status: 404, Code: control.CodeNotFound, Message: "no sign-in " + id}
+	if w, ok := d.logins.waiters[id]; ok {
+		return w.flow, w, nil
 	}
-	return f, nil
+	f, ok := d.logins.flows[id]
+	if i := strings.LastIndexByte(id, '.'); !ok && i > 0 {
+		f, ok = d.logins.flows[id[:i]] // a ticket that left: its flow
+	}
+	if !ok {
+		return nil, nil, &control.Error{Status: 404, Code: control.CodeNotFound, Message: "no sign-in " + id}
+	}
+	return f, nil, nil
 }
 
 // LoginStatus waits up to wait for the flow to end and reports it; after a
 // sign-in it fetches the session's profiles and says which are ready.
 func (d *Daemon) LoginStatus(ctx context.Context, id string, wait time.Duration) (control.LoginState, error) {
-	f, err := d.flow(id)
+	f, w, err := d.flow(id)
 	if err != nil {
 		return control.LoginState{}, err
+	}
+	if w != nil {
+		d.logins.mu.Lock()
+		w.inflight++
+		d.logins.mu.Unlock()
+		defer func() {
+			d.logins.mu.Lock()
+			w.inflight--
+			w.last = d.now()
+			d.logins.mu.Unlock()
+		}()
 	}
 	st := control.LoginState{ID: id, Session: f.Session, State: "pending"}
 	t := time.NewTimer(wait)
@@ -422,24 +511,27 @@ func (d *Daemon) LoginStatus(ctx context.Context, id string, wait time.Duration)
 }
 
 // CancelLogin is a CLI client leaving a flow (its Ctrl-C). The flow is
-// stopped when the last client waiting on it leaves: one user's Ctrl-C
-// does not end the sign-in another terminal still waits for.
+// stopped unless another client still waits on it: one user's Ctrl-C does
+// not end the sign-in another terminal waits for, while a client that
+// went away without a word (a closed terminal) stops counting once it no
+// longer polls.
 func (d *Daemon) CancelLogin(_ context.Context, id string) error {
-	f, err := d.flow(id)
+	f, _, err := d.flow(id)
 	if err != nil {
 		return err
 	}
+	now := d.now()
 	d.logins.mu.Lock()
-	if d.logins.joined[id] > 0 {
-		d.logins.joined[id]--
-	}
-	left := d.logins.joined[id]
-	if left == 0 {
-		delete(d.logins.joined, id)
+	delete(d.logins.waiters, id)
+	others := 0
+	for _, w := range d.logins.waiters {
+		if w.flow == f && w.alive(now) {
+			others++
+		}
 	}
 	d.logins.mu.Unlock()
-	if left > 0 {
-		d.log.Info("a client left the sign-in; others still wait for it", "session", f.Session, "waiting", left)
+	if others > 0 {
+		d.log.Info("a client left the sign-in; others still wait for it", "session", f.Session, "waiting", others)
 		return nil
 	}
 	f.Cancel()
