@@ -67,7 +67,7 @@ func (s *skewWatch) problems() []string {
 		if d < 0 {
 			dir, d = "ahead of", -d
 		}
-		out = append(out, fmt.Sprintf("this machine's clock is %s %s %s (its Date header): AWS refuses signatures more than 15 minutes off, and credentials look expired or valid when they are not; enable time sync (timedatectl set-ntp true, or your OS's equivalent)",
+		out = append(out, fmt.Sprintf("this machine's clock is %s %s %s (its Date header): when that is an AWS endpoint, this clock is wrong; AWS refuses signatures more than 15 minutes off, and credentials look expired or valid when they are not; enable time sync (timedatectl set-ntp true, or your OS's equivalent)",
 			d.Round(time.Minute), dir, h))
 	}
 	sort.Strings(out)

@@ -12,7 +12,7 @@ import (
 // known, so never reported as unknown.
 var otherEnv = []string{
 	"CREDD_CONFIG",
-	"CREDD_REQUIRE_PEERS", "CREDD_MINIO_BIN", "CREDD_CI_CACHE", // CI and e2e
+	"CREDD_REQUIRE_PEERS", "CREDD_MINIO_BIN", "CREDD_CI_CACHE", "CREDD_GORELEASER_BIN", // CI and e2e
 	"CREDD_TEST_REAL_KEYRING", "CREDD_STORE_CRASH_CHILD_DIR", // store tests
 	"CREDD_VERSION", "CREDD_DIST", "CREDD_FEATURE_PROFILE", // packaging
 }

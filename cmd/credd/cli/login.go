@@ -20,8 +20,8 @@ func (a *app) loginCmd() *cobra.Command {
 		Long: `Ask the daemon to sign in to a session. The daemon runs the flow and keeps
 the result (refreshing it in the background); this command opens the
 browser, or prints the URL (and the code of a device sign-in), and waits.
-Ctrl-C cancels the sign-in in the daemon too. Without a browser (over SSH,
-say) use --device.`,
+Ctrl-C leaves the sign-in; the daemon cancels it unless another terminal
+still waits for it. Without a browser (over SSH, say) use --device.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, _, err := a.client()
@@ -72,7 +72,8 @@ say) use --device.`,
 }
 
 // waitLogin polls the daemon until the sign-in ends, with a spinner and
-// the time left on a terminal. Cancelling ctx (Ctrl-C) cancels the flow.
+// the time left on a terminal. Cancelling ctx (Ctrl-C) leaves the flow,
+// which the daemon cancels unless another client waits on it.
 func (a *app) waitLogin(ctx context.Context, cl *control.Client, start control.LoginStart) (control.LoginState, error) {
 	spin := []rune("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
 	for i := 0; ; i++ {
