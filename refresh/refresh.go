@@ -105,6 +105,7 @@ type Refresher struct {
 	cur     atomic.Pointer[snapshot]
 	lastUse atomic.Int64 // unix nanos of the last Current
 	dormant atomic.Bool  // loop has no timer armed
+	drops   atomic.Int64 // Drop calls: a fetch that spans one is void
 	wake    chan struct{}
 
 	mu      sync.Mutex
@@ -199,6 +200,7 @@ func (r *Refresher) Kick() {
 // sign-in they came from ended or was revoked, so they are not served.
 // The next request fetches again.
 func (r *Refresher) Drop(err error) {
+	r.drops.Add(1)
 	r.update(func(s *snapshot) {
 		s.creds, s.have = cred.Credentials{}, false
 		s.lastErr, s.failures, s.nextAttempt = err, 0, time.Time{}
@@ -302,9 +304,18 @@ func (r *Refresher) step(ctx context.Context) {
 
 func (r *Refresher) fetch(ctx context.Context) {
 	r.update(func(s *snapshot) { s.refreshing = true })
+	drops := r.drops.Load()
 	fctx, cancel := context.WithTimeout(ctx, r.policy.FetchTimeout)
 	c, err := r.src.Retrieve(fctx)
 	cancel()
+	if err == nil && r.drops.Load() != drops {
+		// The sign-in these credentials rest on ended while they were
+		// fetched (with its last token): they are not kept.
+		c, err = cred.Credentials{}, r.cur.Load().lastErr
+		if err == nil {
+			err = fmt.Errorf("%w: the sign-in ended while credentials were fetched", ErrLoginRequired)
+		}
+	}
 	now := r.clock.Now()
 	if err == nil && !c.Expires.IsZero() && !c.ValidAt(now, r.policy.MinValid) {
 		err = fmt.Errorf("upstream returned credentials that expire at %s, less than %s from now", c.Expires.UTC().Format(time.RFC3339), r.policy.MinValid)

@@ -361,3 +361,35 @@ func TestDropStopsServingValidCredentials(t *testing.T) {
 		}
 	})
 }
+
+// TestDropVoidsAFetchInFlight: credentials fetched with the ended
+// session's last token, arriving after Drop, are not kept or served.
+func TestDropVoidsAFetchInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		ended := errors.Join(ErrLoginRequired, errors.New("run `credd login --sso-session corp`"))
+		src := &fakeSource{fn: func(n int, now time.Time) (cred.Credentials, error) {
+			if n == 1 {
+				<-release
+				return lasting(time.Hour)(n, now)
+			}
+			return cred.Credentials{}, ended
+		}}
+		r := run(t, src, nil)
+		got := make(chan error, 1)
+		go func() { _, err := r.Current(t.Context()); got <- err }()
+		synctest.Wait() // the fetch is in flight
+		r.Drop(ended)
+		close(release)
+		if err := <-got; !errors.Is(err, ErrLoginRequired) {
+			t.Fatalf("the request waiting on the fetch got %v; want login-required", err)
+		}
+		synctest.Wait()
+		if _, err := r.Current(t.Context()); !errors.Is(err, ErrLoginRequired) {
+			t.Errorf("after the voided fetch: %v; want login-required", err)
+		}
+		if st := r.Status(); st.State != StateLoginRequired || !st.Expires.IsZero() {
+			t.Errorf("status = %+v; want login-required with nothing cached", st)
+		}
+	})
+}
