@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -121,7 +121,7 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) Errors {
 			key := join(path, k.Value)
 			ft, ok := fields[k.Value]
 			if !ok {
-				errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf("unknown key (line %d); known keys here: %s", k.Line, strings.Join(sortedKeys(fields), ", "))})
+				errs = append(errs, FieldError{Key: key, Msg: fmt.Sprintf("unknown key (line %d); known keys here: %s", k.Line, strings.Join(slices.Sorted(maps.Keys(fields)), ", "))})
 				continue
 			}
 			errs = append(errs, checkNode(v, ft, key)...)
@@ -167,15 +167,6 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // FieldError is one problem with one key.

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -55,7 +56,7 @@ func (c *Config) Validate() error {
 	}
 	if c.DefaultProfile != "" && len(c.Profiles) > 0 {
 		if _, ok := c.Profiles[c.DefaultProfile]; !ok {
-			v.add("default_profile", "names no profile: %q (profiles: %s)", c.DefaultProfile, strings.Join(sortedKeys(c.Profiles), ", "))
+			v.add("default_profile", "names no profile: %q (profiles: %s)", c.DefaultProfile, strings.Join(slices.Sorted(maps.Keys(c.Profiles)), ", "))
 		}
 	}
 	if c.IMDS.HopLimit < 1 || c.IMDS.HopLimit > MaxHopLimit {
@@ -68,7 +69,7 @@ func (c *Config) Validate() error {
 	v.url("iam.endpoint", c.IAM.Endpoint, false)
 	v.url("console.federation_endpoint", c.Console.FederationEndpoint, false)
 
-	for _, name := range sortedKeys(c.SSOSessions) {
+	for _, name := range slices.Sorted(maps.Keys(c.SSOSessions)) {
 		s, key := c.SSOSessions[name], "sso_sessions."+name
 		v.name(key, name)
 		v.url(key+".start_url", s.StartURL, true)
@@ -76,7 +77,7 @@ func (c *Config) Validate() error {
 		v.flow(key+".flow", s.Flow)
 		v.url(key+".endpoint", s.Endpoint, false)
 	}
-	for _, name := range sortedKeys(c.IdentityProviders) {
+	for _, name := range slices.Sorted(maps.Keys(c.IdentityProviders)) {
 		p, key := c.IdentityProviders[name], "identity_providers."+name
 		v.name(key, name)
 		v.url(key+".issuer", p.Issuer, true)
@@ -85,7 +86,7 @@ func (c *Config) Validate() error {
 		}
 		v.flow(key+".flow", p.Flow)
 	}
-	for _, name := range sortedKeys(c.Profiles) {
+	for _, name := range slices.Sorted(maps.Keys(c.Profiles)) {
 		v.profile(c, name)
 	}
 	v.cycles(c)
@@ -300,7 +301,7 @@ func (v *validator) profile(c *Config, name string) {
 	if n := len(p.SessionTags) + len(p.SessionTagsFromClaims); n > MaxSessionTags {
 		v.add(key+".session_tags", "at most %d session tags, got %d", MaxSessionTags, n)
 	}
-	for _, t := range sortedKeys(p.SessionTags) {
+	for _, t := range slices.Sorted(maps.Keys(p.SessionTags)) {
 		if len(t) < 1 || len(t) > 128 || len(p.SessionTags[t]) > 256 {
 			v.add(key+".session_tags."+t, "tag keys are 1..128 characters and values at most 256")
 		}
@@ -376,7 +377,7 @@ func (v *validator) federationPolicy(key string, p Profile) {
 // cycles reports source_profile chains that loop, once per loop.
 func (v *validator) cycles(c *Config) {
 	reported := map[string]bool{}
-	for _, start := range sortedKeys(c.Profiles) {
+	for _, start := range slices.Sorted(maps.Keys(c.Profiles)) {
 		seen := map[string]int{}
 		var chain []string
 		for name := start; name != ""; name = c.Profiles[name].SourceProfile {

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -345,12 +347,8 @@ func (d *Daemon) resolveSession(req control.LoginRequest) (*signin, string, erro
 		}
 	default:
 		d.logins.mu.Lock()
-		var names []string
-		for k := range d.logins.byName {
-			names = append(names, k)
-		}
+		names := slices.Sorted(maps.Keys(d.logins.byName))
 		d.logins.mu.Unlock()
-		sort.Strings(names)
 		switch len(names) {
 		case 0:
 			return nil, "", &control.Error{Status: 400, Code: control.CodeBadRequest, Message: "no sign-in sessions are configured: add identity_providers or sso_sessions to the config (docs/signin.md); profiles of ~/.aws/config sign in with `aws sso login`"}

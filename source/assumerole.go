@@ -3,7 +3,8 @@ package source
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,12 +86,7 @@ func (a *AssumeRole) Retrieve(ctx context.Context) (cred.Credentials, error) {
 			tags[k] = v
 		}
 	}
-	keys := make([]string, 0, len(tags))
-	for k := range tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		in.Tags = append(in.Tags, ststypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
 	in.TransitiveTagKeys = a.TransitiveTagKeys

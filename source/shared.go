@@ -4,8 +4,9 @@ import (
 	"bufio"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -29,12 +30,7 @@ func SharedProfiles(configFile, credentialsFile string) ([]string, error) {
 			seen[n] = true
 		}
 	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
 
 func sectionNames(path string, config bool) ([]string, error) {

@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,13 +113,8 @@ func sessionNameFromClaims(claims map[string]any, claim string) (string, error) 
 // empty tag.
 func TagsFromClaims(claims map[string]any, mapping map[string]string) (map[string]string, error) {
 	tags := make(map[string]string, len(mapping))
-	keys := make([]string, 0, len(mapping))
-	for k := range mapping {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var missing []string
-	for _, tag := range keys {
+	for _, tag := range slices.Sorted(maps.Keys(mapping)) {
 		claim := mapping[tag]
 		var v string
 		switch x := claims[claim].(type) {

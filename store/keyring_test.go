@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -378,7 +380,7 @@ func (f *fakeKeyring) del(user string) {
 func (f *fakeKeyring) names() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return sortedKeys(f.items)
+	return slices.Sorted(maps.Keys(f.items))
 }
 
 // count returns how many items belong to the escaped key name.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 )
 
@@ -68,7 +70,7 @@ func (s *Memory) List(ctx context.Context) ([]string, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return sortedKeys(s.m), nil
+	return slices.Sorted(maps.Keys(s.m)), nil
 }
 
 // check validates key and reports a context that is already done.

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -416,7 +418,7 @@ func (p importPlan) added() []string {
 	for _, n := range p.sessionOrder {
 		out = append(out, "sso session "+n)
 	}
-	for _, n := range sortedNames(p.profiles) {
+	for _, n := range slices.Sorted(maps.Keys(p.profiles)) {
 		out = append(out, "profile "+n)
 	}
 	return out
@@ -432,7 +434,7 @@ func (p importPlan) added() []string {
 func planImport(found awsSSO, existing config.Config) importPlan {
 	p := importPlan{sessions: map[string]config.SSOSession{}, profiles: map[string]config.Profile{}, skipped: found.skipped}
 	known := map[ssoKey]string{} // the first session by name for each sign-in
-	for _, name := range sortedNames(existing.SSOSessions) {
+	for _, name := range slices.Sorted(maps.Keys(existing.SSOSessions)) {
 		if k := keyOf(existing.SSOSessions[name]); known[k] == "" {
 			known[k] = name
 		}
@@ -464,7 +466,7 @@ func planImport(found awsSSO, existing config.Config) importPlan {
 
 	as := map[string]string{} // [sso-session] name -> the credd session its profiles use
 	var conflicts []string
-	for _, name := range sortedNames(found.sessions) {
+	for _, name := range slices.Sorted(maps.Keys(found.sessions)) {
 		cur, ok := existing.SSOSessions[name]
 		switch {
 		case !ok:
@@ -490,8 +492,8 @@ func planImport(found awsSSO, existing config.Config) importPlan {
 		p.notes = append(p.notes, fmt.Sprintf("[sso-session %s] is added as sso session %s (%s): credd's %s signs in to %s", name, n, keyOf(ss), name, theirs))
 	}
 
-	names := sortedNames(found.profiles)
-	for _, n := range sortedNames(found.legacy) {
+	names := slices.Sorted(maps.Keys(found.profiles))
+	for _, n := range slices.Sorted(maps.Keys(found.legacy)) {
 		if _, dup := found.profiles[n]; !dup {
 			names = append(names, n)
 		}
@@ -579,7 +581,7 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 		}
 		mapping(root, "sso_sessions").Content = append(mapping(root, "sso_sessions").Content, scalar(name), node)
 	}
-	for _, name := range sortedNames(plan.profiles) {
+	for _, name := range slices.Sorted(maps.Keys(plan.profiles)) {
 		node := &yaml.Node{}
 		if err := node.Encode(plan.profiles[name]); err != nil {
 			return exitf(ExitFailure, "%v", err)
@@ -626,15 +628,6 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 	}
 	fmt.Fprintf(a.io.Err, "added %s to %s\n", strings.Join(added, ", "), l.path)
 	return nil
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func scalar(v string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: v} }

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"os/exec"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,11 +39,7 @@ func (a *app) clientEnv(profile string) (clientEnv, error) {
 	// may be only partly known: the daemon judges the name instead.
 	if profile != "" && l.problems == nil {
 		if _, ok := l.cfg.Profiles[profile]; !ok {
-			names := make([]string, 0, len(l.cfg.Profiles))
-			for n := range l.cfg.Profiles {
-				names = append(names, n)
-			}
-			sort.Strings(names)
+			names := slices.Sorted(maps.Keys(l.cfg.Profiles))
 			return clientEnv{}, exitf(ExitUsage, "no profile %q; configured profiles: %s", profile, strings.Join(names, ", "))
 		}
 	}

@@ -3,7 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -40,11 +41,7 @@ it signs with the new key from its next refresh.`,
 			}
 			p, ok := l.cfg.Profiles[profile]
 			if !ok {
-				names := make([]string, 0, len(l.cfg.Profiles))
-				for n := range l.cfg.Profiles {
-					names = append(names, n)
-				}
-				sort.Strings(names)
+				names := slices.Sorted(maps.Keys(l.cfg.Profiles))
 				return exitf(ExitUsage, "no profile %q; configured profiles: %s", profile, strings.Join(names, ", "))
 			}
 			if p.Source() != config.SourceAWSProfile {

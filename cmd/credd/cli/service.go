@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -460,7 +462,7 @@ func daemonSummary(st control.Status, now time.Time) string {
 			delete(counts, state)
 		}
 	}
-	for _, state := range sortedStates(counts) {
+	for _, state := range slices.Sorted(maps.Keys(counts)) {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[state], state))
 	}
 	line += fmt.Sprintf(", %d profile(s)", len(st.Profiles))
@@ -468,15 +470,6 @@ func daemonSummary(st control.Status, now time.Time) string {
 		line += ": " + strings.Join(parts, ", ")
 	}
 	return line
-}
-
-func sortedStates(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // signIns lists what needs a sign-in, each with the command that does it:
