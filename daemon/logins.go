@@ -119,21 +119,16 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 			next[k] = old
 			continue
 		}
-		secret, missing := "", ""
+		var secret, missing string
 		if p.ClientSecretEnv != "" && d.deps.Secret != nil {
-			secret = d.deps.Secret(p.ClientSecretEnv)
-		}
-		if p.ClientSecretEnv != "" && d.deps.Secret != nil && secret == "" {
-			missing = p.ClientSecretEnv
-			d.log.Warn("the client secret's variable is empty or unset in credd's environment; sign-ins will fail", "provider", name, "client_secret_env", missing)
+			if secret = d.deps.Secret(p.ClientSecretEnv); secret == "" {
+				missing = p.ClientSecretEnv
+				d.log.Warn("the client secret's variable is empty or unset in credd's environment; sign-ins will fail", "provider", name, "client_secret_env", missing)
+			}
 		}
 		m := &login.OIDC{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, Scopes: p.Scopes, HTTPClient: d.http}
 		hint := "credd login --provider " + name
-		sess := login.New(ctx, k, m, login.Options{
-			Store: d.deps.Sessions, Clock: d.deps.Clock, Logger: d.log.With("component", "login"),
-			LoginHint: hint, OnChange: d.sessionChanged,
-		})
-		next[k] = &signin{sess: sess, oidc: m, key: key, flow: p.Flow, hint: hint, noSecret: missing}
+		next[k] = &signin{sess: d.newSession(ctx, k, m, hint), oidc: m, key: key, flow: p.Flow, hint: hint, noSecret: missing}
 	}
 	for name, c := range cfg.SSOSessions {
 		key := hashOf(c)
@@ -148,12 +143,9 @@ func (d *Daemon) syncLogins(ctx context.Context, cfg config.Config) {
 			m.CacheFile = login.AWSCLICacheFile(d.deps.HomeDir, name)
 		}
 		hint := "credd login --sso-session " + name
-		sess := login.New(ctx, k, m, login.Options{
-			Store: d.deps.Sessions, Clock: d.deps.Clock, Logger: d.log.With("component", "login"),
-			LoginHint: hint, OnChange: d.sessionChanged,
-		})
-		// A stored session's client registration is reused; with no stored
-		// session, one `aws sso login` left in the shared cache is taken.
+		sess := d.newSession(ctx, k, m, hint)
+		// A stored session's client registration is reused, and a later
+		// `aws sso login` left in the shared cache is taken.
 		m.Restore(ctx, sess)
 		next[k] = &signin{sess: sess, sso: m, key: key, flow: c.Flow, hint: hint}
 	}
@@ -184,6 +176,15 @@ func (d *Daemon) startSessions(ctx context.Context, wg *sync.WaitGroup) {
 }
 
 func ssoKey(name string) string { return "sso/" + name }
+
+// newSession makes the session of one identity_providers or sso_sessions
+// entry, kept in the session store and reported to sessionChanged.
+func (d *Daemon) newSession(ctx context.Context, key string, m login.Method, hint string) *login.Session {
+	return login.New(ctx, key, m, login.Options{
+		Store: d.deps.Sessions, Clock: d.deps.Clock, Logger: d.log.With("component", "login"),
+		LoginHint: hint, OnChange: d.sessionChanged,
+	})
+}
 
 // accessTokens adapts a signed-in Identity Center session to
 // source.AccessTokens.

@@ -29,10 +29,6 @@ type finding struct {
 	exit int
 }
 
-// maxSkew is where SigV4 starts refusing requests (15 minutes); warn well
-// before it.
-const maxSkew = 5 * time.Minute
-
 func (a *app) doctorCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "doctor",
@@ -233,7 +229,7 @@ func checkSkew(ctx context.Context, cfg config.Config) finding {
 	if skew < 0 {
 		skew = -skew
 	}
-	if skew > maxSkew {
+	if skew > daemon.MaxSkew {
 		return finding{what: fmt.Sprintf("clock is off by about %s against STS: AWS refuses signatures more than 15 minutes off", skew.Round(time.Minute)), fix: "enable time sync (timedatectl set-ntp true; or your OS's equivalent)"}
 	}
 	return finding{ok: true, what: fmt.Sprintf("clock within %s of STS", skew.Round(time.Second)+time.Second)}
