@@ -204,3 +204,15 @@ func goSDKFromContainer(t *testing.T, uri, tokenVar, tokenValue string) (aws.Con
 	}
 	return cfg, got
 }
+
+// waitFor polls cond until it holds: for what credd does asynchronously
+// (file watches, background renewal, shutdown). The bound only turns a
+// hang into a failure.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -325,50 +324,33 @@ func TestReloadKeepsServing(t *testing.T) {
 			}
 		})
 	}
-	waitFor := func(what string, cond func(control.Status) bool) {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for !cond(s.status(t)) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not happen within 15s:\n%s", what, s.logs)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	names := func(st control.Status) string {
-		var n []string
-		for _, p := range st.Profiles {
-			n = append(n, p.Name)
-		}
-		return strings.Join(n, ",")
-	}
 	base := s.config(t)
 
 	// 1. Edit on disk: add a profile, change ops (duration).
 	s.writeConfig(t, strings.Replace(base, "ops: {aws_profile: ops}", "ops: {aws_profile: ops, duration: 2h}\n  extra: {aws_profile: dev}", 1))
-	waitFor("reload on file change", func(st control.Status) bool { return names(st) == "dev,extra,ops" })
+	s.waitStatus(t, "reload on file change", func(st control.Status) bool { return profileNames(st) == "dev,extra,ops" })
 	// 2. `credd reload` with a profile removed.
 	s.writeConfig(t, strings.Replace(base, "ops: {aws_profile: ops}", "ops: {aws_profile: ops, duration: 2h}", 1))
 	if code, out, errOut := s.run(t, "reload"); code != 0 || !strings.Contains(out, "reloaded") {
 		t.Fatalf("reload: %d %s %s", code, out, errOut)
 	}
-	waitFor("removal", func(st control.Status) bool { return names(st) == "dev,ops" })
+	s.waitStatus(t, "removal", func(st control.Status) bool { return profileNames(st) == "dev,ops" })
 	// 3. An invalid config is refused, the one in force stays.
 	s.writeConfig(t, base+"  broken: {aws_profile: x, duration: 99h}\n")
 	code, _, errOut := s.run(t, "reload")
 	if code != cli.ExitUsage || !strings.Contains(errOut, "profiles.broken.duration") || !strings.Contains(errOut, "stays") {
 		t.Errorf("invalid reload: exit %d: %s", code, errOut)
 	}
-	if names(s.status(t)) != "dev,ops" {
+	if profileNames(s.status(t)) != "dev,ops" {
 		t.Errorf("the refused config changed the profiles")
 	}
 	// 4. SIGHUP, with the config repaired.
 	if runtime.GOOS != "windows" {
 		s.writeConfig(t, base)
-		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		if err := sighupSelf(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor("SIGHUP reload", func(st control.Status) bool {
+		s.waitStatus(t, "SIGHUP reload", func(control.Status) bool {
 			return strings.Contains(s.logs.String(), `"reason":"SIGHUP"`)
 		})
 	}
@@ -566,17 +548,13 @@ for p in ("fromcredd", "other"):
 func (s *served) waitStatus(t *testing.T, what string, cond func(control.Status) bool) control.Status {
 	t.Helper()
 	c := control.NewClient(s.stateDir)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		st, err := c.Status(t.Context())
-		if err == nil && cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within 15s (last error %v):\n%s", what, err, s.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var st control.Status
+	waitFor(t, what, func() bool {
+		var err error
+		st, err = c.Status(t.Context())
+		return err == nil && cond(st)
+	})
+	return st
 }
 
 func profileNames(st control.Status) string {

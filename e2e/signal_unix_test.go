@@ -79,16 +79,6 @@ func startSlowServe(t *testing.T, sleep int) *slowServe {
 	return s
 }
 
-// waitFor polls cond; the bound only turns a hang into a failure.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-	}
-}
-
 // fetchIMDS asks for the slow profile over IMDSv2, as an SDK would; the
 // status code goes to result.
 func (s *slowServe) fetchIMDS(result chan<- string) {
@@ -112,6 +102,9 @@ func (s *slowServe) fetchIMDS(result chan<- string) {
 	resp.Body.Close()
 	result <- fmt.Sprintf("%d %s", resp.StatusCode, body)
 }
+
+// sighupSelf asks this process (an in-process `credd serve`) to reload.
+func sighupSelf() error { return syscall.Kill(os.Getpid(), syscall.SIGHUP) }
 
 // TestServeSignals: SIGTERM stops `credd serve` gracefully (the request in
 // flight is answered, exit 0); a second signal during that shutdown exits

@@ -200,12 +200,13 @@ func TestSSORenewsInTheBackground(t *testing.T) {
 	grants := fake.Calls("CreateToken/refresh_token")
 	// Wait for the renewal to reach the AWS CLI cache (the daemon writes it
 	// after it has kept the renewed token).
-	after := before
-	for deadline := time.Now().Add(15 * time.Second); after.AccessToken == before.AccessToken && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	var after ssoCache
+	waitFor(t, "a renewal in the background of a 4-second token", func() bool {
 		after = readSSOCache(t, s.env["HOME"], "corp")
-	}
-	if fake.Calls("CreateToken/refresh_token") == grants || after.AccessToken == before.AccessToken {
-		t.Fatalf("no renewal in the background within 15s of a 4-second token\n%s", s.logs)
+		return after.AccessToken != before.AccessToken
+	})
+	if fake.Calls("CreateToken/refresh_token") == grants {
+		t.Fatalf("the cache changed without a refresh_token grant\n%s", s.logs)
 	}
 	if after.ExpiresAt < before.ExpiresAt {
 		t.Errorf("the AWS CLI cache went back in time (expires %s, then %s)", before.ExpiresAt, after.ExpiresAt)
@@ -396,16 +397,14 @@ func awsSSOLogin(t *testing.T, fake *ssotest.Server, home string) ssoCache {
 }
 
 // eventually polls the daemon until path answers 200: credd reacts to a
-// file written by another program. The bound only turns a hang into a
-// failure.
+// file written by another program.
 func (s *served) eventually(t *testing.T, path string, token []byte) rawResp {
 	t.Helper()
 	var r rawResp
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if r = s.rawGet(t, path, token); r.code == http.StatusOK {
-			break
-		}
-	}
+	waitFor(t, path+" to answer 200", func() bool {
+		r = s.rawGet(t, path, token)
+		return r.code == http.StatusOK
+	})
 	return r
 }
 
