@@ -316,7 +316,7 @@ func (s *Session) merge(ctx context.Context, t Tokens) Tokens {
 	if len(t.Extra) == 0 && s.have {
 		t.Extra = s.tokens.Extra
 	}
-	return s.keep(ctx, t)
+	return s.keep(ctx, t, true)
 }
 
 // offer replaces the session with t, a session obtained elsewhere (the
@@ -330,13 +330,14 @@ func (s *Session) offer(ctx context.Context, t Tokens) bool {
 		s.mu.Unlock()
 		return false
 	}
-	s.keep(ctx, t)
+	s.keep(ctx, t, false) // it came from where Kept would share it
 	return true
 }
 
-// keep makes t the session's tokens and writes them to the store. Called
-// with s.mu held; releases it.
-func (s *Session) keep(ctx context.Context, t Tokens) Tokens {
+// keep makes t the session's tokens and writes them to the store, and
+// (share) hands them to the method's Kept. Called with s.mu held; releases
+// it.
+func (s *Session) keep(ctx context.Context, t Tokens, share bool) Tokens {
 	s.tokens, s.have, s.needs, s.issued = t, true, nil, s.clock.Now()
 	s.version++
 	v := s.version
@@ -349,7 +350,7 @@ func (s *Session) keep(ctx context.Context, t Tokens) Tokens {
 		raw, _ := json.Marshal(stored{Kind: s.method.Kind(), ExpiresAt: exp, Tokens: t})
 		s.storeLatest(v, func() error { return s.o.Store.Put(ctx, s.name, raw) }, "session not saved: the next restart needs a sign-in")
 	}
-	if k, ok := s.method.(keeper); ok {
+	if k, ok := s.method.(keeper); ok && share {
 		s.storeLatest(v, func() error { return k.Kept(t) }, "session not shared")
 	}
 	return t

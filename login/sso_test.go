@@ -552,9 +552,13 @@ func TestSSOFollowsTheAWSCLICache(t *testing.T) {
 			}
 			held, _ := s.Tokens(t.Context())
 			tc.write(t, file)
+			written, _ := os.ReadFile(file)
 
 			if got := m.Follow(t.Context(), s); got != tc.wantTake {
 				t.Fatalf("Follow = %v, want %v", got, tc.wantTake)
+			}
+			if now, _ := os.ReadFile(file); string(now) != string(written) {
+				t.Errorf("Follow rewrote the cache it read:\n%s\nwas\n%s", now, written)
 			}
 			now, err := s.Tokens(t.Context())
 			if tc.wantTake && !s.Ends().Equal(now.Expiry) {
