@@ -64,8 +64,8 @@ type SSO struct {
 	Clock      clock.Clock
 	// CacheFile, if set, is the AWS CLI's token cache for this session
 	// (~/.aws/sso/cache/<sha1 of the session name>.json): a later session
-	// in it is taken (Restore, Follow), and every change the session keeps
-	// is written to it (Kept).
+	// in it is taken (Restore, Follow), and every sign-in and renewal the
+	// session keeps is written to it (Kept).
 	CacheFile string
 
 	mu   sync.Mutex
