@@ -61,6 +61,12 @@ func (s *syncBuffer) String() string {
 
 func start(t *testing.T, yaml, awsConfig string) *running {
 	t.Helper()
+	return startWith(t, yaml, awsConfig, nil)
+}
+
+// startWith is start with a hook on the daemon's dependencies.
+func startWith(t *testing.T, yaml, awsConfig string, mod func(*Deps)) *running {
+	t.Helper()
 	dir := t.TempDir()
 	awsCfg := filepath.Join(dir, "aws-config")
 	if err := os.WriteFile(awsCfg, []byte(awsConfig), 0o600); err != nil {
@@ -77,7 +83,7 @@ func start(t *testing.T, yaml, awsConfig string) *running {
 	cfg.Listen = ln.Addr().String()
 	logs := &syncBuffer{}
 	reg := prometheus.NewRegistry()
-	d, err := New(t.Context(), cfg, Deps{
+	deps := Deps{
 		Logger:             slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Registerer:         reg,
 		Gatherer:           reg,
@@ -85,8 +91,13 @@ func start(t *testing.T, yaml, awsConfig string) *running {
 		AWSCredentialFiles: []string{filepath.Join(dir, "none")},
 		UserName:           "Tester Name",
 		ClientToken:        []byte("client-token-0123456789abcdef0123"),
-	})
+	}
+	if mod != nil {
+		mod(&deps)
+	}
+	d, err := New(t.Context(), cfg, deps)
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,59 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/internal/oidctest"
 	"github.com/credd/credd/store"
 )
-
-// startWith is start with a hook on the daemon's dependencies.
-func startWith(t *testing.T, yaml, awsConfig string, mod func(*Deps)) *running {
-	t.Helper()
-	dir := t.TempDir()
-	awsCfg := filepath.Join(dir, "aws-config")
-	if err := os.WriteFile(awsCfg, []byte(awsConfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse(strings.NewReader(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Listen = ln.Addr().String()
-	logs := &syncBuffer{}
-	reg := prometheus.NewRegistry()
-	deps := Deps{
-		Logger:             slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Registerer:         reg,
-		Gatherer:           reg,
-		AWSConfigFiles:     []string{awsCfg},
-		AWSCredentialFiles: []string{filepath.Join(dir, "none")},
-		UserName:           "Tester Name",
-		ClientToken:        []byte("client-token-0123456789abcdef0123"),
-	}
-	if mod != nil {
-		mod(&deps)
-	}
-	d, err := New(t.Context(), cfg, deps)
-	if err != nil {
-		ln.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- d.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	return &running{d: d, url: "http://" + cfg.Listen, reg: reg, logs: logs}
-}
 
 // processProfileExpiring is processProfile with a chosen expiry.
 func processProfileExpiring(t *testing.T, name, key string, exp time.Time) string {
