@@ -60,13 +60,14 @@ grep -qx "credd $version" <<<"$out" || fail "credd version does not say $version
 grep -qx "commit $commit" <<<"$out" || fail "credd version does not say commit $commit"
 
 echo "-- installed files"
-for f in /usr/lib/systemd/user/credd.service /usr/share/doc/credd/README.md \
+for f in /usr/lib/systemd/user/credd.service /usr/share/doc/credd/README.md /usr/share/doc/credd/copyright \
   /usr/share/bash-completion/completions/credd /usr/share/zsh/vendor-completions/_credd \
   /usr/share/fish/vendor_completions.d/credd.fish /usr/share/credd/completions/credd.ps1; do
   [ -s "$f" ] || fail "$f is missing or empty"
 done
 cmp -s /usr/lib/systemd/user/credd.service packaging/systemd/credd.service || fail "the installed unit differs from packaging/systemd/credd.service"
 bash -n /usr/share/bash-completion/completions/credd || fail "bash completion does not parse"
+grep -qx 'License: Apache-2.0' /usr/share/doc/credd/copyright || fail "the copyright file does not name Apache-2.0"
 
 echo "-- systemd-analyze verify --user /usr/lib/systemd/user/credd.service"
 rt="$work/run"; mkdir -m 700 "$rt"

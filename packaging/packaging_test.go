@@ -404,3 +404,75 @@ func TestCompletionsScript(t *testing.T) {
 		t.Errorf("completions.sh accepted empty output: %s", b)
 	}
 }
+
+// TestLicense: credd is Apache-2.0, and every package says so: the LICENSE
+// at the root is that text, the archives carry it, the deb has Debian's
+// copyright file naming it, the rpm and both nfpm configs declare it (the
+// rpm also ships the text as %license), and the Homebrew formula, the Scoop
+// manifest and the dev container feature name it.
+func TestLicense(t *testing.T) {
+	text := string(read(t, filepath.Join("..", "LICENSE")))
+	for _, w := range []string{"Apache License", "Version 2.0, January 2004", "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("LICENSE lacks %q: not the Apache License 2.0", w)
+		}
+	}
+	type pkg struct {
+		License  string        `yaml:"license"`
+		Contents []nfpmContent `yaml:"contents"`
+	}
+	hasLicenseFiles := func(name string, cs []nfpmContent) {
+		t.Helper()
+		want := []string{"packaging/deb/copyright -> /usr/share/doc/credd/copyright deb", "LICENSE -> /usr/share/licenses/credd/LICENSE rpm"}
+		for _, w := range want {
+			if !slices.ContainsFunc(cs, func(c nfpmContent) bool { return c.Src+" -> "+c.Dst+" "+c.Packager == w }) {
+				t.Errorf("%s contents lack %s", name, w)
+			}
+		}
+	}
+	var standalone pkg
+	if err := yaml.Unmarshal(read(t, "nfpm.yaml"), &standalone); err != nil {
+		t.Fatal(err)
+	}
+	if standalone.License != "Apache-2.0" {
+		t.Errorf("nfpm.yaml license %q, want Apache-2.0", standalone.License)
+	}
+	hasLicenseFiles("nfpm.yaml", standalone.Contents)
+	var rel struct {
+		Archives []struct {
+			Files []any `yaml:"files"`
+		} `yaml:"archives"`
+		NFPMs []pkg `yaml:"nfpms"`
+	}
+	if err := yaml.Unmarshal(read(t, "goreleaser.yaml"), &rel); err != nil {
+		t.Fatal(err)
+	}
+	if len(rel.NFPMs) != 1 || rel.NFPMs[0].License != "Apache-2.0" {
+		t.Errorf("goreleaser.yaml nfpms license: %+v, want Apache-2.0", rel.NFPMs)
+	} else {
+		hasLicenseFiles("goreleaser.yaml nfpms", rel.NFPMs[0].Contents)
+	}
+	if len(rel.Archives) != 1 || !slices.Contains(rel.Archives[0].Files, any("LICENSE")) {
+		t.Errorf("goreleaser.yaml archives do not carry LICENSE: %+v", rel.Archives)
+	}
+	copyright := string(read(t, filepath.Join("deb", "copyright")))
+	if !strings.HasPrefix(copyright, "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n") ||
+		!strings.Contains(copyright, "\nLicense: Apache-2.0\n") || !strings.Contains(copyright, "/usr/share/common-licenses/Apache-2.0") {
+		t.Errorf("deb/copyright is not a machine-readable copyright file naming Apache-2.0:\n%s", copyright)
+	}
+	if !regexp.MustCompile(`(?m)^  license "Apache-2\.0"$`).Match(read(t, filepath.Join("homebrew", "credd.rb"))) {
+		t.Error(`the Homebrew formula lacks license "Apache-2.0"`)
+	}
+	var scoop struct {
+		License string `json:"license"`
+	}
+	if err := json.Unmarshal(read(t, filepath.Join("scoop", "credd.json")), &scoop); err != nil || scoop.License != "Apache-2.0" {
+		t.Errorf("scoop/credd.json license %q (%v), want Apache-2.0", scoop.License, err)
+	}
+	var feature struct {
+		LicenseURL string `json:"licenseURL"`
+	}
+	if err := json.Unmarshal(read(t, filepath.Join("devcontainer", "devcontainer-feature.json")), &feature); err != nil || !strings.HasSuffix(feature.LicenseURL, "/LICENSE") {
+		t.Errorf("devcontainer-feature.json licenseURL %q (%v), want the repository's LICENSE", feature.LicenseURL, err)
+	}
+}

@@ -56,7 +56,7 @@ for target in linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 wi
   else
     list=$(tar -tzf "$dist/$archive")
   fi
-  for f in "$exe" README.md docs/packaging.md completions/credd.bash completions/_credd completions/credd.fish completions/credd.ps1 systemd/credd.service; do
+  for f in "$exe" LICENSE README.md docs/packaging.md completions/credd.bash completions/_credd completions/credd.fish completions/credd.ps1 systemd/credd.service; do
     grep -qx "$f" <<<"$list" || fail "$archive lacks $f"
   done
   echo "ok $archive"

@@ -43,6 +43,9 @@ echo "-- rpm -qip"
 rpmq -qip "$pkg"
 got=$(rpmq -qp --qf '%{NAME} %{VERSION} %{ARCH} %{OS}' "$pkg")
 [ "$got" = "credd $version $rpmarch linux" ] || fail "name/version/arch/os '$got', want 'credd $version $rpmarch linux'"
+license=$(rpmq -qp --qf '%{LICENSE}' "$pkg")
+[ "$license" = Apache-2.0 ] || fail "license '$license', want Apache-2.0"
+[ "$(rpmq -qp --licensefiles "$pkg")" = /usr/share/licenses/credd/LICENSE ] || fail "the rpm marks no %license file (want /usr/share/licenses/credd/LICENSE)"
 
 echo "-- rpm -qlp"
 list=$(rpmq -qlp "$pkg")
@@ -68,6 +71,7 @@ want() { # want PATH LOCALFILE PERMS
 }
 want /usr/bin/credd "$work/dist/credd" -rwxr-xr-x
 want /usr/lib/systemd/user/credd.service packaging/systemd/credd.service -rw-r--r--
+want /usr/share/licenses/credd/LICENSE LICENSE -rw-r--r--
 want /usr/share/zsh/site-functions/_credd "$work/dist/completions/_credd" -rw-r--r--
 echo "ok: the binary built above, the unit from packaging/systemd, modes"
 

@@ -7,7 +7,7 @@ class Credd < Formula
   url "https://github.com/credd/credd/archive/refs/tags/v0.1.0.tar.gz"
   sha256 "0000000000000000000000000000000000000000000000000000000000000000"
   head "https://github.com/credd/credd.git", branch: "main"
-  # No license line: the repository does not declare one yet.
+  license "Apache-2.0"
 
   depends_on "go" => :build
 
