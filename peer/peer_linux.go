@@ -1,0 +1,142 @@
+package peer
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"syscall"
+
+	"github.com/prometheus/procfs"
+)
+
+// System is the OS's resolver.
+type System struct {
+	fs procfs.FS
+}
+
+var _ Resolver = (*System)(nil)
+
+// New returns the OS's resolver.
+func New() (*System, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return nil, fmt.Errorf("opening /proc: %w", err)
+	}
+	return &System{fs: fs}, nil
+}
+
+// Support implements the doctor's question.
+func (s *System) Support() Support {
+	sup := Support{
+		Owner:   "the socket's owner UID in /proc/net/tcp and /proc/net/tcp6",
+		Process: "the socket's inode under /proc/<pid>/fd",
+		Limits:  "connections from other network namespaces (containers on a bridge) have no local owner",
+	}
+	if os.Geteuid() != 0 {
+		sup.Limits = "the process of another user's connection is not visible without root; " + sup.Limits
+	}
+	return sup
+}
+
+// Lookup implements Resolver: the kernel's socket diagnostics (netlink
+// sock_diag) first, which cost the same however many sockets the machine
+// has, then the text tables, where netlink is not allowed (some sandboxes).
+func (s *System) Lookup(local, remote netip.AddrPort) (Peer, error) {
+	local, remote = unmap(local), unmap(remote)
+	if p, err := diag(local, remote); err == nil {
+		return p, nil
+	}
+	return s.table(local, remote)
+}
+
+// table reads /proc/net/tcp and tcp6. A client end in IPv4 may sit in
+// either (an IPv6 socket connecting to an IPv4-mapped address shows in
+// tcp6).
+func (s *System) table(local, remote netip.AddrPort) (Peer, error) {
+	tables := []func() (procfs.NetTCP, error){s.fs.NetTCP6}
+	if remote.Addr().Is4() {
+		tables = []func() (procfs.NetTCP, error){s.fs.NetTCP, s.fs.NetTCP6}
+	}
+	for _, table := range tables {
+		lines, err := table()
+		if err != nil {
+			if os.IsNotExist(err) { // no IPv6 in this kernel
+				continue
+			}
+			return Peer{}, fmt.Errorf("reading the TCP table: %w", err)
+		}
+		for _, l := range lines {
+			if uint16(l.LocalPort) != remote.Port() || uint16(l.RemPort) != local.Port() {
+				continue
+			}
+			la, ok1 := netip.AddrFromSlice(l.LocalAddr)
+			ra, ok2 := netip.AddrFromSlice(l.RemAddr)
+			if !ok1 || !ok2 || la.Unmap() != remote.Addr() || ra.Unmap() != local.Addr() {
+				continue
+			}
+			return Peer{User: strconv.FormatUint(l.UID, 10), inode: l.Inode}, nil
+		}
+	}
+	return Peer{}, ErrNotFound
+}
+
+// Process implements Resolver: the process with a descriptor on the
+// socket's inode. Processes of the socket's owner are searched first,
+// newest first (clients are usually young), then the rest.
+func (s *System) Process(p Peer) (Process, error) {
+	if p.inode == 0 {
+		return Process{}, ErrNotFound // closed, or orphaned: no process holds it
+	}
+	procs, err := s.fs.AllProcs()
+	if err != nil {
+		return Process{}, fmt.Errorf("listing processes: %w", err)
+	}
+	slices.Reverse(procs) // AllProcs sorts by PID
+	uid, _ := strconv.ParseUint(p.User, 10, 32)
+	target := "socket:[" + strconv.FormatUint(p.inode, 10) + "]"
+	var others []procfs.Proc
+	for _, pr := range procs {
+		if !s.ownedBy(pr.PID, uint32(uid)) {
+			others = append(others, pr)
+			continue
+		}
+		if holds(pr, target) {
+			return describe(pr), nil
+		}
+	}
+	for _, pr := range others {
+		if holds(pr, target) {
+			return describe(pr), nil
+		}
+	}
+	return Process{}, ErrNotFound
+}
+
+// ownedBy says whether /proc/<pid> belongs to uid (the process's effective
+// user, which is the socket's owner unless the process changed user after
+// creating it).
+func (s *System) ownedBy(pid int, uid uint32) bool {
+	fi, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	if err != nil {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Uid == uid
+}
+
+func holds(pr procfs.Proc, target string) bool {
+	links, err := pr.FileDescriptorTargets()
+	if err != nil {
+		return false // gone, or another user's without root
+	}
+	return slices.Contains(links, target)
+}
+
+func describe(pr procfs.Proc) Process {
+	out := Process{PID: pr.PID}
+	out.Exe, _ = pr.Executable()
+	out.Cmdline, _ = pr.CmdLine()
+	return out
+}

@@ -1,0 +1,40 @@
+//go:build unix && !linux && !darwin
+
+package peer
+
+import (
+	"net/netip"
+	"time"
+)
+
+// System is the OS's resolver: lsof for the owner and the PID.
+type System struct{ l lsof }
+
+var _ Resolver = (*System)(nil)
+
+// New returns the OS's resolver.
+func New() (*System, error) {
+	return &System{l: lsof{path: "/usr/local/sbin/lsof", timeout: 2 * time.Second}}, nil
+}
+
+// Support implements the doctor's question.
+func (s *System) Support() Support {
+	return Support{
+		Owner:   "lsof (/usr/local/sbin/lsof), once per connection",
+		Process: "the PID lsof names; no executable",
+		Limits:  "lsof run as a user may see only that user's processes: another user's connection is unknown, and refused as such",
+	}
+}
+
+// Lookup implements Resolver.
+func (s *System) Lookup(local, remote netip.AddrPort) (Peer, error) {
+	return s.l.lookup(local, remote)
+}
+
+// Process implements Resolver.
+func (s *System) Process(p Peer) (Process, error) {
+	if p.PID == 0 {
+		return Process{}, ErrNotFound
+	}
+	return Process{PID: p.PID}, nil
+}

@@ -1,0 +1,164 @@
+package peer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// System is the OS's resolver: GetExtendedTcpTable for the owning PID,
+// the process token for the user.
+type System struct {
+	table *windows.LazyProc
+}
+
+var _ Resolver = (*System)(nil)
+
+// New returns the OS's resolver.
+func New() (*System, error) {
+	p := windows.NewLazySystemDLL("iphlpapi.dll").NewProc("GetExtendedTcpTable")
+	if err := p.Find(); err != nil {
+		return nil, fmt.Errorf("finding GetExtendedTcpTable: %w", err)
+	}
+	return &System{table: p}, nil
+}
+
+// Support implements the doctor's question.
+func (s *System) Support() Support {
+	return Support{
+		Owner:   "GetExtendedTcpTable (owning PID), then the user SID of that process's token",
+		Process: "the process's image name; the command line is not read",
+		Limits:  "a process of another user cannot be opened without privileges: its owner is unknown, and it is refused as such",
+	}
+}
+
+const (
+	tcpTableOwnerPIDConnections = 4 // TCP_TABLE_OWNER_PID_CONNECTIONS
+	errInsufficientBuffer       = windows.ERROR_INSUFFICIENT_BUFFER
+)
+
+// Lookup implements Resolver.
+func (s *System) Lookup(local, remote netip.AddrPort) (Peer, error) {
+	local, remote = unmap(local), unmap(remote)
+	family := uint32(windows.AF_INET6)
+	if remote.Addr().Is4() {
+		family = windows.AF_INET
+	}
+	buf, err := s.rows(family)
+	if err != nil {
+		return Peer{}, err
+	}
+	pid, ok := findOwner(buf, family == windows.AF_INET, local, remote)
+	if !ok {
+		return Peer{}, ErrNotFound
+	}
+	sid, err := processUser(pid)
+	if err != nil {
+		return Peer{PID: int(pid)}, fmt.Errorf("%w: process %d: %v", ErrNotFound, pid, err)
+	}
+	return Peer{User: sid, PID: int(pid)}, nil
+}
+
+// rows calls GetExtendedTcpTable until its buffer is large enough.
+func (s *System) rows(family uint32) ([]byte, error) {
+	size := uint32(16 << 10)
+	for range 5 {
+		buf := make([]byte, size)
+		r, _, _ := s.table.Call(uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&size)), 0, uintptr(family), tcpTableOwnerPIDConnections, 0)
+		switch windows.Errno(r) {
+		case 0:
+			return buf[:size], nil
+		case errInsufficientBuffer:
+			size += 4 << 10 // the table may grow between calls
+			continue
+		default:
+			return nil, fmt.Errorf("GetExtendedTcpTable: %w", windows.Errno(r))
+		}
+	}
+	return nil, errors.New("GetExtendedTcpTable: the table kept growing")
+}
+
+// findOwner walks MIB_TCPTABLE_OWNER_PID (or its IPv6 form): a DWORD count,
+// then rows. Ports are in network byte order in the low 16 bits of a DWORD.
+func findOwner(buf []byte, v4 bool, local, remote netip.AddrPort) (uint32, bool) {
+	if len(buf) < 4 {
+		return 0, false
+	}
+	n := int(binary.LittleEndian.Uint32(buf))
+	port := func(b []byte) uint16 { return binary.BigEndian.Uint16(b[:2]) }
+	if v4 {
+		// MIB_TCPROW_OWNER_PID: state, local addr, local port, remote
+		// addr, remote port, owning PID: six DWORDs.
+		const rowSize = 24
+		for i := range n {
+			off := 4 + i*rowSize
+			if off+rowSize > len(buf) {
+				break
+			}
+			row := buf[off : off+rowSize]
+			la := netip.AddrFrom4([4]byte(row[4:8]))
+			ra := netip.AddrFrom4([4]byte(row[12:16]))
+			if netip.AddrPortFrom(la, port(row[8:])) == remote && netip.AddrPortFrom(ra, port(row[16:])) == local {
+				return binary.LittleEndian.Uint32(row[20:]), true
+			}
+		}
+		return 0, false
+	}
+	// MIB_TCP6ROW_OWNER_PID: local addr [16], local scope, local port,
+	// remote addr [16], remote scope, remote port, state, owning PID.
+	const rowSize = 56
+	for i := range n {
+		off := 4 + i*rowSize
+		if off+rowSize > len(buf) {
+			break
+		}
+		row := buf[off : off+rowSize]
+		la := netip.AddrFrom16([16]byte(row[0:16]))
+		ra := netip.AddrFrom16([16]byte(row[24:40]))
+		if netip.AddrPortFrom(la, port(row[20:])).Compare(remote) == 0 && netip.AddrPortFrom(ra, port(row[44:])).Compare(local) == 0 {
+			return binary.LittleEndian.Uint32(row[52:]), true
+		}
+	}
+	return 0, false
+}
+
+// processUser is the SID of the user of process pid's token.
+func processUser(pid uint32) (string, error) {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return "", err
+	}
+	defer windows.CloseHandle(h)
+	var tok windows.Token
+	if err := windows.OpenProcessToken(h, windows.TOKEN_QUERY, &tok); err != nil {
+		return "", err
+	}
+	defer tok.Close()
+	u, err := tok.GetTokenUser()
+	if err != nil {
+		return "", err
+	}
+	return u.User.Sid.String(), nil
+}
+
+// Process implements Resolver.
+func (s *System) Process(p Peer) (Process, error) {
+	if p.PID == 0 {
+		return Process{}, ErrNotFound
+	}
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(p.PID))
+	if err != nil {
+		return Process{PID: p.PID}, fmt.Errorf("opening process %d: %w", p.PID, err)
+	}
+	defer windows.CloseHandle(h)
+	name := make([]uint16, windows.MAX_LONG_PATH)
+	size := uint32(len(name))
+	if err := windows.QueryFullProcessImageName(h, 0, &name[0], &size); err != nil {
+		return Process{PID: p.PID}, fmt.Errorf("naming process %d: %w", p.PID, err)
+	}
+	return Process{PID: p.PID, Exe: windows.UTF16ToString(name[:size])}, nil
+}
