@@ -1,0 +1,230 @@
+// Package audit owns credd's audit log, <state_dir>/audit.jsonl: one JSON
+// line per credentials answer and per refusal, saying which program of
+// which user took (or was refused) which profile's credentials, through
+// which endpoint and listener. Never a secret, token or link.
+//
+// The file is 0600 and rotated by size (10 MB, three old files kept, by
+// default) with gopkg.in/natefinch/lumberjack.v2, the rotation library most
+// Go services use; credd does not rotate by hand. Refusals are folded
+// (see Fold): at most one line per peer and reason per minute, with a
+// count, so that nothing refused can fill the disk or push the real
+// entries out of the rotation. Read reads the file and its rotated
+// predecessors back, for `credd audit`.
+package audit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"time"
+
+	"gopkg.in/natefinch/lumberjack.v2"
+
+	"github.com/credd/credd/clock"
+)
+
+// Endpoints, as the log names them.
+const (
+	EndpointIMDS              = "imds"
+	EndpointContainer         = "container"
+	EndpointConsole           = "console"
+	EndpointExport            = "export"
+	EndpointCredentialProcess = "credential_process"
+	EndpointMetrics           = "metrics"
+)
+
+// Entry is one line of the audit log.
+type Entry struct {
+	Time     time.Time `json:"time"`
+	Endpoint string    `json:"endpoint"`
+	Profile  string    `json:"profile,omitempty"`
+	Status   int       `json:"status"`
+	// Reason says why a request was refused.
+	Reason string `json:"reason,omitempty"`
+	// UID is the peer's user: a UID on Unix, a SID on Windows; empty when
+	// the OS could not tell (a container on a bridge).
+	UID     string `json:"uid,omitempty"`
+	PID     int    `json:"pid,omitempty"`
+	Exe     string `json:"exe,omitempty"`
+	Cmdline string `json:"cmdline,omitempty"`
+	// Client names the token: "default" for the owner token, a clients.*
+	// name for a scoped one.
+	Client   string `json:"client,omitempty"`
+	Listener string `json:"listener,omitempty"`
+	Remote   string `json:"remote,omitempty"`
+	// Count is how many refusals the line stands for (folded ones
+	// included); 0 on answers.
+	Count int `json:"count,omitempty"`
+}
+
+// MaxCmdline bounds the command line kept in an entry, in bytes.
+const MaxCmdline = 256
+
+// Options configure a Log.
+type Options struct {
+	Path       string
+	MaxSizeMB  int // rotate beyond this size; default 10
+	MaxBackups int // rotated files kept; default 3
+	// Window is the fold's window for refusals; default a minute.
+	Window time.Duration
+	// MaxPeers bounds the refusal keys held between flushes; default 1024.
+	MaxPeers int
+	Clock    clock.Clock
+}
+
+// Log is the audit log. It is safe for concurrent use.
+type Log struct {
+	clock clock.Clock
+	fold  *Fold[pending]
+
+	mu  sync.Mutex
+	w   *lumberjack.Logger
+	buf []byte // whole lines not yet written: a write(2) per answer cost more than the answer
+}
+
+// bufSize bounds the lines held before they are written.
+const bufSize = 32 << 10
+
+// pending is a folded refusal: the entry and how to complete it.
+type pending struct {
+	e    Entry
+	fill func(*Entry)
+}
+
+// Open opens (creating it 0600, or making an existing one 0600) the log.
+func Open(o Options) (*Log, error) {
+	if o.MaxSizeMB <= 0 {
+		o.MaxSizeMB = 10
+	}
+	if o.MaxBackups <= 0 {
+		o.MaxBackups = 3
+	}
+	if o.Window <= 0 {
+		o.Window = time.Minute
+	}
+	if o.MaxPeers <= 0 {
+		o.MaxPeers = 1024
+	}
+	f, err := os.OpenFile(o.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	w := &lumberjack.Logger{Filename: o.Path, MaxSize: o.MaxSizeMB, MaxBackups: o.MaxBackups}
+	return &Log{
+		clock: clock.Or(o.Clock),
+		fold:  NewFold[pending](o.Window, o.MaxPeers),
+		w:     w,
+		buf:   make([]byte, 0, bufSize),
+	}, nil
+}
+
+// Write writes e as one line (credentials answers). The line reaches the
+// file at the next Flush (the daemon calls it every second) or when 32 KB
+// are buffered. A zero Time is the clock's now.
+func (l *Log) Write(e Entry) error {
+	if e.Time.IsZero() {
+		e.Time = l.clock.Now()
+	}
+	return l.write(e, false)
+}
+
+// Refused records a refusal. Its key says what folds together (the peer
+// and the reason, never anything the peer chooses freely such as a path).
+// fill, if not nil, completes the entry (the process behind the peer) and
+// is called only when a line is written.
+func (l *Log) Refused(key string, e Entry, fill func(*Entry)) error {
+	now := l.clock.Now()
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	write, n := l.fold.Add(key, now, pending{e: e, fill: fill})
+	if !write {
+		return nil
+	}
+	e.Count = n
+	if fill != nil {
+		fill(&e)
+	}
+	return l.write(e, true)
+}
+
+// Flush writes the buffered lines and the folded refusals whose window is
+// over; the daemon calls it every second.
+func (l *Log) Flush() error {
+	err := l.flush(false)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return errors.Join(err, l.flushBuf())
+}
+
+func (l *Log) flush(all bool) error {
+	var errs []error
+	for _, f := range l.fold.Due(l.clock.Now(), all) {
+		e := f.Event.e
+		e.Count = f.Count
+		if f.Event.fill != nil {
+			f.Event.fill(&e)
+		}
+		errs = append(errs, l.write(e, true))
+	}
+	return errors.Join(errs...)
+}
+
+// Close writes every folded refusal and closes the file.
+func (l *Log) Close() error {
+	err := l.flush(true)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return errors.Join(err, l.flushBuf(), l.w.Close())
+}
+
+// write adds e's line to the buffer; now: and writes the buffer out.
+func (l *Log) write(e Entry, now bool) error {
+	if len(e.Cmdline) > MaxCmdline {
+		e.Cmdline = e.Cmdline[:MaxCmdline]
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf)+len(b) > bufSize {
+		if err := l.flushBuf(); err != nil {
+			return err
+		}
+	}
+	l.buf = append(l.buf, b...)
+	if now {
+		return l.flushBuf()
+	}
+	return nil
+}
+
+// flushBuf writes the buffered lines in one write, so that a rotation
+// (decided per write) never splits a line between two files. l.mu is held.
+func (l *Log) flushBuf() error {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	_, err := l.w.Write(l.buf)
+	l.buf = l.buf[:0]
+	if err != nil {
+		return fmt.Errorf("writing the audit log: %w", err)
+	}
+	return nil
+}
+
+// ErrNoLog means there is no audit log yet.
+var ErrNoLog = fs.ErrNotExist
