@@ -17,8 +17,10 @@ import (
 // Config is the whole configuration.
 type Config struct {
 	Listen            string                      `yaml:"listen"`
-	ExtraListen       []string                    `yaml:"extra_listen,omitempty"`
+	AllowUsers        []string                    `yaml:"allow_users,omitempty"`
+	ExtraListen       []Listener                  `yaml:"extra_listen,omitempty"`
 	AllowClients      []string                    `yaml:"allow_clients,omitempty"`
+	Clients           map[string]Client           `yaml:"clients,omitempty"`
 	StateDir          string                      `yaml:"state_dir"`
 	DefaultProfile    string                      `yaml:"default_profile"`
 	SessionStore      string                      `yaml:"session_store"`
@@ -31,6 +33,74 @@ type Config struct {
 	IdentityProviders map[string]IdentityProvider `yaml:"identity_providers,omitempty"`
 	Profiles          map[string]Profile          `yaml:"profiles,omitempty"`
 }
+
+// Self in allow_users stands for the user credd runs as.
+const Self = "self"
+
+// Listener is one extra_listen entry: an address facing other hosts (a
+// container bridge) and the policy of the connections it accepts. In YAML
+// it is either the address alone or a mapping.
+type Listener struct {
+	Address string `yaml:"address"`
+	// AllowClients are the networks whose connections are accepted;
+	// empty: the top-level allow_clients.
+	AllowClients []string `yaml:"allow_clients,omitempty"`
+	// Profile is what IMDS lists and /v1/credentials serves here; empty:
+	// default_profile.
+	Profile string `yaml:"profile,omitempty"`
+	// Client, if set, is the only client whose token the container
+	// endpoint accepts here (not even the owner token).
+	Client string `yaml:"client,omitempty"`
+}
+
+// Addr makes a plain Listener of an address.
+func Addr(address string) Listener { return Listener{Address: address} }
+
+func (l *Listener) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*l = Listener{Address: n.Value}
+		return nil
+	}
+	type plain Listener
+	return n.Decode((*plain)(l))
+}
+
+// MarshalYAML writes a Listener with nothing but an address as the address.
+func (l Listener) MarshalYAML() (any, error) {
+	if l.AllowClients == nil && l.Profile == "" && l.Client == "" {
+		return l.Address, nil
+	}
+	type plain Listener
+	return plain(l), nil
+}
+
+// Networks are the CIDRs allowed on the listener: its own, else the
+// top-level allow_clients.
+func (c Config) Networks(l Listener) []string {
+	if len(l.AllowClients) > 0 {
+		return l.AllowClients
+	}
+	return c.AllowClients
+}
+
+// Addresses are the listen address and every extra_listen address.
+func (c Config) Addresses() []string {
+	out := []string{c.Listen}
+	for _, l := range c.ExtraListen {
+		out = append(out, l.Address)
+	}
+	return out
+}
+
+// Client is a scoped client: a token of its own (<state_dir>/clients/
+// NAME.token) that the container endpoint honours for these profiles only.
+type Client struct {
+	Profiles []string `yaml:"profiles"`
+}
+
+// DefaultClient names the owner token (<state_dir>/token) in the audit
+// log; no scoped client may take the name.
+const DefaultClient = "default"
 
 // IMDS configures the instance metadata endpoint.
 type IMDS struct {
@@ -164,6 +234,7 @@ func (p Profile) SessionDuration() time.Duration {
 func Default() Config {
 	return Config{
 		Listen:       "127.0.0.1:9955",
+		AllowUsers:   []string{Self},
 		SessionStore: "auto",
 		IMDS:         IMDS{HopLimit: 1},
 		Refresh:      Refresh{Ahead: Dur(20 * time.Minute), IdleAfter: Dur(12 * time.Hour)},

@@ -1,9 +1,13 @@
 package config
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func parse(t *testing.T, y string) Config {
@@ -86,6 +90,8 @@ func TestParseErrorsNameTheirKey(t *testing.T) {
 		{"int of the wrong kind", "imds: {hop_limit: two}\n", []string{`imds.hop_limit: must be a whole number`}},
 		{"list where a scalar goes", "listen: [a, b]\n", []string{"listen: must be a single value"}},
 		{"scalar where a list goes", "extra_listen: 1.2.3.4:1\n", []string{"extra_listen: must be a list"}},
+		{"listener key unknown", "extra_listen: [{address: 172.17.0.1:9955, alow_clients: [172.17.0.0/16]}]\n", []string{"extra_listen[0].alow_clients: unknown key"}},
+		{"listener that is a list", "extra_listen: [[a]]\n", []string{"extra_listen[0]: must be a mapping of keys"}},
 		{"profile that is not a mapping", "profiles:\n  dev: 3\n", []string{"profiles.dev: must be a mapping of keys"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,6 +212,18 @@ func TestValidateReportsEveryErrorWithItsKey(t *testing.T) {
 		{"listen on a name", "listen: example.com:9955\n", []string{"listen: host must be an IP address or localhost"}},
 		{"extra_listen without allow_clients", "extra_listen: [172.17.0.1:9955]\n", []string{"allow_clients: must list"}},
 		{"bad CIDR", "allow_clients: [172.17.0.0/99]\nextra_listen: [172.17.0.1:9955]\n", []string{"allow_clients[0]: must be a CIDR"}},
+		{"listener object without networks", "extra_listen: [{address: 172.17.0.1:9955}]\n", []string{"allow_clients: must list"}},
+		{"listener object with a bad CIDR", "extra_listen: [{address: 172.17.0.1:9955, allow_clients: [nope]}]\n", []string{`extra_listen[0].allow_clients[0]: must be a CIDR`}},
+		{"listener address missing", "extra_listen: [{allow_clients: [172.17.0.0/16]}]\n", []string{`extra_listen[0].address: must be host:port`}},
+		{"listener naming no profile or client", "profiles:\n  dev: {aws_profile: x}\nextra_listen: [{address: 172.17.0.1:9955, allow_clients: [172.17.0.0/16], profile: prod, client: ci}]\n",
+			[]string{`extra_listen[0].profile: names no profile: "prod"`, `extra_listen[0].client: names no client: "ci"`}},
+		{"listener twice", "allow_clients: [172.17.0.0/16]\nextra_listen: [172.17.0.1:9955, {address: 172.17.0.1:9955}]\n", []string{"extra_listen[1]: 172.17.0.1:9955 is also extra_listen[0]"}},
+		{"allow_users empty", "allow_users: []\n", []string{"allow_users: must list"}},
+		{"allow_users odd name", "allow_users: [self, 'a/b']\n", []string{`allow_users[1]: must be self, a UID or a user name, got "a/b"`}},
+		{"client named default", "profiles:\n  dev: {aws_profile: x}\nclients:\n  default: {profiles: [dev]}\n", []string{`clients.default: a client name is`}},
+		{"client name with a path", "profiles:\n  dev: {aws_profile: x}\nclients:\n  ../x: {profiles: [dev]}\n", []string{`clients.../x: a client name is`}},
+		{"client without profiles", "clients:\n  ci: {}\n", []string{"clients.ci.profiles: must list"}},
+		{"client naming no profile", "profiles:\n  dev: {aws_profile: x}\nclients:\n  ci: {profiles: [dev, prod]}\n", []string{`clients.ci.profiles[1]: names no profile: "prod"`}},
 		{"bad session store", "session_store: disk\n", []string{"session_store: must be one of auto, keyring, file, memory"}},
 		{"hop limit out of range", "imds: {hop_limit: 0}\n", []string{"imds.hop_limit: must be between 1 and 64"}},
 		{"bad STS region", "sts: {region: mars}\n", []string{`sts.region: is not an AWS region`}},
@@ -264,14 +282,14 @@ func TestValidateReportsEveryErrorWithItsKey(t *testing.T) {
 func TestSet(t *testing.T) {
 	c := Default()
 	for _, kv := range [][2]string{
-		{"listen", "127.0.0.2:1234"}, {"extra_listen", "172.17.0.1:9955, 10.0.0.1:9955"}, {"iam.endpoint", "http://127.0.0.1:9001"},
+		{"listen", "127.0.0.2:1234"}, {"extra_listen", "172.17.0.1:9955, 10.0.0.1:9955"}, {"allow_users", "self, 1001"}, {"iam.endpoint", "http://127.0.0.1:9001"},
 		{"imds.allow_v1", "true"}, {"imds.hop_limit", "2"}, {"refresh.ahead", "5m"}, {"sts.endpoint", "http://127.0.0.1:9000"},
 	} {
 		if err := c.Set(kv[0], kv[1]); err != nil {
 			t.Fatalf("Set(%s): %v", kv[0], err)
 		}
 	}
-	if c.Listen != "127.0.0.2:1234" || len(c.ExtraListen) != 2 || !c.IMDS.AllowV1 || c.IMDS.HopLimit != 2 || c.Refresh.Ahead.Duration != 5*time.Minute || c.STS.Endpoint != "http://127.0.0.1:9000" || c.IAM.Endpoint != "http://127.0.0.1:9001" {
+	if c.Listen != "127.0.0.2:1234" || len(c.ExtraListen) != 2 || c.ExtraListen[1].Address != "10.0.0.1:9955" || len(c.AllowUsers) != 2 || !c.IMDS.AllowV1 || c.IMDS.HopLimit != 2 || c.Refresh.Ahead.Duration != 5*time.Minute || c.STS.Endpoint != "http://127.0.0.1:9000" || c.IAM.Endpoint != "http://127.0.0.1:9001" {
 		t.Errorf("Set did not apply: %+v", c)
 	}
 	for _, tc := range []struct{ key, val, want string }{
@@ -287,6 +305,51 @@ func TestSet(t *testing.T) {
 		if err := c.Set(k, "1"); err != nil && strings.Contains(err.Error(), "cannot be set") {
 			t.Errorf("EnvKeys lists %s but Set refuses it", k)
 		}
+	}
+}
+
+// TestListenersAndClients: extra_listen takes the plain address and the
+// object form side by side; allow_users defaults to self; both forms
+// write back as they were given.
+func TestListenersAndClients(t *testing.T) {
+	c := parse(t, `
+allow_clients: [172.17.0.0/16]
+extra_listen:
+  - 172.17.0.1:9955
+  - address: 10.88.0.1:9955
+    allow_clients: [10.88.0.0/16]
+    profile: dev
+    client: ci
+clients:
+  ci: {profiles: [dev]}
+profiles:
+  dev: {aws_profile: dev}
+`)
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := []Listener{Addr("172.17.0.1:9955"), {Address: "10.88.0.1:9955", AllowClients: []string{"10.88.0.0/16"}, Profile: "dev", Client: "ci"}}
+	if !reflect.DeepEqual(c.ExtraListen, want) {
+		t.Fatalf("extra_listen = %+v, want %+v", c.ExtraListen, want)
+	}
+	if got := c.Networks(c.ExtraListen[0]); !slices.Equal(got, []string{"172.17.0.0/16"}) {
+		t.Errorf("networks of the plain listener = %q", got)
+	}
+	if got := c.Networks(c.ExtraListen[1]); !slices.Equal(got, []string{"10.88.0.0/16"}) {
+		t.Errorf("networks of the object listener = %q", got)
+	}
+	if !slices.Equal(c.AllowUsers, []string{Self}) || !slices.Equal(c.Clients["ci"].Profiles, []string{"dev"}) {
+		t.Errorf("allow_users = %q, clients = %+v", c.AllowUsers, c.Clients)
+	}
+	if got := parse(t, "allow_users: [1001]\n").AllowUsers; !slices.Equal(got, []string{"1001"}) {
+		t.Errorf("allow_users given = %q, want only 1001", got)
+	}
+	out, err := yaml.Marshal(c.ExtraListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "- 172.17.0.1:9955\n- address: 10.88.0.1:9955\n  allow_clients:\n    - 10.88.0.0/16\n  profile: dev\n  client: ci\n"; string(out) != want {
+		t.Errorf("marshalled:\n%s\nwant:\n%s", out, want)
 	}
 }
 

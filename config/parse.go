@@ -81,7 +81,10 @@ func Salvage(data []byte) Config {
 	return cfg
 }
 
-var durationType = reflect.TypeOf(Duration{})
+var (
+	durationType = reflect.TypeOf(Duration{})
+	listenerType = reflect.TypeOf(Listener{})
+)
 
 // checkNode walks the YAML tree against the Go type and collects unknown
 // keys and kind mismatches, so that decoding afterwards cannot fail.
@@ -104,6 +107,8 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) Errors {
 			return at("must be a duration such as 20m or 1h")
 		}
 		return nil
+	case t == listenerType && n.Kind == yaml.ScalarNode:
+		return nil // the address alone
 	case t.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			return at("must be a mapping of keys")
@@ -200,7 +205,7 @@ func AsErrors(err error) (Errors, bool) {
 // EnvKeys lists the keys that Set accepts, which cmd/credd binds to
 // CREDD_<KEY> environment variables.
 var EnvKeys = []string{
-	"listen", "extra_listen", "allow_clients", "state_dir", "default_profile", "session_store",
+	"listen", "allow_users", "extra_listen", "allow_clients", "state_dir", "default_profile", "session_store",
 	"imds.allow_v1", "imds.hop_limit", "refresh.ahead", "refresh.idle_after",
 	"sts.region", "sts.endpoint", "iam.endpoint", "console.issuer", "console.federation_endpoint",
 }
@@ -221,8 +226,13 @@ func (c *Config) Set(key, value string) error {
 	switch key {
 	case "listen":
 		c.Listen = value
+	case "allow_users":
+		c.AllowUsers = list()
 	case "extra_listen":
-		c.ExtraListen = list()
+		c.ExtraListen = nil
+		for _, a := range list() {
+			c.ExtraListen = append(c.ExtraListen, Addr(a))
+		}
 	case "allow_clients":
 		c.AllowClients = list()
 	case "state_dir":

@@ -21,6 +21,8 @@ var (
 	reARN         = regexp.MustCompile(`^arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:\S+$`)
 	reSessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 	reName        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@/+-]*$`)
+	reClient      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	reUser        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@$\\ -]*$`)
 )
 
 // Limits from STS and the console federation endpoint.
@@ -38,16 +40,46 @@ const (
 func (c *Config) Validate() error {
 	v := &validator{}
 	v.listen("listen", c.Listen, true)
+	v.users(c.AllowUsers)
+	v.cidrs("allow_clients", c.AllowClients)
+	seen := map[string]string{c.Listen: "listen"}
+	bare := false // a listener relying on the top-level allow_clients
 	for i, l := range c.ExtraListen {
-		v.listen(fmt.Sprintf("extra_listen[%d]", i), l, false)
-	}
-	for i, s := range c.AllowClients {
-		if _, err := netip.ParsePrefix(s); err != nil {
-			v.add(fmt.Sprintf("allow_clients[%d]", i), "must be a CIDR such as 172.17.0.0/16, got %q", s)
+		key := fmt.Sprintf("extra_listen[%d]", i)
+		if l.AllowClients != nil || l.Profile != "" || l.Client != "" {
+			key += ".address"
+		}
+		v.listen(key, l.Address, false)
+		if prev, dup := seen[l.Address]; dup && l.Address != "" {
+			v.add(key, "%s is also %s", l.Address, prev)
+		}
+		seen[l.Address] = key
+		lkey := fmt.Sprintf("extra_listen[%d]", i)
+		v.cidrs(lkey+".allow_clients", l.AllowClients)
+		bare = bare || len(l.AllowClients) == 0
+		if _, ok := c.Profiles[l.Profile]; l.Profile != "" && len(c.Profiles) > 0 && !ok {
+			v.add(lkey+".profile", "names no profile: %q (profiles: %s)", l.Profile, strings.Join(slices.Sorted(maps.Keys(c.Profiles)), ", "))
+		}
+		if _, ok := c.Clients[l.Client]; l.Client != "" && !ok {
+			v.add(lkey+".client", "names no client: %q (add it under clients, e.g. clients: {%s: {profiles: [dev]}})", l.Client, l.Client)
 		}
 	}
-	if len(c.ExtraListen) > 0 && len(c.AllowClients) == 0 {
-		v.add("allow_clients", "must list the client networks allowed on extra_listen (e.g. [172.17.0.0/16])")
+	if bare && len(c.AllowClients) == 0 {
+		v.add("allow_clients", "must list the client networks allowed on extra_listen (e.g. [172.17.0.0/16]), or each extra_listen entry its own allow_clients")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Clients)) {
+		key := "clients." + name
+		if !reClient.MatchString(name) || name == DefaultClient {
+			v.add(key, "a client name is 1 to 64 of a-z, 0-9, _ and -, and not %q (the owner token's name)", DefaultClient)
+		}
+		if len(c.Clients[name].Profiles) == 0 {
+			v.add(key+".profiles", "must list the profiles this client may take, e.g. [dev]")
+		}
+		for i, p := range c.Clients[name].Profiles {
+			if _, ok := c.Profiles[p]; len(c.Profiles) > 0 && !ok {
+				v.add(fmt.Sprintf("%s.profiles[%d]", key, i), "names no profile: %q (profiles: %s)", p, strings.Join(slices.Sorted(maps.Keys(c.Profiles)), ", "))
+			}
+		}
 	}
 	switch c.SessionStore {
 	case "auto", "keyring", "file", "memory":
@@ -156,6 +188,27 @@ func (v *validator) listen(key, addr string, loopbackOnly bool) {
 	}
 	if loopbackOnly && !ip.IsLoopback() {
 		v.add(key, "must be a loopback address (got %s); to serve other interfaces add them to extra_listen with allow_clients", host)
+	}
+}
+
+func (v *validator) cidrs(key string, cidrs []string) {
+	for i, s := range cidrs {
+		if _, err := netip.ParsePrefix(s); err != nil {
+			v.add(fmt.Sprintf("%s[%d]", key, i), "must be a CIDR such as 172.17.0.0/16, got %q", s)
+		}
+	}
+}
+
+// users checks allow_users: self, UIDs, user names (or, on Windows,
+// DOMAIN\name and SIDs). Whether a name exists is the daemon's question.
+func (v *validator) users(users []string) {
+	if len(users) == 0 {
+		v.add("allow_users", "must list the local users whose connections are served, e.g. [self]")
+	}
+	for i, u := range users {
+		if !reUser.MatchString(u) {
+			v.add(fmt.Sprintf("allow_users[%d]", i), "must be self, a UID or a user name, got %q", u)
+		}
 	}
 }
 

@@ -131,7 +131,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		Region:         g.region,
 		ClientToken:    func() []byte { return token },
 		AllowV1:        cfg.IMDS.AllowV1,
-		Hosts:          append([]string{cfg.Listen}, cfg.ExtraListen...),
+		Hosts:          cfg.Addresses(),
 		Clock:          deps.Clock,
 		Logger:         d.log.With("component", "http"),
 		Metrics:        m,
@@ -233,7 +233,11 @@ const MaxHeaderBytes = 16 << 10
 func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	cfg := d.gen.Load().cfg
 	for i := 1; i < len(listeners); i++ {
-		ln, err := allowOnly(listeners[i], cfg.AllowClients, d.log)
+		var nets []string
+		if i <= len(cfg.ExtraListen) {
+			nets = cfg.Networks(cfg.ExtraListen[i-1])
+		}
+		ln, err := allowOnly(listeners[i], nets, d.log)
 		if err != nil {
 			return err
 		}
@@ -360,7 +364,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 // Listen opens the configured listeners: listen, then extra_listen.
 func Listen(cfg config.Config) ([]net.Listener, error) {
 	var out []net.Listener
-	for _, addr := range append([]string{cfg.Listen}, cfg.ExtraListen...) {
+	for _, addr := range cfg.Addresses() {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			for _, l := range out {

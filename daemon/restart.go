@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"reflect"
 	"slices"
 
 	"github.com/credd/credd/config"
@@ -16,7 +17,7 @@ var startOnly = []struct {
 	keep    func(old, cfg *config.Config)
 }{
 	{"listen", func(o, c *config.Config) bool { return o.Listen != c.Listen }, func(o, c *config.Config) { c.Listen = o.Listen }},
-	{"extra_listen", func(o, c *config.Config) bool { return !slices.Equal(o.ExtraListen, c.ExtraListen) }, func(o, c *config.Config) { c.ExtraListen = o.ExtraListen }},
+	{"extra_listen", func(o, c *config.Config) bool { return !reflect.DeepEqual(o.ExtraListen, c.ExtraListen) }, func(o, c *config.Config) { c.ExtraListen = o.ExtraListen }},
 	{"allow_clients", func(o, c *config.Config) bool { return !slices.Equal(o.AllowClients, c.AllowClients) }, func(o, c *config.Config) { c.AllowClients = o.AllowClients }},
 	{"imds.allow_v1", func(o, c *config.Config) bool { return o.IMDS.AllowV1 != c.IMDS.AllowV1 }, func(o, c *config.Config) { c.IMDS.AllowV1 = o.IMDS.AllowV1 }},
 	{"imds.hop_limit", func(o, c *config.Config) bool { return o.IMDS.HopLimit != c.IMDS.HopLimit }, func(o, c *config.Config) { c.IMDS.HopLimit = o.IMDS.HopLimit }},
