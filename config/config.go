@@ -169,6 +169,17 @@ type Profile struct {
 	Duration              Duration          `yaml:"duration,omitempty"`
 	RoleSessionName       string            `yaml:"role_session_name,omitempty"`
 	Console               ProfileConsole    `yaml:"console,omitempty"`
+	// MFASerial is the MFA device of the IAM user keys the profile rests
+	// on: credd then calls sts:GetSessionToken with a code from it, and
+	// assumes roles from that MFA session. An aws_profile may also name
+	// it in ~/.aws/config.
+	MFASerial string `yaml:"mfa_serial,omitempty"`
+	// MFAProcess is a command that prints the current code (aws-vault's
+	// mfa_process), so nobody is asked for it.
+	MFAProcess string `yaml:"mfa_process,omitempty"`
+	// MFASessionDuration is the length of the MFA session
+	// (GetSessionToken's DurationSeconds).
+	MFASessionDuration Duration `yaml:"mfa_session_duration,omitempty"`
 }
 
 // ProfileConsole configures console links for one profile.
@@ -228,6 +239,18 @@ func (p Profile) SessionDuration() time.Duration {
 		return p.Duration.Duration
 	}
 	return DefaultDuration
+}
+
+// DefaultMFASessionDuration is how long one MFA code serves when a
+// profile sets no mfa_session_duration.
+const DefaultMFASessionDuration = 12 * time.Hour
+
+// MFADuration is the profile's mfa_session_duration or the default.
+func (p Profile) MFADuration() time.Duration {
+	if p.MFASessionDuration.Duration > 0 {
+		return p.MFASessionDuration.Duration
+	}
+	return DefaultMFASessionDuration
 }
 
 // Default returns the configuration that applies where the file says nothing.

@@ -52,6 +52,12 @@ profiles:
       policy: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
       policy_arns: [arn:aws:iam::aws:policy/ReadOnlyAccess, arn:aws:iam::111122223333:policy/team/extra]
   minio: {source_profile: legacy, role_arn: "arn:minio:iam:::role/dummy"}
+  keys-mfa: {aws_profile: keys, mfa_serial: "arn:aws:iam::111122223333:mfa/alice", mfa_session_duration: 36h}
+  admin:
+    source_profile: keys
+    role_arn: arn:aws:iam::111122223333:role/admin
+    mfa_serial: GAHT12345678
+    mfa_process: ykman oath accounts code --single aws
 `)
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the DESIGN.md example should validate:\n%v", err)
@@ -68,6 +74,12 @@ profiles:
 	// Case matters in tag keys and profile names (viper would lower-case them).
 	if _, ok := c.Profiles["tenant"].SessionTagsFromClaims["TenantID"]; !ok {
 		t.Errorf("tag key case lost: %v", c.Profiles["tenant"].SessionTagsFromClaims)
+	}
+	if got := c.Profiles["keys-mfa"].MFADuration(); got != 36*time.Hour {
+		t.Errorf("keys-mfa MFA session = %s, want 36h", got)
+	}
+	if got := c.Profiles["admin"].MFADuration(); got != 12*time.Hour {
+		t.Errorf("admin MFA session = %s, want the default 12h", got)
 	}
 	want := map[string]SourceKind{"dev": SourceSSO, "app": SourceOIDC, "tenant": SourceAssumeRole, "ops": SourceAssumeRole, "legacy": SourceAWSProfile}
 	for name, kind := range want {
@@ -256,6 +268,19 @@ func TestValidateReportsEveryErrorWithItsKey(t *testing.T) {
 		{"federation policy too long", "profiles:\n  a: {aws_profile: x, console: {policy: '{\"Statement\":[],\"x\":\"" + strings.Repeat("y", 2100) + "\"}'}}\n", []string{"profiles.a.console.policy: is 2", "at most 2048"}},
 		{"federation policy ARN malformed", "profiles:\n  a: {aws_profile: x, console: {policy_arns: ['ReadOnlyAccess', 'arn:aws:iam::aws:policy/ViewOnlyAccess']}}\n", []string{`profiles.a.console.policy_arns[0]: is not a managed policy ARN`}},
 		{"too many federation policy ARNs", "profiles:\n  a: {aws_profile: x, console: {policy_arns: [" + strings.TrimSuffix(strings.Repeat("'arn:aws:iam::aws:policy/P', ", 11), ", ") + "]}}\n", []string{"profiles.a.console.policy_arns: at most 10 managed policies, got 11"}},
+		{"MFA serial that is neither an ARN nor a serial", "profiles:\n  a: {aws_profile: x, mfa_serial: 'my phone'}\n", []string{`profiles.a.mfa_serial: must be an MFA device's ARN`, `got "my phone"`}},
+		{"MFA serial too short", "profiles:\n  a: {aws_profile: x, mfa_serial: '1234'}\n", []string{`profiles.a.mfa_serial: must be an MFA device's ARN`}},
+		{"MFA session under 15m", "profiles:\n  a: {aws_profile: x, mfa_serial: 'arn:aws:iam::111122223333:mfa/a', mfa_session_duration: 10m}\n", []string{"profiles.a.mfa_session_duration: must be between 15m and 36h, got 10m"}},
+		{"MFA session over 36h", "profiles:\n  a: {aws_profile: x, mfa_serial: 'arn:aws:iam::111122223333:mfa/a', mfa_session_duration: 37h}\n", []string{"profiles.a.mfa_session_duration: must be between 15m and 36h, got 37h"}},
+		{"MFA session not a duration", "profiles:\n  a: {aws_profile: x, mfa_session_duration: all day}\n", []string{`profiles.a.mfa_session_duration: invalid duration "all day"`}},
+		{"MFA on an Identity Center profile", "sso_sessions:\n  corp: {start_url: 'https://x.awsapps.com/start', region: us-east-1}\nprofiles:\n  dev: {sso_session: corp, account_id: '111122223333', role_name: R, mfa_serial: 'arn:aws:iam::111122223333:mfa/a', mfa_process: x}\n",
+			[]string{"profiles.dev.mfa_serial: is only used with aws_profile or source_profile + role_arn", "profiles.dev.mfa_process: is only used with"}},
+		{"MFA on an OIDC profile", "identity_providers:\n  okta: {issuer: 'https://x.example.com', client_id: c}\nprofiles:\n  app: {identity_provider: okta, role_arn: 'arn:aws:iam::111122223333:role/app', mfa_session_duration: 1h}\n",
+			[]string{"profiles.app.mfa_session_duration: is only used with aws_profile or source_profile + role_arn"}},
+		{"MFA on a role whose source has no keys", "sso_sessions:\n  corp: {start_url: 'https://x.awsapps.com/start', region: us-east-1}\nprofiles:\n  dev: {sso_session: corp, account_id: '111122223333', role_name: R}\n  ops: {source_profile: dev, role_arn: 'arn:aws:iam::111122223333:role/ops', mfa_serial: 'arn:aws:iam::111122223333:mfa/a'}\n",
+			[]string{"profiles.ops.mfa_serial: needs source_profile to be an aws_profile profile (IAM user keys), but dev is a sso_session profile"}},
+		{"MFA on a role two hops above the keys", "profiles:\n  keys: {aws_profile: x}\n  mid: {source_profile: keys, role_arn: 'arn:aws:iam::111122223333:role/mid'}\n  top: {source_profile: mid, role_arn: 'arn:aws:iam::111122223333:role/top', mfa_serial: 'arn:aws:iam::111122223333:mfa/a'}\n",
+			[]string{"profiles.top.mfa_serial: needs source_profile to be an aws_profile profile", "set mfa_serial on the profile that has the keys"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := parse(t, tc.yaml)

@@ -23,16 +23,22 @@ var (
 	reName        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@/+-]*$`)
 	reClient      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	reUser        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@$\\ -]*$`)
+	// reMFASerial is STS's SerialNumber: an MFA device's ARN
+	// (arn:aws:iam::123456789012:mfa/name) or a hardware token's serial.
+	reMFASerial = regexp.MustCompile(`^[\w+=/:,.@-]{9,256}$`)
 )
 
 // Limits from STS and the console federation endpoint.
 const (
-	MinDuration        = 15 * time.Minute
-	MaxDuration        = 12 * time.Hour
-	MaxSessionTags     = 50
-	MaxHopLimit        = 64
-	minConsoleDuration = 15 * time.Minute
-	maxConsoleDuration = 12 * time.Hour
+	MinDuration    = 15 * time.Minute
+	MaxDuration    = 12 * time.Hour
+	MaxSessionTags = 50
+	MaxHopLimit    = 64
+	// GetSessionToken's range for IAM users.
+	MinMFASessionDuration = 15 * time.Minute
+	MaxMFASessionDuration = 36 * time.Hour
+	minConsoleDuration    = 15 * time.Minute
+	maxConsoleDuration    = 12 * time.Hour
 )
 
 // Validate checks the whole configuration and returns every problem at once
@@ -379,6 +385,43 @@ func (v *validator) profile(c *Config, name string) {
 	v.rangeDur(key+".duration", p.Duration, MinDuration, MaxDuration)
 	v.rangeDur(key+".console.session_duration", p.Console.SessionDuration, minConsoleDuration, maxConsoleDuration)
 	v.federationPolicy(key+".console", p)
+	v.mfa(c, key, p)
+}
+
+// mfa checks mfa_serial, mfa_process and mfa_session_duration. They apply
+// to IAM user keys, which aws_profile sources and the source_profile chains
+// resting on them use; sign-ins (sso_session, identity_provider) do their
+// own MFA at the identity provider. mfa_process and mfa_session_duration
+// are accepted without mfa_serial on an aws_profile, or a chain, whose
+// mfa_serial may be in ~/.aws/config.
+func (v *validator) mfa(c *Config, key string, p Profile) {
+	switch p.Source() {
+	case SourceAWSProfile, SourceAssumeRole, SourceNone:
+	default:
+		for _, k := range []struct {
+			name string
+			set  bool
+		}{{"mfa_serial", p.MFASerial != ""}, {"mfa_process", p.MFAProcess != ""}, {"mfa_session_duration", p.MFASessionDuration.raw != "" || p.MFASessionDuration.Duration != 0}} {
+			if k.set {
+				v.add(key+"."+k.name, "is only used with aws_profile or source_profile + role_arn (IAM user keys); %s sign-ins ask for MFA at the identity provider", p.Source())
+			}
+		}
+		return
+	}
+	switch {
+	case p.MFASerial == "":
+	case !reMFASerial.MatchString(p.MFASerial):
+		v.add(key+".mfa_serial", "must be an MFA device's ARN (arn:aws:iam::ACCOUNT:mfa/NAME) or a hardware token's serial number, got %q", p.MFASerial)
+	case p.Source() == SourceAssumeRole:
+		// The MFA session is made on the keys: the source must hold them.
+		if src, ok := c.Profiles[p.SourceProfile]; ok && src.Source() != SourceAWSProfile && src.Source() != SourceNone {
+			v.add(key+".mfa_serial", "needs source_profile to be an aws_profile profile (IAM user keys), but %s is a %s profile: set mfa_serial on the profile that has the keys", p.SourceProfile, src.Source())
+		}
+	}
+	if p.MFAProcess != "" && strings.TrimSpace(p.MFAProcess) == "" {
+		v.add(key+".mfa_process", "must be a command that prints the MFA code")
+	}
+	v.rangeDur(key+".mfa_session_duration", p.MFASessionDuration, MinMFASessionDuration, MaxMFASessionDuration)
 }
 
 // Limits of sts:GetFederationToken's session policies.

@@ -50,6 +50,12 @@ func (b *builder) awsProfile(name string) *source.AWSProfile {
 // profile's credentials for source_profile chains.
 func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 	p := b.cfg.Profiles[name]
+	if with := b.mfaProfile(name); with != "" {
+		// Never a session without the MFA the profile asks for.
+		return refresh.SourceFunc(func(context.Context) (cred.Credentials, error) {
+			return cred.Credentials{}, fmt.Errorf("profile %s rests on %s, which sets mfa_serial, and this build of credd cannot ask for MFA codes yet: it makes no call without one", name, with)
+		})
+	}
 	switch p.Source() {
 	case config.SourceAWSProfile:
 		return &source.SessionOnly{Profile: name, Base: b.awsProfile(name), STS: b.sts(), Duration: p.SessionDuration()}
@@ -104,6 +110,22 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 			return cred.Credentials{}, fmt.Errorf("profile %s uses %s, which this build of credd cannot sign in to yet", name, kind)
 		})
 	}
+}
+
+// mfaProfile is the profile of name's source_profile chain (name
+// included) that sets mfa_serial, or "".
+func (b *builder) mfaProfile(name string) string {
+	for range len(b.cfg.Profiles) + 1 { // validated configs have no cycles; bound it anyway
+		p, ok := b.cfg.Profiles[name]
+		switch {
+		case !ok:
+			return ""
+		case p.MFASerial != "":
+			return name
+		}
+		name = p.SourceProfile
+	}
+	return ""
 }
 
 // region is what IMDS reports as the instance's region: the profile's own,
