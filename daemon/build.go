@@ -18,6 +18,7 @@ type builder struct {
 	deps        Deps
 	http        *http.Client
 	awsProfiles map[string]*source.AWSProfile
+	view        func(awsProfile string) *source.SharedView
 }
 
 func (b *builder) sts() source.STSConfig {
@@ -41,6 +42,7 @@ func (b *builder) awsProfile(name string) *source.AWSProfile {
 		CredentialFiles: b.deps.AWSCredentialFiles,
 		DefaultRegion:   region,
 		HTTPClient:      b.deps.HTTPClient,
+		View:            b.view(p.AWSProfile),
 	}
 	b.awsProfiles[name] = ap
 	return ap

@@ -73,29 +73,21 @@ func digest(b []byte) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-// sharedProfileKey digests what the AWS SDK resolves for a profile of the
-// shared AWS files: its own section, every source_profile hop, its
-// sso-session and services sections, and keys from the credentials file.
-// A profile the SDK cannot resolve gets the digest of the error, so fixing
-// it changes the key too. The resolution (keys included) is only ever
-// hashed, never logged.
-func sharedProfileKey(ctx context.Context, deps Deps, profile string) string {
-	sc, err := awsconfig.LoadSharedConfigProfile(ctx, profile, func(o *awsconfig.LoadSharedConfigOptions) {
-		if len(deps.AWSConfigFiles) > 0 {
-			o.ConfigFiles = deps.AWSConfigFiles
-		}
-		if len(deps.AWSCredentialFiles) > 0 {
-			o.CredentialsFiles = deps.AWSCredentialFiles
-		}
-	})
-	if err != nil {
-		return digest([]byte("error: " + err.Error()))
+// readShared reads the shared AWS files once for a generation: the key of
+// every aws_profile source (what the SDK reads for it: its own sections,
+// every source_profile hop, its sso-session and services sections, and
+// its sections of the credentials file) and the view the SDK loads come
+// from this one reading. Keys digest content, secrets included, and are
+// never shown.
+func readShared(deps Deps) *source.SharedFiles {
+	cfg, creds := deps.AWSConfigFiles, deps.AWSCredentialFiles
+	if len(cfg) == 0 {
+		cfg = awsconfig.DefaultSharedConfigFiles
 	}
-	b, err := json.Marshal(sc)
-	if err != nil {
-		return digest([]byte("error: " + err.Error()))
+	if len(creds) == 0 {
+		creds = awsconfig.DefaultSharedCredentialsFiles
 	}
-	return digest(b)
+	return source.ReadSharedFiles(cfg, creds)
 }
 
 // buildGeneration makes the generation for cfg, reusing prev's entries
@@ -106,17 +98,19 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 		g.names = append(g.names, name)
 	}
 	sort.Strings(g.names)
-	b := builder{d: d, cfg: cfg, deps: d.deps, http: d.http, awsProfiles: map[string]*source.AWSProfile{}}
-	keys := map[string]string{}
-	shared := map[string]string{} // AWS profile name -> sharedProfileKey
-	awsKey := func(profile string) string {
-		k, ok := shared[profile]
+	shared := readShared(d.deps)
+	views := map[string]*source.SharedView{} // by AWS profile name
+	view := func(profile string) *source.SharedView {
+		v, ok := views[profile]
 		if !ok {
-			k = sharedProfileKey(ctx, d.deps, profile)
-			shared[profile] = k
+			v = shared.View(profile)
+			views[profile] = v
 		}
-		return k
+		return v
 	}
+	b := builder{d: d, cfg: cfg, deps: d.deps, http: d.http, awsProfiles: map[string]*source.AWSProfile{}, view: view}
+	keys := map[string]string{}
+	awsKey := func(profile string) string { return view(profile).Key() }
 	var build func(name string) *entry
 	build = func(name string) *entry {
 		if e, ok := g.entries[name]; ok {

@@ -257,7 +257,7 @@ region = us-east-1
 				t.Helper()
 				writeAtomic(t, deps.AWSConfigFiles[0], config)
 				writeAtomic(t, deps.AWSCredentialFiles[0], creds)
-				return sharedProfileKey(t.Context(), deps, tc.profile)
+				return readShared(deps).View(tc.profile).Key()
 			}
 			before := key(base, creds)
 			after := key(tc.config, tc.creds)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +34,13 @@ type AWSProfile struct {
 	// HTTPClient is left nil in production: the SDK builds its own, which
 	// honours AWS_CA_BUNDLE and the profile's ca_bundle.
 	HTTPClient *http.Client
+	// View, if set, is what the SDK reads of ConfigFiles for this profile
+	// (SharedFiles.View): the SDK then reads it, in a private temporary
+	// file removed at once, instead of the whole config file, which costs
+	// one parse of the profile's sections rather than of every profile's,
+	// and does not keep the whole file in memory with the profile's
+	// configuration. The credentials files are still read as they are.
+	View *SharedView
 
 	once sync.Mutex // guards cfg
 	cfg  *aws.Config
@@ -51,8 +60,21 @@ func (p *AWSProfile) Config(ctx context.Context) (aws.Config, error) {
 	if p.HTTPClient != nil {
 		opts = append(opts, awsconfig.WithHTTPClient(p.HTTPClient))
 	}
-	if len(p.ConfigFiles) > 0 {
-		opts = append(opts, awsconfig.WithSharedConfigFiles(p.ConfigFiles))
+	files := p.ConfigFiles
+	if p.View != nil && p.View.config != nil && len(p.ConfigFiles) == 1 {
+		dir, err := os.MkdirTemp("", "credd-aws-")
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("loading AWS profile %q: %w", p.Name, err)
+		}
+		defer os.RemoveAll(dir)
+		view := filepath.Join(dir, "config")
+		if err := os.WriteFile(view, p.View.config, 0o600); err != nil {
+			return aws.Config{}, fmt.Errorf("loading AWS profile %q: %w", p.Name, err)
+		}
+		files = []string{view}
+	}
+	if len(files) > 0 {
+		opts = append(opts, awsconfig.WithSharedConfigFiles(files))
 	}
 	if len(p.CredentialFiles) > 0 {
 		opts = append(opts, awsconfig.WithSharedCredentialsFiles(p.CredentialFiles))
@@ -132,6 +154,12 @@ var ssoAuthFailures = []string{"cannot be refreshed", "InvalidGrantException", "
 // refresh.ErrLoginRequired and names the command that fixes it.
 func (p *AWSProfile) explain(ctx context.Context, err error) error {
 	wrapped := fmt.Errorf("AWS profile %q: %w", p.Name, err)
+	if p.View != nil {
+		if !p.View.sso {
+			return wrapped
+		}
+		return loginHint(p.Name, err, wrapped)
+	}
 	sc, serr := awsconfig.LoadSharedConfigProfile(ctx, p.Name, func(o *awsconfig.LoadSharedConfigOptions) {
 		if len(p.ConfigFiles) > 0 {
 			o.ConfigFiles = p.ConfigFiles
@@ -143,9 +171,15 @@ func (p *AWSProfile) explain(ctx context.Context, err error) error {
 	if serr != nil || (sc.SSOSessionName == "" && sc.SSOStartURL == "") {
 		return wrapped
 	}
+	return loginHint(p.Name, err, wrapped)
+}
+
+// loginHint marks an SDK error of an Identity Center profile that says
+// the session is over.
+func loginHint(profile string, err, wrapped error) error {
 	for _, s := range ssoAuthFailures {
 		if strings.Contains(err.Error(), s) {
-			return fmt.Errorf("%w: the IAM Identity Center session has expired or was revoked: run `aws sso login --profile %s`: %w", refresh.ErrLoginRequired, p.Name, wrapped)
+			return fmt.Errorf("%w: the IAM Identity Center session has expired or was revoked: run `aws sso login --profile %s`: %w", refresh.ErrLoginRequired, profile, wrapped)
 		}
 	}
 	return wrapped
