@@ -2,10 +2,10 @@
 // (~/.aws/credentials): one profile section is written or updated, every
 // other byte of the file is kept, and the file is replaced atomically.
 //
-// The file is read the way botocore reads it (Python's configparser with
-// its defaults), because botocore is the strictest reader: it refuses a file
-// with a section or a key twice, treats indented lines as continuations of
-// the key above, and matches section names exactly.
+// The file is read line by line as botocore reads it (awsfile's Lines),
+// because botocore is the strictest reader: it refuses a file with a
+// section or a key twice, treats indented lines as continuations of the
+// key above, and matches section names exactly.
 //
 // In the profile's section credd owns the credential keys:
 // aws_access_key_id, aws_secret_access_key, aws_session_token and
@@ -29,7 +29,7 @@ import (
 	"unicode"
 
 	"github.com/credd/credd/atomicfile"
-
+	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/cred"
 )
 
@@ -128,117 +128,14 @@ func section(profile string, kvs []keyValue, eol string) []byte {
 	return b.Bytes()
 }
 
-// line is one line of the file: its text and the line ending that followed
-// it ("\n", "\r\n", or "" for a last line without one).
-type line struct {
-	text, eol string
-}
-
-func splitLines(data []byte) []line {
-	var lines []line
-	s := string(data)
-	for s != "" {
-		text, rest, found := strings.Cut(s, "\n")
-		l := line{text: text}
-		if found {
-			l.eol = "\n"
-			if t, ok := strings.CutSuffix(text, "\r"); ok {
-				l.text, l.eol = t, "\r\n"
-			}
-		}
-		lines = append(lines, l)
-		s = rest
-	}
-	return lines
-}
-
 // lineEnding is the file's first line ending, "\n" if it has none.
-func lineEnding(lines []line) string {
+func lineEnding(lines []awsfile.Line) string {
 	for _, l := range lines {
-		if l.eol != "" {
-			return l.eol
+		if l.EOL != "" {
+			return l.EOL
 		}
 	}
 	return "\n"
-}
-
-type lineKind int
-
-const (
-	kindIgnored      lineKind = iota // blank or a comment
-	kindHeader                       // [name]
-	kindOption                       // key = value
-	kindContinuation                 // indented deeper than the key above: part of its value
-	kindOther                        // anything configparser rejects
-)
-
-// parsed is what configparser makes of one line.
-type parsed struct {
-	kind lineKind
-	name string // section name, or lowercased key
-	// For options: the delimiter's index and the value's byte range in the
-	// line's text.
-	delim, valueStart, valueEnd int
-	owner                       int // for continuations: the index of the key's line
-}
-
-// parse classifies lines as Python's configparser.RawConfigParser (the
-// parser botocore uses) reads them, with its defaults: '#' and ';' start
-// whole-line comments only, '=' and ':' delimit, keys are lowercased, and a
-// line indented deeper than the key above continues its value.
-func parse(lines []line) []parsed {
-	out := make([]parsed, len(lines))
-	inSection := false
-	owner := -1 // the last key line, while a continuation may follow it
-	indent := 0
-	for i, l := range lines {
-		rest := strings.TrimLeftFunc(l.text, isSpace)
-		cur := len(l.text) - len(rest) // the indent, and where stripped starts
-		stripped := strings.TrimRightFunc(rest, isSpace)
-		if stripped == "" || stripped[0] == '#' || stripped[0] == ';' {
-			out[i] = parsed{kind: kindIgnored}
-			continue
-		}
-		if inSection && owner >= 0 && cur > indent {
-			out[i] = parsed{kind: kindContinuation, owner: owner}
-			continue
-		}
-		indent = cur
-		if end := strings.LastIndexByte(stripped, ']'); stripped[0] == '[' && end >= 2 {
-			out[i] = parsed{kind: kindHeader, name: stripped[1:end]}
-			inSection, owner = true, -1
-			continue
-		}
-		if !inSection {
-			out[i] = parsed{kind: kindOther}
-			continue
-		}
-		d := strings.IndexAny(stripped, "=:")
-		key := ""
-		if d >= 0 {
-			key = strings.TrimRightFunc(stripped[:d], isSpace)
-		}
-		if key == "" {
-			out[i] = parsed{kind: kindOther}
-			if d >= 0 {
-				owner = -1 // configparser's optname is now ""
-			}
-			continue
-		}
-		start := d + 1
-		for start < len(stripped) && isSpace(rune(stripped[start])) {
-			start++
-		}
-		out[i] = parsed{kind: kindOption, name: strings.ToLower(key), delim: cur + d, valueStart: cur + start, valueEnd: cur + len(stripped)}
-		owner = i
-	}
-	return out
-}
-
-// isSpace is Python's str.isspace for one character: Unicode whitespace
-// and the ASCII separators 0x1c..0x1f.
-func isSpace(r rune) bool {
-	return unicode.IsSpace(r) || (r >= 0x1c && r <= 0x1f)
 }
 
 // Update returns data with profile's section holding c, as WriteProfile
@@ -254,13 +151,12 @@ func Update(data []byte, profile string, c cred.Credentials) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines := splitLines(data)
+	lines := awsfile.Parse(data, awsfile.Credentials).Lines
 	eol := lineEnding(lines)
-	info := parse(lines)
 
 	var headers []int
-	for i, p := range info {
-		if p.kind == kindHeader && p.name == profile {
+	for i, l := range lines {
+		if l.Kind == awsfile.Header && l.Name == profile {
 			headers = append(headers, i)
 		}
 	}
@@ -280,7 +176,7 @@ func Update(data []byte, profile string, c cred.Credentials) ([]byte, error) {
 	header := headers[0]
 	end := len(lines)
 	for i := header + 1; i < len(lines); i++ {
-		if info[i].kind == kindHeader {
+		if lines[i].Kind == awsfile.Header {
 			end = i
 			break
 		}
@@ -289,18 +185,18 @@ func Update(data []byte, profile string, c cred.Credentials) ([]byte, error) {
 	first := map[string]int{} // managed key -> its first line in the section
 	drop := map[int]bool{}
 	for i := header + 1; i < end; i++ {
-		switch p := info[i]; p.kind {
-		case kindOption:
-			if !isManaged(p.name) {
+		switch l := lines[i]; l.Kind {
+		case awsfile.Option:
+			if !isManaged(l.Name) {
 				continue
 			}
-			if _, seen := first[p.name]; seen {
+			if _, seen := first[l.Name]; seen {
 				drop[i] = true // botocore refuses a key twice: keep one
 			} else {
-				first[p.name] = i
+				first[l.Name] = i
 			}
-		case kindContinuation:
-			if isManaged(info[p.owner].name) {
+		case awsfile.Continuation:
+			if isManaged(lines[l.Owner].Name) {
 				drop[i] = true // the new value is one line
 			}
 		}
@@ -313,7 +209,7 @@ func Update(data []byte, profile string, c cred.Credentials) ([]byte, error) {
 	for _, kv := range kvs {
 		wanted[kv.key] = true
 		if i, ok := first[kv.key]; ok {
-			rewrite[i] = setValue(lines[i].text, info[i], kv.value)
+			rewrite[i] = setValue(lines[i], kv.value)
 			anchor = i
 			continue
 		}
@@ -325,24 +221,24 @@ func Update(data []byte, profile string, c cred.Credentials) ([]byte, error) {
 		}
 	}
 
-	var out []line
+	var out []awsfile.Line
 	for i, l := range lines {
 		if !drop[i] {
 			if t, ok := rewrite[i]; ok {
-				l.text = t
+				l.Text = t
 			}
 			out = append(out, l)
 		}
 		for _, t := range inserts[i] {
-			out = append(out, line{text: t, eol: eol})
+			out = append(out, awsfile.Line{Text: t, EOL: eol})
 		}
 	}
 	var b bytes.Buffer
 	for i, l := range out {
-		if l.eol == "" && i < len(out)-1 {
-			l.eol = eol // a last line without a newline that is no longer last
+		if l.EOL == "" && i < len(out)-1 {
+			l.EOL = eol // a last line without a newline that is no longer last
 		}
-		b.WriteString(l.text + l.eol)
+		b.WriteString(l.Text + l.EOL)
 	}
 	return b.Bytes(), nil
 }
@@ -351,12 +247,12 @@ func Update(data []byte, profile string, c cred.Credentials) ([]byte, error) {
 // spelling, the delimiter and the spaces around it. An empty value (one
 // continued on the next lines) gets the space the key has before the
 // delimiter, so "key =" becomes "key = value".
-func setValue(text string, p parsed, value string) string {
-	prefix := text[:p.valueStart]
-	if p.valueStart == p.valueEnd && p.delim > 0 && isSpace(rune(text[p.delim-1])) && !strings.HasSuffix(prefix, " ") {
+func setValue(l awsfile.Line, value string) string {
+	prefix := l.Text[:l.ValueStart]
+	if l.ValueStart == l.ValueEnd && l.Delim > 0 && awsfile.IsSpace(rune(l.Text[l.Delim-1])) && !strings.HasSuffix(prefix, " ") {
 		prefix += " "
 	}
-	return prefix + value + text[p.valueEnd:]
+	return prefix + value + l.Text[l.ValueEnd:]
 }
 
 func isManaged(key string) bool {
@@ -368,14 +264,14 @@ func isManaged(key string) bool {
 	return false
 }
 
-func appendSection(data []byte, lines []line, profile string, kvs []keyValue, eol string) []byte {
+func appendSection(data []byte, lines []awsfile.Line, profile string, kvs []keyValue, eol string) []byte {
 	out := bytes.Clone(data)
 	if n := len(lines); n > 0 {
 		last := lines[n-1]
-		if last.eol == "" {
+		if last.EOL == "" {
 			out = append(out, eol...)
 		}
-		if strings.TrimSpace(last.text) != "" {
+		if strings.TrimSpace(last.Text) != "" {
 			out = append(out, eol...)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/atomicfile"
+	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/cred"
 )
 
@@ -111,27 +112,27 @@ func TestUpdateKeepsOtherBytes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			lines, out := splitLines(in), splitLines(got)
-			info := parse(lines)
+			lines := awsfile.Parse(in, awsfile.Credentials).Lines
+			out := awsfile.Parse(got, awsfile.Credentials).Lines
 			j := 0
 			inProfile := false
 			for i, l := range lines {
-				if info[i].kind == kindHeader {
-					inProfile = info[i].name == tc.profile
+				if l.Kind == awsfile.Header {
+					inProfile = l.Name == tc.profile
 				}
-				owned := inProfile && (info[i].kind == kindOption && isManaged(info[i].name) ||
-					info[i].kind == kindContinuation && isManaged(info[info[i].owner].name))
+				owned := inProfile && (l.Kind == awsfile.Option && isManaged(l.Name) ||
+					l.Kind == awsfile.Continuation && isManaged(lines[l.Owner].Name))
 				if owned {
 					continue
 				}
-				for j < len(out) && out[j].text != l.text {
+				for j < len(out) && out[j].Text != l.Text {
 					j++
 				}
 				if j == len(out) {
-					t.Fatalf("input line %d %q is not in the output (in order)", i+1, l.text)
+					t.Fatalf("input line %d %q is not in the output (in order)", i+1, l.Text)
 				}
-				if l.eol != "" && out[j].eol != l.eol {
-					t.Errorf("input line %d ended with %q, now %q", i+1, l.eol, out[j].eol)
+				if l.EOL != "" && out[j].EOL != l.EOL {
+					t.Errorf("input line %d ended with %q, now %q", i+1, l.EOL, out[j].EOL)
 				}
 				j++
 			}

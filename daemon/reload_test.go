@@ -14,8 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/config"
-	"github.com/credd/credd/source"
 )
 
 // counted is a credential_process profile that counts its runs, so tests
@@ -75,14 +75,11 @@ func startReloadable(t *testing.T, yaml, awsConfig string) *reloadable {
 	load := func() (config.Config, error) {
 		cfg := config.Default()
 		if yaml == "" {
-			names, err := source.SharedProfiles(r.awsConfig, r.awsCreds)
+			files, err := awsfile.Read(awsfile.Paths{Config: r.awsConfig, Credentials: r.awsCreds})
 			if err != nil {
 				return cfg, err
 			}
-			cfg.Profiles = map[string]config.Profile{}
-			for _, n := range names {
-				cfg.Profiles[n] = config.Profile{AWSProfile: n}
-			}
+			cfg.Profiles, _, _ = config.AWSProfiles(files.Profiles(), "")
 		} else {
 			b, err := os.ReadFile(r.cfgPath)
 			if err != nil {

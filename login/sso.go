@@ -444,34 +444,46 @@ func (s *SSO) writeCache(t Tokens) error {
 }
 
 // readCache returns the cached session if it is for this start URL and
-// usable: an unexpired access token, or a refresh token with a valid
-// client registration.
+// usable (see ReadAWSCLICache).
 func (s *SSO) readCache() (Tokens, bool) {
-	b, err := os.ReadFile(s.CacheFile)
+	t, err := ReadAWSCLICache(s.CacheFile, s.StartURL, s.now())
+	return t, err == nil
+}
+
+// ReadAWSCLICache reads the session the AWS CLI's cache file keeps for
+// startURL: an unexpired access token, or one that can be renewed (a
+// refresh token with a client registration valid at now, in Extra). It
+// fails, saying why, when the file holds no usable session for startURL.
+// Its errors never hold a token.
+func ReadAWSCLICache(file, startURL string, now time.Time) (Tokens, error) {
+	b, err := os.ReadFile(file)
 	if err != nil {
-		return Tokens{}, false
+		return Tokens{}, fmt.Errorf("no signed-in session in %s", file)
 	}
 	var c cliCache
-	if err := json.Unmarshal(b, &c); err != nil || c.AccessToken == "" || strings.TrimRight(c.StartURL, "/") != strings.TrimRight(s.StartURL, "/") {
-		return Tokens{}, false
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Tokens{}, fmt.Errorf("%s is not a token cache: %v", file, err)
+	}
+	if strings.TrimRight(c.StartURL, "/") != strings.TrimRight(startURL, "/") {
+		return Tokens{}, fmt.Errorf("the cached session is for %s, not %s", c.StartURL, startURL)
 	}
 	exp, err := time.Parse(time.RFC3339, c.ExpiresAt)
-	if err != nil {
-		return Tokens{}, false
+	if c.AccessToken == "" || err != nil {
+		return Tokens{}, fmt.Errorf("%s holds no access token with its expiry", file)
 	}
 	t := Tokens{AccessToken: c.AccessToken, RefreshToken: c.RefreshToken, Expiry: exp}
 	regExp, rerr := time.Parse(time.RFC3339, c.RegistrationExpiresAt)
-	canRenew := c.RefreshToken != "" && c.ClientID != "" && c.ClientSecret != "" && rerr == nil && regExp.After(s.now())
+	canRenew := c.RefreshToken != "" && c.ClientID != "" && c.ClientSecret != "" && rerr == nil && regExp.After(now)
 	if canRenew {
 		t.Extra = map[string]string{ExtraClientID: c.ClientID, ExtraClientSecret: c.ClientSecret, ExtraRegistrationExpiresAt: regExp.UTC().Format(time.RFC3339)}
 		t.RefreshExpiry = regExp
 	} else {
 		t.RefreshToken = ""
 	}
-	if !exp.After(s.now()) && !canRenew {
-		return Tokens{}, false
+	if !exp.After(now) && !canRenew {
+		return Tokens{}, errors.New("the cached session expired")
 	}
-	return t, true
+	return t, nil
 }
 
 // Logout ends the session: the portal's Logout with its access token

@@ -581,3 +581,41 @@ func TestSSOFollowsTheAWSCLICache(t *testing.T) {
 		})
 	}
 }
+
+func TestReadAWSCLICache(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	const start = "https://corp.awsapps.com/start"
+	renewable := `"refreshToken":"RT-SECRET-2","clientId":"id","clientSecret":"CS-SECRET-3","registrationExpiresAt":`
+	for _, tc := range []struct {
+		name, content string
+		wantToken     string // the access token, "" for an error
+		wantRefresh   string
+		wantErr       string
+	}{
+		{"valid", `{"startUrl":"` + start + `/","accessToken":"AT-SECRET-1","expiresAt":"2026-01-01T13:00:00Z"}`, "AT-SECRET-1", "", ""},
+		{"expired", `{"startUrl":"` + start + `","accessToken":"AT-SECRET-1","expiresAt":"2026-01-01T11:00:00Z"}`, "", "", "expired"},
+		{"expired but renewable", `{"startUrl":"` + start + `","accessToken":"AT-SECRET-1","expiresAt":"2026-01-01T11:00:00Z",` + renewable + `"2026-02-01T00:00:00Z"}`, "AT-SECRET-1", "RT-SECRET-2", ""},
+		{"expired, its registration too", `{"startUrl":"` + start + `","accessToken":"AT-SECRET-1","expiresAt":"2026-01-01T11:00:00Z",` + renewable + `"2026-01-01T00:00:00Z"}`, "", "", "expired"},
+		{"valid, registration expired: no refresh", `{"startUrl":"` + start + `","accessToken":"AT-SECRET-1","expiresAt":"2026-01-01T13:00:00Z",` + renewable + `"2026-01-01T00:00:00Z"}`, "AT-SECRET-1", "", ""},
+		{"other start URL", `{"startUrl":"https://other.awsapps.com/start","accessToken":"AT-SECRET-1","expiresAt":"2026-01-01T13:00:00Z"}`, "", "", "not " + start},
+		{"no access token", `{"startUrl":"` + start + `","expiresAt":"2026-01-01T13:00:00Z"}`, "", "", "no access token"},
+		{"not JSON", `{`, "", "", "not a token cache"},
+		{"missing", "", "", "", "no signed-in session"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "c.json")
+			if tc.content != "" {
+				if err := os.WriteFile(f, []byte(tc.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := login.ReadAWSCLICache(f, start, now)
+			if got.AccessToken != tc.wantToken || got.RefreshToken != tc.wantRefresh || (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("got %q (refresh %q), %v; want %q (refresh %q), %q", got.AccessToken, got.RefreshToken, err, tc.wantToken, tc.wantRefresh, tc.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "-SECRET-") {
+				t.Errorf("a secret is in the error: %v", err)
+			}
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -148,24 +147,6 @@ func TestSessionName(t *testing.T) {
 				t.Errorf("SessionName(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
-	}
-}
-
-func TestSharedProfiles(t *testing.T) {
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config")
-	creds := filepath.Join(dir, "credentials")
-	os.WriteFile(cfg, []byte("[default]\nregion=us-east-1\n[profile dev]\nrole_arn=x\n[sso-session corp]\nsso_region=us-east-1\n[services s]\n[profile  spaced ]\n"), 0o600)
-	os.WriteFile(creds, []byte("[legacy]\naws_access_key_id=x\n[dev]\n"), 0o600)
-	got, err := SharedProfiles(cfg, creds)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"default", "dev", "legacy", "spaced"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q, want %q", got, want)
-	}
-	if got, err := SharedProfiles(filepath.Join(dir, "none"), ""); err != nil || len(got) != 0 {
-		t.Errorf("missing files: %v %v", got, err)
 	}
 }
 

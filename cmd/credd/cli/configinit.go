@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/credd/credd/atomicfile"
+	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/login"
@@ -151,31 +151,6 @@ characters profile names allow.`,
 	return c
 }
 
-// cachedAccessToken reads an unexpired access token for startURL from the
-// AWS CLI's SSO cache file that credd writes after sign-in.
-func cachedAccessToken(file, startURL string, now time.Time) (string, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("no signed-in session in %s", file)
-	}
-	var c struct {
-		StartURL    string `json:"startUrl"`
-		AccessToken string `json:"accessToken"`
-		ExpiresAt   string `json:"expiresAt"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return "", fmt.Errorf("%s is not a token cache: %v", file, err)
-	}
-	exp, err := time.Parse(time.RFC3339, c.ExpiresAt)
-	switch {
-	case strings.TrimRight(c.StartURL, "/") != strings.TrimRight(startURL, "/"):
-		return "", fmt.Errorf("the cached session is for %s, not %s", c.StartURL, startURL)
-	case c.AccessToken == "" || err != nil || !exp.After(now):
-		return "", fmt.Errorf("the cached session expired")
-	}
-	return c.AccessToken, nil
-}
-
 // assignments lists the session's accounts and roles: through the running
 // daemon, with the session it holds (whatever share_aws_cli_cache says),
 // else with the token in the AWS CLI's cache.
@@ -195,11 +170,15 @@ func (a *app) assignments(ctx context.Context, l loaded, session string, sc conf
 	if err != nil {
 		return nil, exitf(ExitFailure, "%v", err)
 	}
-	tok, err := cachedAccessToken(login.AWSCLICacheFile(home, session), sc.StartURL, time.Now())
+	now := time.Now()
+	cached, err := login.ReadAWSCLICache(login.AWSCLICacheFile(home, session), sc.StartURL, now)
+	if err == nil && !cached.Expiry.After(now) {
+		err = errors.New("the cached session expired") // a renewal is the daemon's work
+	}
 	if err != nil {
 		return nil, exitf(ExitLoginRequired, "%v, and credd is not running: start it (`credd serve` or `credd service start`) and run `credd login --sso-session %s`", err, session)
 	}
-	found, err := source.Discover(ctx, source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint}.Client(), tok)
+	found, err := source.Discover(ctx, source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint}.Client(), cached.AccessToken)
 	if err != nil {
 		return nil, exitf(ExitFailure, "listing the accounts and roles of sso session %s: %v", session, err)
 	}
@@ -297,87 +276,50 @@ type legacyProfile struct {
 }
 
 // parseAWSConfig reads the [sso-session] sections and the profiles that
-// use one or are legacy SSO profiles. It reads the INI subset the AWS
-// config uses: sections, key = value, comments, and indented sub-keys
-// (skipped).
-func parseAWSConfig(raw string) awsSSO {
+// use one or are legacy SSO profiles.
+func parseAWSConfig(f *awsfile.File) awsSSO {
 	out := awsSSO{sessions: map[string]config.SSOSession{}, profiles: map[string]config.Profile{}, legacy: map[string]legacyProfile{}}
-	type section struct {
-		kind, name string
-		kv         map[string]string
-	}
-	var secs []*section
-	var cur *section
-	for _, line := range strings.Split(raw, "\n") {
-		if strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") {
-			continue // a nested value (services, s3 = ...)
-		}
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' || line[0] == ';' {
-			continue
-		}
-		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
-			f := strings.Fields(strings.Trim(line, "[]"))
-			cur = &section{kv: map[string]string{}}
-			switch {
-			case len(f) == 1 && f[0] == "default":
-				cur.kind, cur.name = "profile", "default"
-			case len(f) == 2:
-				cur.kind, cur.name = f[0], f[1]
-			}
-			secs = append(secs, cur)
-			continue
-		}
-		if k, v, ok := strings.Cut(line, "="); ok && cur != nil {
-			cur.kv[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	for _, sec := range secs {
-		if sec.kind != "sso-session" {
-			continue
-		}
-		ss := config.SSOSession{StartURL: sec.kv["sso_start_url"], Region: sec.kv["sso_region"]}
-		for _, sc := range strings.Split(sec.kv["sso_registration_scopes"], ",") {
+	for _, name := range f.SSOSessions() {
+		sec := f.SSOSession(name)
+		ss := config.SSOSession{StartURL: sec.Value("sso_start_url"), Region: sec.Value("sso_region")}
+		for _, sc := range strings.Split(sec.Value("sso_registration_scopes"), ",") {
 			if sc = strings.TrimSpace(sc); sc != "" {
 				ss.Scopes = append(ss.Scopes, sc)
 			}
 		}
-		out.sessions[sec.name] = ss
+		out.sessions[name] = ss
 	}
 	// missing names the keys of want that the section lacks.
-	missing := func(kv map[string]string, want ...string) string {
+	missing := func(sec *awsfile.Section, want ...string) string {
 		var m []string
 		for _, k := range want {
-			if kv[k] == "" {
+			if sec.Value(k) == "" {
 				m = append(m, k)
 			}
 		}
 		return strings.Join(m, " and ")
 	}
-	for _, sec := range secs {
-		if sec.kind != "profile" {
-			continue
-		}
-		kv := sec.kv
-		p := config.Profile{AccountID: kv["sso_account_id"], RoleName: kv["sso_role_name"], Region: kv["region"]}
-		switch {
-		case kv["sso_session"] != "":
-			if _, ok := out.sessions[kv["sso_session"]]; !ok {
-				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: names no [sso-session %s]", sec.name, kv["sso_session"]))
+	for _, name := range f.Profiles() {
+		sec := f.Profile(name)
+		p := config.Profile{AccountID: sec.Value("sso_account_id"), RoleName: sec.Value("sso_role_name"), Region: sec.Value("region")}
+		switch session := sec.Value("sso_session"); {
+		case session != "":
+			if _, ok := out.sessions[session]; !ok {
+				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: names no [sso-session %s]", name, session))
 				continue
 			}
-			if m := missing(kv, "sso_account_id", "sso_role_name"); m != "" {
-				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: no %s, so no role to serve", sec.name, m))
+			if m := missing(sec, "sso_account_id", "sso_role_name"); m != "" {
+				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: no %s, so no role to serve", name, m))
 				continue
 			}
-			p.SSOSession = kv["sso_session"]
-			out.profiles[sec.name] = p
-		case kv["sso_start_url"] != "":
-			if m := missing(kv, "sso_region", "sso_account_id", "sso_role_name"); m != "" {
-				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: a legacy SSO profile (sso_start_url) without %s", sec.name, m))
+			p.SSOSession = session
+			out.profiles[name] = p
+		case sec.Value("sso_start_url") != "":
+			if m := missing(sec, "sso_region", "sso_account_id", "sso_role_name"); m != "" {
+				out.skipped = append(out.skipped, fmt.Sprintf("profile %s: a legacy SSO profile (sso_start_url) without %s", name, m))
 				continue
 			}
-			out.legacy[sec.name] = legacyProfile{session: config.SSOSession{StartURL: kv["sso_start_url"], Region: kv["sso_region"]}, profile: p}
+			out.legacy[name] = legacyProfile{session: config.SSOSession{StartURL: sec.Value("sso_start_url"), Region: sec.Value("sso_region")}, profile: p}
 		}
 	}
 	return out
@@ -546,11 +488,12 @@ func sessionNameFor(startURL string) string {
 // importAWSConfig adds the shared AWS config's Identity Center sessions
 // and profiles to credd's configuration, never replacing an entry.
 func (a *app) importAWSConfig(l loaded, write bool) error {
-	cfgFile, _, err := a.awsFiles()
+	paths, err := a.awsFiles()
 	if err != nil {
 		return exitf(ExitFailure, "%v", err)
 	}
-	raw, err := os.ReadFile(cfgFile)
+	cfgFile := paths.Config
+	awsConfig, err := awsfile.ReadFile(cfgFile, awsfile.Config)
 	if err != nil {
 		return exitf(ExitUsage, "reading the AWS config: %v", err)
 	}
@@ -573,7 +516,7 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 	if root.Kind != yaml.MappingNode {
 		return exitf(ExitUsage, "%s is not a YAML mapping", l.path)
 	}
-	plan := planImport(parseAWSConfig(string(raw)), existing)
+	plan := planImport(parseAWSConfig(awsConfig), existing)
 	for _, name := range plan.sessionOrder {
 		node := &yaml.Node{}
 		if err := node.Encode(plan.sessions[name]); err != nil {

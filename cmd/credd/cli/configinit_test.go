@@ -1,11 +1,10 @@
 package cli
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/credd/credd/awsfile"
 )
 
 func TestProfileName(t *testing.T) {
@@ -30,38 +29,8 @@ func TestProfileName(t *testing.T) {
 	}
 }
 
-func TestCachedAccessToken(t *testing.T) {
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	const start = "https://corp.awsapps.com/start"
-	for _, tc := range []struct {
-		name, content, want, wantErr string
-	}{
-		{"valid", `{"startUrl":"` + start + `/","accessToken":"tok","expiresAt":"2026-01-01T13:00:00Z"}`, "tok", ""},
-		{"expired", `{"startUrl":"` + start + `","accessToken":"tok","expiresAt":"2026-01-01T11:00:00Z"}`, "", "expired"},
-		{"other start URL", `{"startUrl":"https://other.awsapps.com/start","accessToken":"tok","expiresAt":"2026-01-01T13:00:00Z"}`, "", "not " + start},
-		{"not JSON", `{`, "", "not a token cache"},
-		{"missing", "", "", "no signed-in session"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			f := filepath.Join(t.TempDir(), "c.json")
-			if tc.content != "" {
-				if err := os.WriteFile(f, []byte(tc.content), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, err := cachedAccessToken(f, start, now)
-			if got != tc.want || (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Errorf("got %q, %v; want %q, %q", got, err, tc.want, tc.wantErr)
-			}
-			if err != nil && strings.Contains(err.Error(), "tok") && !strings.Contains(err.Error(), "token") {
-				t.Errorf("the token is in the error: %v", err)
-			}
-		})
-	}
-}
-
 func TestParseAWSConfig(t *testing.T) {
-	got := parseAWSConfig(`# comment
+	got := parseAWSConfig(awsfile.Parse([]byte(`# comment
 [default]
 region = eu-west-1
 
@@ -97,7 +66,7 @@ sso_registration_scopes = sso:account:access, extra:scope
 [services local]
 s3 =
   endpoint_url = http://localhost:9000
-`)
+`), awsfile.Config))
 	if s := got.sessions["corp"]; len(got.sessions) != 1 || s.StartURL != "https://corp.awsapps.com/start" || s.Region != "eu-west-1" || strings.Join(s.Scopes, ",") != "sso:account:access,extra:scope" {
 		t.Errorf("sessions = %+v", got.sessions)
 	}

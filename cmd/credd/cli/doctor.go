@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/daemon"
@@ -169,33 +170,33 @@ var credentialKeys = []string{"aws_access_key_id", "credential_process", "role_a
 
 // checkDefaultProfile warns when the profile SDKs fall back to (AWS_PROFILE
 // unset: "default") has credentials of its own in the shared AWS files:
-// SDKs then never ask credd.
+// SDKs then never ask credd. Every section that defines it counts: the
+// config file's [default] and [profile default] (botocore takes the later,
+// the Go SDK [profile default]), and the credentials file's [default].
 func (a *app) checkDefaultProfile() (finding, bool) {
 	if a.io.Getenv("AWS_PROFILE") != "" {
 		return finding{}, false // reported above
 	}
-	cfgFile, credFile, err := a.awsFiles()
+	paths, err := a.awsFiles()
 	if err != nil {
 		return finding{}, false
 	}
-	for _, f := range []struct{ path, section string }{{cfgFile, "[default]"}, {credFile, "[default]"}} {
-		b, err := os.ReadFile(f.path)
-		if err != nil {
-			continue
-		}
-		in := false
-		for _, line := range strings.Split(string(b), "\n") {
-			line = strings.TrimSpace(line)
-			if strings.HasPrefix(line, "[") {
-				in = line == f.section
+	files, err := awsfile.Read(paths)
+	if err != nil {
+		return finding{}, false
+	}
+	for _, f := range []*awsfile.File{files.Config, files.Credentials} {
+		for _, s := range f.Sections {
+			if s.Name != "default" || !(s.Type == "" || f.Kind == awsfile.Config && s.Type == awsfile.TypeProfile) {
 				continue
 			}
-			key, _, _ := strings.Cut(line, "=")
-			if in && contains(credentialKeys, strings.ToLower(strings.TrimSpace(key))) {
-				return finding{warn: true,
-					what: "the default profile of " + f.path + " has credentials of its own (" + strings.TrimSpace(key) + "): SDKs and the AWS CLI use them before credd's endpoints",
-					fix:  "move them into a named profile, e.g. [profile main]: credd serves it under that name, and `credd env --profile main` points tools at credd (`credd env` cannot override a default profile that has credentials)",
-				}, true
+			for _, key := range s.Keys() {
+				if contains(credentialKeys, key) {
+					return finding{warn: true,
+						what: "the default profile of " + f.Path + " has credentials of its own (" + key + "): SDKs and the AWS CLI use them before credd's endpoints",
+						fix:  "move them into a named profile, e.g. [profile main]: credd serves it under that name, and `credd env --profile main` points tools at credd (`credd env` cannot override a default profile that has credentials)",
+					}, true
+				}
 			}
 		}
 	}

@@ -168,6 +168,10 @@ func TestCheckDefaultProfile(t *testing.T) {
 		{"credential_process in [default]", "[default]\nregion = eu-west-1\ncredential_process = x\n", "", nil, true},
 		{"keys in credentials [default]", "", "[default]\naws_access_key_id = AKIA\n", nil, true},
 		{"region only", "[default]\nregion = eu-west-1\n[profile dev]\nrole_arn = x\n", "", nil, false},
+		{"credential_process in [profile default]", "[default]\nregion = eu-west-1\n[profile default]\ncredential_process = x\n", "", nil, true},
+		{"sso_session in [profile default] only", "[profile default]\nsso_session = corp\n", "", nil, true},
+		{"[profile default] in the credentials file is no profile", "", "[profile default]\naws_access_key_id = AKIA\n", nil, false},
+		{"keys in a continuation are no keys", "[default]\nregion = eu-west-1\n  aws_access_key_id = AKIA\n", "", nil, false},
 		{"AWS_PROFILE set: reported elsewhere", "[default]\ncredential_process = x\n", "", map[string]string{"AWS_PROFILE": "dev"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

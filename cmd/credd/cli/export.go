@@ -56,10 +56,11 @@ expire: prefer ` + "`credd env`" + ` or credential_process where tools allow.`,
 			if write == "" {
 				return writeExport(a.io.Out, format, c, name)
 			}
-			_, credFile, err := a.awsFiles()
+			awsFiles, err := a.awsFiles()
 			if err != nil {
 				return exitf(ExitFailure, "%v", err)
 			}
+			credFile := awsFiles.Credentials
 			if err := credfile.WriteProfile(credFile, write, c.Cred()); err != nil {
 				return exitf(ExitFailure, "writing %s: %v", credFile, err)
 			}

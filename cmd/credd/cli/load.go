@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/viper"
 
+	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/config"
-	"github.com/credd/credd/source"
 )
 
 // loaded is a configuration and where it came from.
@@ -176,53 +176,34 @@ func (a *app) applyOverrides(cfg *config.Config) config.Errors {
 // zeroConfigProfiles serves every profile of the shared AWS files under its
 // own name; the default is AWS_PROFILE, else "default".
 func (a *app) zeroConfigProfiles() (map[string]config.Profile, string, []string, error) {
-	cfgFile, credFile, err := a.awsFiles()
+	paths, err := a.awsFiles()
 	if err != nil {
 		return nil, "", nil, err
 	}
-	names, err := source.SharedProfiles(cfgFile, credFile)
+	files, err := awsfile.Read(paths)
 	if err != nil {
 		return nil, "", nil, exitf(ExitUsage, "reading the AWS config files: %v", err)
 	}
-	profiles := map[string]config.Profile{}
-	var skipped []string
-	for _, n := range names {
-		probe := config.Default()
-		probe.Profiles = map[string]config.Profile{n: {AWSProfile: n}}
-		if probe.Validate() != nil {
-			skipped = append(skipped, n)
-			continue
-		}
-		profiles[n] = config.Profile{AWSProfile: n}
-	}
-	def := ""
-	if p := a.io.Getenv("AWS_PROFILE"); p != "" {
-		if _, ok := profiles[p]; ok {
-			def = p
-		}
-	}
-	if _, ok := profiles["default"]; ok && def == "" {
-		def = "default"
-	}
+	profiles, def, skipped := config.AWSProfiles(files.Profiles(), a.io.Getenv("AWS_PROFILE"))
 	return profiles, def, skipped, nil
 }
 
 // awsFiles locates the shared AWS config and credentials files as the SDKs
 // do: AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/.
-func (a *app) awsFiles() (cfgFile, credFile string, err error) {
-	cfgFile, credFile = a.io.Getenv("AWS_CONFIG_FILE"), a.io.Getenv("AWS_SHARED_CREDENTIALS_FILE")
-	if cfgFile != "" && credFile != "" {
-		return cfgFile, credFile, nil
+func (a *app) awsFiles() (awsfile.Paths, error) {
+	p := awsfile.Paths{Config: a.io.Getenv("AWS_CONFIG_FILE"), Credentials: a.io.Getenv("AWS_SHARED_CREDENTIALS_FILE")}
+	if p.Config != "" && p.Credentials != "" {
+		return p, nil
 	}
 	home, err := homeDir(a.io.Getenv)
 	if err != nil {
-		return "", "", fmt.Errorf("finding the home directory: %w", err)
+		return p, fmt.Errorf("finding the home directory: %w", err)
 	}
-	if cfgFile == "" {
-		cfgFile = filepath.Join(home, ".aws", "config")
+	if p.Config == "" {
+		p.Config = filepath.Join(home, ".aws", "config")
 	}
-	if credFile == "" {
-		credFile = filepath.Join(home, ".aws", "credentials")
+	if p.Credentials == "" {
+		p.Credentials = filepath.Join(home, ".aws", "credentials")
 	}
-	return cfgFile, credFile, nil
+	return p, nil
 }

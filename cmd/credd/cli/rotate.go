@@ -47,12 +47,12 @@ it signs with the new key from its next refresh.`,
 			if p.Source() != config.SourceAWSProfile {
 				return exitf(ExitUsage, "profile %s uses %s: credd rotate rotates the IAM user keys that aws_profile profiles rest on", profile, p.Source())
 			}
-			cfgFile, credFile, err := a.awsFiles()
+			awsFiles, err := a.awsFiles()
 			if err != nil {
 				return exitf(ExitFailure, "%v", err)
 			}
 			ctx := cmd.Context()
-			keys, err := rotate.Locate(ctx, p.AWSProfile, cfgFile, credFile)
+			keys, err := rotate.Locate(ctx, p.AWSProfile, awsFiles.Config, awsFiles.Credentials)
 			if err != nil {
 				return exitf(ExitUsage, "profile %s: %v", profile, err)
 			}

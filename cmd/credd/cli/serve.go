@@ -82,7 +82,7 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfgFile, credFile, err := a.awsFiles()
+			awsFiles, err := a.awsFiles()
 			if err != nil {
 				return exitf(ExitUsage, "%v", err)
 			}
@@ -98,8 +98,8 @@ func (a *app) serveCmd() *cobra.Command {
 				Sessions:    sessions,
 				// The SDK would read AWS_CONFIG_FILE itself; cmd owns the
 				// environment, so it says where the files are.
-				AWSConfigFiles:     []string{cfgFile},
-				AWSCredentialFiles: []string{credFile},
+				AWSConfigFiles:     []string{awsFiles.Config},
+				AWSCredentialFiles: []string{awsFiles.Credentials},
 				Secret:             a.io.Getenv,
 				Notifier:           a.notifier(),
 				HomeDir:            home,
