@@ -43,11 +43,6 @@ const (
 // DefaultIssuer names credd on the console's sign-out page.
 const DefaultIssuer = "credd"
 
-// ErrInvalid matches errors that say the request itself is wrong: an
-// unknown destination, a malformed region, a session length out of range,
-// a partition without a public console.
-var ErrInvalid = errors.New("invalid console request")
-
 // ErrCannotSignIn matches credentials the federation endpoint refuses by
 // their kind: long-term IAM user keys and sts:GetSessionToken sessions.
 var ErrCannotSignIn = errors.New("these credentials cannot sign in to the console")

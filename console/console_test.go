@@ -62,8 +62,8 @@ func TestPartitionFor(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := PartitionFor(tc.arn, tc.region)
 			if tc.want == "" {
-				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.errHas) {
-					t.Fatalf("err = %v, want ErrInvalid mentioning %q", err, tc.errHas)
+				if !errors.Is(err, cred.ErrInvalid) || !strings.Contains(err.Error(), tc.errHas) {
+					t.Fatalf("err = %v, want cred.ErrInvalid mentioning %q", err, tc.errHas)
 				}
 				return
 			}
@@ -102,8 +102,8 @@ func TestDestination(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Destination(tc.raw, tc.region, tc.p)
 			if tc.errHas != nil {
-				if !errors.Is(err, ErrInvalid) {
-					t.Fatalf("err = %v, want ErrInvalid", err)
+				if !errors.Is(err, cred.ErrInvalid) {
+					t.Fatalf("err = %v, want cred.ErrInvalid", err)
 				}
 				for _, s := range tc.errHas {
 					if !strings.Contains(err.Error(), s) {
@@ -215,8 +215,8 @@ func TestSessionDurationPerKind(t *testing.T) {
 		{"external without a duration: no note", with(cred.KindExternal), 0, "", "", nil, 0},
 		{"GetSessionToken session cannot sign in", with(cred.KindSessionToken), 0, "", "", ErrCannotSignIn, 0},
 		{"long-term keys cannot sign in", cred.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "s", Kind: cred.KindLongTermIAMKey}, 0, "", "", ErrCannotSignIn, 0},
-		{"session duration under 15m", with(cred.KindRole), 10 * time.Minute, "", "", ErrInvalid, 0},
-		{"session duration over 12h", with(cred.KindRole), 13 * time.Hour, "", "", ErrInvalid, 0},
+		{"session duration under 15m", with(cred.KindRole), 10 * time.Minute, "", "", cred.ErrInvalid, 0},
+		{"session duration over 12h", with(cred.KindRole), 13 * time.Hour, "", "", cred.ErrInvalid, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := federationtest.New(t)
@@ -397,7 +397,7 @@ func TestCheck(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Check(tc.arn, tc.dest, tc.region, tc.d)
-			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			if (err == nil) != tc.ok || (err != nil && !errors.Is(err, cred.ErrInvalid)) {
 				t.Errorf("Check = %v, ok want %v", err, tc.ok)
 			}
 		})

@@ -1,9 +1,10 @@
 package console
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/credd/credd/cred"
 )
 
 // Partition is an AWS partition with a public console: where its
@@ -90,13 +91,8 @@ func PartitionFor(arn, region string) (Partition, error) {
 	return AWS, nil
 }
 
-// invalid makes an error that matches ErrInvalid, with only its own
+// invalid makes an error of kind cred.ErrInvalid, with only its own
 // message.
 func invalid(format string, args ...any) error {
-	return invalidError(fmt.Sprintf(format, args...))
+	return cred.Errorf(cred.ErrInvalid, format, args...)
 }
-
-type invalidError string
-
-func (e invalidError) Error() string        { return string(e) }
-func (e invalidError) Is(target error) bool { return target == ErrInvalid }

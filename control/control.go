@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/imds"
 )
 
 // SocketName is the socket's file name under the state dir.
@@ -179,26 +180,49 @@ type Assignment struct {
 	Role        string `json:"role"`
 }
 
-// Error is every error answer: {"code": "...", "message": "..."}.
+// Error is every error answer: {"code": "...", "message": "...", "kind":
+// "..."}. Status and Code are the HTTP answer (imds.ErrorStatus maps
+// credd's error kinds to them, as on every HTTP endpoint); Kind is the
+// error's kind (cred.KindOf), so that on the client's side errors.Is
+// matches the same sentinels of package cred as it did in the daemon.
 type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	Kind    string `json:"kind,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
 
+// Is matches the sentinel of the answer's kind (and so its parents:
+// cred.ErrMFARequired is a cred.ErrLoginRequired). An answer without a
+// kind, from a daemon older than the field, is matched by its code.
+func (e *Error) Is(target error) bool {
+	k := cred.KindError(e.Kind)
+	if k == nil {
+		k = kindOfCode[e.Code]
+	}
+	return k != nil && errors.Is(k, target)
+}
+
+// kindOfCode reads the kinds of a daemon that sent codes only.
+var kindOfCode = map[string]error{
+	CodeLoginRequired: cred.ErrLoginRequired,
+	CodeNotFound:      cred.ErrUnknownProfile,
+	CodeBadRequest:    cred.ErrInvalid,
+	CodeReloadRefused: cred.ErrInvalid,
+}
+
 // Error codes.
 const (
-	CodeBadRequest     = "BadRequest"
-	CodeNotFound       = "NotFound"
-	CodeNotAvailable   = "CredentialsNotAvailable"
-	CodeLoginRequired  = "LoginRequired"
-	CodeReloadRefused  = "ReloadRefused"
-	CodeNotImplemented = "NotImplemented"
-	CodeLoginFailed    = "LoginFailed"
-	CodeConflict       = "Conflict"
-	CodeInternal       = "Internal"
+	CodeBadRequest    = imds.CodeBadRequest
+	CodeNotFound      = imds.CodeNotFound
+	CodeNotAvailable  = imds.CodeNotAvailable
+	CodeLoginRequired = imds.CodeLoginRequired
+	CodeConflict      = imds.CodeConflict
+	CodeReloadRefused = "ReloadRefused"
+	CodeLoginFailed   = "LoginFailed"
+	CodeInternal      = "Internal"
 )
 
 // ErrNotRunning means no daemon answers on the socket.
@@ -267,28 +291,28 @@ type Backend interface {
 // maxLoginWait bounds one progress poll.
 const maxLoginWait = 30 * time.Second
 
-// ErrUnknownProfile and ErrLoginRequired let a Backend pick the answer.
-var (
-	ErrUnknownProfile = errors.New("unknown profile")
-	ErrLoginRequired  = errors.New("sign-in required")
-	// ErrBadRequest marks errors in what the request asks for (400).
-	ErrBadRequest = errors.New("bad request")
-)
-
-// backendError answers a Backend's error: 404 for an unknown name, 503
-// LoginRequired, 400 for a bad request, and otherStatus with
-// CredentialsNotAvailable for the rest (an upstream failure).
-func backendError(err error, otherStatus int) *Error {
-	switch {
-	case errors.Is(err, ErrUnknownProfile):
-		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
-	case errors.Is(err, ErrLoginRequired):
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeLoginRequired, Message: err.Error()}
-	case errors.Is(err, ErrBadRequest):
-		return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: err.Error()}
+// answer is the error answer for err: an *Error as it is, else by err's
+// kind (imds.ErrorStatus), else other (a request's own failure: an
+// upstream call that failed, say) with err's message.
+func answer(err error, other Error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
 	}
-	return &Error{Status: otherStatus, Code: CodeNotAvailable, Message: err.Error()}
+	e = &Error{Status: other.Status, Code: other.Code, Message: err.Error(), Kind: cred.KindOf(err)}
+	if status, code, ok := imds.ErrorStatus(err); ok {
+		e.Status, e.Code = status, code
+	}
+	return e
 }
+
+// Failure answers of requests, for errors of no kind.
+var (
+	internal     = Error{Status: http.StatusInternalServerError, Code: CodeInternal}
+	notAvailable = Error{Status: http.StatusServiceUnavailable, Code: CodeNotAvailable}
+	badGateway   = Error{Status: http.StatusBadGateway, Code: CodeNotAvailable}
+	loginFailed  = Error{Status: http.StatusBadGateway, Code: CodeLoginFailed}
+)
 
 // maxBody bounds control request bodies.
 const maxBody = 64 << 10
@@ -299,15 +323,14 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
-	handle := func(pattern string, fn func(r *http.Request) (any, error)) {
+	// handle serves pattern with fn; an error of no kind is answered
+	// as other.
+	handle := func(pattern string, other Error, fn func(r *http.Request) (any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			v, err := fn(r)
 			if err != nil {
-				var e *Error
-				if !errors.As(err, &e) {
-					e = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: err.Error()}
-				}
+				e := answer(err, other)
 				log.Debug("control request failed", "path", r.URL.Path, "code", e.Code, "error", e.Message)
 				writeJSON(w, e.Status, e)
 				return
@@ -315,16 +338,17 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 			writeJSON(w, http.StatusOK, v)
 		})
 	}
-	handle("GET /v1/status", func(r *http.Request) (any, error) { return b.Status(r.Context()), nil })
-	handle("POST /v1/reload", func(r *http.Request) (any, error) {
+	handle("GET /v1/status", internal, func(r *http.Request) (any, error) { return b.Status(r.Context()), nil })
+	handle("POST /v1/reload", internal, func(r *http.Request) (any, error) {
 		if err := b.Reload(r.Context()); err != nil {
-			return nil, &Error{Status: http.StatusUnprocessableEntity, Code: CodeReloadRefused, Message: err.Error()}
+			// A refused configuration: the user's to fix (exit 2).
+			return nil, &Error{Status: http.StatusUnprocessableEntity, Code: CodeReloadRefused, Message: err.Error(), Kind: cred.KindOf(cred.ErrInvalid)}
 		}
 		return struct {
 			Reloaded bool `json:"reloaded"`
 		}{true}, nil
 	})
-	handle("POST /v1/logout", func(r *http.Request) (any, error) {
+	handle("POST /v1/logout", internal, func(r *http.Request) (any, error) {
 		var req LogoutRequest
 		if err := decode(r, &req); err != nil {
 			return nil, err
@@ -333,33 +357,33 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 	})
 	// A profile name may hold "/" (team/dev): the rest of the path is the
 	// name, whether the client escaped the slashes (ours does) or not.
-	handle("GET /v1/credentials/{profile...}", func(r *http.Request) (any, error) {
+	handle("GET /v1/credentials/{profile...}", notAvailable, func(r *http.Request) (any, error) {
 		c, err := b.Credentials(r.Context(), r.PathValue("profile"))
 		if err != nil {
-			return nil, backendError(err, http.StatusServiceUnavailable)
+			return nil, err
 		}
 		return Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken,
 			Expiration: c.Expires.UTC(), AccountID: c.AccountID, RoleARN: c.RoleARN}, nil
 	})
-	handle("POST /v1/login", func(r *http.Request) (any, error) {
+	handle("POST /v1/login", loginFailed, func(r *http.Request) (any, error) {
 		var req LoginRequest
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
 		return b.Login(r.Context(), req)
 	})
-	handle("GET /v1/login/{id}", func(r *http.Request) (any, error) {
+	handle("GET /v1/login/{id}", internal, func(r *http.Request) (any, error) {
 		wait := time.Duration(0)
 		if w := r.URL.Query().Get("wait"); w != "" {
 			d, err := time.ParseDuration(w)
 			if err != nil || d < 0 {
-				return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "wait must be a duration such as 20s"}
+				return nil, cred.Errorf(cred.ErrInvalid, "wait must be a duration such as 20s")
 			}
 			wait = min(d, maxLoginWait)
 		}
 		return b.LoginStatus(r.Context(), r.PathValue("id"), wait)
 	})
-	handle("DELETE /v1/login/{id}", func(r *http.Request) (any, error) {
+	handle("DELETE /v1/login/{id}", internal, func(r *http.Request) (any, error) {
 		if err := b.CancelLogin(r.Context(), r.PathValue("id")); err != nil {
 			return nil, err
 		}
@@ -367,27 +391,19 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 			Cancelled bool `json:"cancelled"`
 		}{true}, nil
 	})
-	handle("POST /v1/console", func(r *http.Request) (any, error) {
+	handle("POST /v1/console", notAvailable, func(r *http.Request) (any, error) {
 		var req ConsoleRequest
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		link, err := b.Console(r.Context(), req)
-		if err != nil {
-			return nil, backendError(err, http.StatusServiceUnavailable)
-		}
-		return link, nil
+		return b.Console(r.Context(), req)
 	})
-	handle("POST /v1/sso/assignments", func(r *http.Request) (any, error) {
+	handle("POST /v1/sso/assignments", badGateway, func(r *http.Request) (any, error) {
 		var req AssignmentsRequest
 		if err := decode(r, &req); err != nil {
 			return nil, err
 		}
-		as, err := b.Assignments(r.Context(), req)
-		if err != nil {
-			return nil, backendError(err, http.StatusBadGateway)
-		}
-		return as, nil
+		return b.Assignments(r.Context(), req)
 	})
 	// Known paths with another method get 405; everything else 404, both
 	// in the {code, message} shape.
@@ -411,10 +427,10 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil && !errors.Is(err, errEOF) {
-		return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "malformed request body: " + strings.TrimPrefix(err.Error(), "json: ")}
+		return cred.Errorf(cred.ErrInvalid, "malformed request body: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if dec.More() {
-		return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "malformed request body: more than one JSON value"}
+		return cred.Errorf(cred.ErrInvalid, "malformed request body: more than one JSON value")
 	}
 	return nil
 }

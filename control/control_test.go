@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -43,38 +44,40 @@ func (f *fakeBackend) Assignments(_ context.Context, r AssignmentsRequest) (Assi
 	case "corp":
 		return Assignments{SSOSession: "corp", Assignments: []Assignment{{AccountID: "111122223333", AccountName: "dev", Role: "Developer"}}}, nil
 	case "expired":
-		return Assignments{}, errors.Join(ErrLoginRequired, errors.New("run `credd login --sso-session expired`"))
+		return Assignments{}, errors.Join(cred.ErrLoginRequired, errors.New("run `credd login --sso-session expired`"))
 	case "down":
 		return Assignments{}, errors.New("portal unreachable")
 	}
-	return Assignments{}, errors.Join(ErrUnknownProfile, errors.New("no such sso session"))
+	return Assignments{}, cred.Errorf(cred.ErrUnknownSession, "no such sso session")
 }
 
 func (f *fakeBackend) Console(_ context.Context, r ConsoleRequest) (ConsoleLink, error) {
 	switch r.Profile {
 	case "", "dev":
 		if r.Destination == "ec3" {
-			return ConsoleLink{}, errors.Join(ErrBadRequest, errors.New(`unknown destination "ec3": use one of ec2, s3`))
+			return ConsoleLink{}, errors.Join(cred.ErrInvalid, errors.New(`unknown destination "ec3": use one of ec2, s3`))
 		}
 		return ConsoleLink{URL: "https://signin.aws.amazon.com/federation?Action=login", Profile: "dev", Destination: r.Destination, Region: r.Region,
 			Expires: time.Date(2030, 1, 1, 0, 15, 0, 0, time.UTC), SessionSeconds: 3600}, nil
 	case "corp":
-		return ConsoleLink{}, errors.Join(ErrLoginRequired, errors.New("run `credd login --profile corp`"))
+		return ConsoleLink{}, errors.Join(cred.ErrLoginRequired, errors.New("run `credd login --profile corp`"))
 	case "down":
 		return ConsoleLink{}, errors.New("the federation endpoint refused the sign-in")
 	}
-	return ConsoleLink{}, ErrUnknownProfile
+	return ConsoleLink{}, cred.ErrUnknownProfile
 }
 func (f *fakeBackend) Credentials(_ context.Context, p string) (cred.Credentials, error) {
 	switch p {
 	case "dev":
 		return cred.Credentials{AccessKeyID: "ASIADEV", SecretAccessKey: "s", SessionToken: "t", Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
 	case "corp":
-		return cred.Credentials{}, errors.Join(ErrLoginRequired, errors.New("run `credd login --profile corp`"))
+		return cred.Credentials{}, errors.Join(cred.ErrLoginRequired, errors.New("run `credd login --profile corp`"))
 	case "down":
 		return cred.Credentials{}, errors.New("sts unreachable")
+	case "mfa":
+		return cred.Credentials{}, fmt.Errorf("%w: profile mfa: %w: run `credd login --profile mfa`", cred.ErrNotAvailable, cred.ErrMFARequired)
 	}
-	return cred.Credentials{}, ErrUnknownProfile
+	return cred.Credentials{}, cred.ErrUnknownProfile
 }
 
 // shortDir makes a state dir short enough for a Unix socket path (macOS
@@ -119,14 +122,17 @@ func TestClientAgainstServer(t *testing.T) {
 	for _, tc := range []struct {
 		profile, code string
 		status        int
+		kind          error // what errors.Is finds on the client's side
 	}{
-		{"nope", CodeNotFound, 404}, {"corp", CodeLoginRequired, 503}, {"down", CodeNotAvailable, 503},
+		{"nope", CodeNotFound, 404, cred.ErrUnknownProfile}, {"corp", CodeLoginRequired, 503, cred.ErrLoginRequired},
+		{"down", CodeNotAvailable, 503, nil}, {"mfa", CodeLoginRequired, 503, cred.ErrMFARequired},
 	} {
 		_, err := c.Credentials(ctx, tc.profile)
 		var e *Error
 		if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status {
 			t.Errorf("%s: err = %#v, want %s/%d", tc.profile, err, tc.code, tc.status)
 		}
+		checkKind(t, err, tc.kind)
 	}
 	if res, err := c.Logout(ctx, LogoutRequest{Session: "sso/corp"}); err != nil || res.Removed[0] != "sso/corp" || b.logouts[0].Session != "sso/corp" {
 		t.Errorf("logout = %+v, %v", res, err)
@@ -149,14 +155,16 @@ func TestClientAgainstServer(t *testing.T) {
 	for _, tc := range []struct {
 		session, code string
 		status        int
+		kind          error
 	}{
-		{"nope", CodeNotFound, 404}, {"expired", CodeLoginRequired, 503}, {"down", CodeNotAvailable, 502},
+		{"nope", CodeNotFound, 404, cred.ErrUnknownSession}, {"expired", CodeLoginRequired, 503, cred.ErrLoginRequired}, {"down", CodeNotAvailable, 502, nil},
 	} {
 		_, err := c.Assignments(ctx, AssignmentsRequest{SSOSession: tc.session})
 		var e *Error
 		if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status {
 			t.Errorf("assignments of %s: err = %#v, want %s/%d", tc.session, err, tc.code, tc.status)
 		}
+		checkKind(t, err, tc.kind)
 	}
 	link, err := c.Console(ctx, ConsoleRequest{Profile: "dev", Destination: "s3", Region: "eu-west-1"})
 	if err != nil || link.URL == "" || link.Destination != "s3" || link.Region != "eu-west-1" || link.SessionSeconds != 3600 || !link.Expires.Equal(time.Date(2030, 1, 1, 0, 15, 0, 0, time.UTC)) {
@@ -166,22 +174,58 @@ func TestClientAgainstServer(t *testing.T) {
 		req    ConsoleRequest
 		code   string
 		status int
+		kind   error
 	}{
-		{ConsoleRequest{Profile: "nope"}, CodeNotFound, 404},
-		{ConsoleRequest{Profile: "corp"}, CodeLoginRequired, 503},
-		{ConsoleRequest{Profile: "down"}, CodeNotAvailable, 503},
-		{ConsoleRequest{Profile: "dev", Destination: "ec3"}, CodeBadRequest, 400},
+		{ConsoleRequest{Profile: "nope"}, CodeNotFound, 404, cred.ErrUnknownProfile},
+		{ConsoleRequest{Profile: "corp"}, CodeLoginRequired, 503, cred.ErrLoginRequired},
+		{ConsoleRequest{Profile: "down"}, CodeNotAvailable, 503, nil},
+		{ConsoleRequest{Profile: "dev", Destination: "ec3"}, CodeBadRequest, 400, cred.ErrInvalid},
 	} {
 		_, err := c.Console(ctx, tc.req)
 		var e *Error
 		if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status {
 			t.Errorf("console %+v: err = %#v, want %s/%d", tc.req, err, tc.code, tc.status)
 		}
+		checkKind(t, err, tc.kind)
 	}
 	b.reloadErr = errors.New("profiles.dev.account_id: must be 12 digits")
 	var e *Error
 	if err := c.Reload(ctx); !errors.As(err, &e) || e.Code != CodeReloadRefused || !strings.Contains(e.Message, "account_id") {
 		t.Errorf("reload err = %v", err)
+	} else {
+		checkKind(t, err, cred.ErrInvalid) // the user's configuration to fix
+	}
+}
+
+// checkKind: err, as the client got it, is of kind (nil: of none), and of
+// no other kind.
+func checkKind(t *testing.T, err error, kind error) {
+	t.Helper()
+	if kind != nil && !errors.Is(err, kind) {
+		t.Errorf("%v: errors.Is(err, %v) = false: the kind did not cross the socket", err, kind)
+	}
+	for _, other := range []error{cred.ErrLoginRequired, cred.ErrMFARequired, cred.ErrUnknownProfile, cred.ErrUnknownSession, cred.ErrInvalid, cred.ErrConflict} {
+		if errors.Is(err, other) && (kind == nil || !errors.Is(kind, other)) {
+			t.Errorf("%v: errors.Is(err, %v), want only %v", err, other, kind)
+		}
+	}
+}
+
+// TestErrorKindFromCode: an answer of a daemon older than the kind field
+// is still told apart, by its code.
+func TestErrorKindFromCode(t *testing.T) {
+	for _, tc := range []struct {
+		e    Error
+		kind error
+	}{
+		{Error{Code: CodeLoginRequired}, cred.ErrLoginRequired},
+		{Error{Code: CodeNotFound}, cred.ErrUnknownProfile},
+		{Error{Code: CodeBadRequest}, cred.ErrInvalid},
+		{Error{Code: CodeReloadRefused}, cred.ErrInvalid},
+		{Error{Code: CodeNotAvailable}, nil},
+		{Error{Code: CodeNotAvailable, Kind: "mfa-required"}, cred.ErrMFARequired},
+	} {
+		checkKind(t, &tc.e, tc.kind)
 	}
 }
 

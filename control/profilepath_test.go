@@ -29,7 +29,7 @@ func (n *namedBackend) Credentials(_ context.Context, p string) (cred.Credential
 	if c, ok := n.names[p]; ok {
 		return c, nil
 	}
-	return cred.Credentials{}, ErrUnknownProfile
+	return cred.Credentials{}, cred.ErrUnknownProfile
 }
 
 func (n *namedBackend) lastAsked(t *testing.T) string {

@@ -1,6 +1,7 @@
 // Package cred owns the credential value that flows from a source, through a
-// refresher, to the endpoints. The type redacts itself wherever it could be
-// printed or logged, so a secret cannot reach a log line by accident.
+// refresher, to the endpoints, and the kinds of error every layer shares
+// (errors.go). The type redacts itself wherever it could be printed or
+// logged, so a secret cannot reach a log line by accident.
 package cred
 
 import (

@@ -60,7 +60,7 @@ type benchProvider struct{ c cred.Credentials }
 
 func (p benchProvider) Current(_ context.Context, profile string) (cred.Credentials, error) {
 	if profile != benchProfileName {
-		return cred.Credentials{}, imds.ErrUnknownProfile
+		return cred.Credentials{}, cred.ErrUnknownProfile
 	}
 	return p.c, nil
 }

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
-	"github.com/credd/credd/refresh"
 	"github.com/credd/credd/source"
 )
 
@@ -47,12 +45,12 @@ func (d *Daemon) Console(ctx context.Context, req ConsoleRequest) (ConsoleLink, 
 	if name == "" {
 		name = g.defaultProfile
 		if name == "" {
-			return ConsoleLink{}, fmt.Errorf("%w: no default profile is configured: name one", imds.ErrUnknownProfile)
+			return ConsoleLink{}, fmt.Errorf("%w: no default profile is configured: name one", cred.ErrUnknownProfile)
 		}
 	}
 	e, ok := g.entries[name]
 	if !ok {
-		return ConsoleLink{}, fmt.Errorf("%w: %q", imds.ErrUnknownProfile, name)
+		return ConsoleLink{}, fmt.Errorf("%w: %q", cred.ErrUnknownProfile, name)
 	}
 	p := g.cfg.Profiles[name]
 	region := req.Region
@@ -121,14 +119,7 @@ func (d *Daemon) consoleCredentials(ctx context.Context, g *generation, name str
 // Console implements control.Backend.
 func (b controlBackend) Console(ctx context.Context, req control.ConsoleRequest) (control.ConsoleLink, error) {
 	link, err := b.d.Console(ctx, ConsoleRequest{Profile: req.Profile, Destination: req.Destination, Region: req.Region})
-	switch {
-	case errors.Is(err, imds.ErrUnknownProfile):
-		return control.ConsoleLink{}, marked{err, control.ErrUnknownProfile}
-	case errors.Is(err, refresh.ErrLoginRequired):
-		return control.ConsoleLink{}, marked{err, control.ErrLoginRequired}
-	case errors.Is(err, console.ErrInvalid):
-		return control.ConsoleLink{}, marked{err, control.ErrBadRequest}
-	case err != nil:
+	if err != nil {
 		return control.ConsoleLink{}, err
 	}
 	out := control.ConsoleLink{URL: link.URL, Expires: link.Expires.UTC(), Profile: link.Profile, Destination: link.Destination,
@@ -146,9 +137,6 @@ var _ imds.Console = imdsConsole{}
 
 func (c imdsConsole) Link(ctx context.Context, profile, destination, region string) (string, time.Time, error) {
 	link, err := c.d.Console(ctx, ConsoleRequest{Profile: profile, Destination: destination, Region: region})
-	if errors.Is(err, console.ErrInvalid) {
-		return "", time.Time{}, marked{err, imds.ErrBadRequest}
-	}
 	if err != nil {
 		return "", time.Time{}, err
 	}

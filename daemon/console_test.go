@@ -16,6 +16,7 @@ import (
 
 	"github.com/credd/credd/console"
 	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/federationtest"
 	"github.com/credd/credd/internal/ststest"
 )
@@ -175,11 +176,11 @@ func TestConsoleBadInput(t *testing.T) {
 		mark error
 		want []string
 	}{
-		{"unknown destination lists the known ones", control.ConsoleRequest{Profile: "role", Destination: "ec3"}, control.ErrBadRequest, []string{`unknown destination "ec3"`, "cloudwatch, codebuild", "s3"}},
-		{"malformed region", control.ConsoleRequest{Profile: "role", Region: "Frankfurt"}, control.ErrBadRequest, []string{`"Frankfurt" is not an AWS region`}},
-		{"region outside the role's partition", control.ConsoleRequest{Profile: "gov", Region: "eu-west-1"}, control.ErrBadRequest, []string{"partition aws-us-gov"}},
-		{"unknown profile", control.ConsoleRequest{Profile: "nope"}, control.ErrUnknownProfile, []string{`"nope"`}},
-		{"profile not ready names the sign-in", control.ConsoleRequest{Profile: "sso"}, control.ErrLoginRequired, []string{"aws sso login --profile sso"}},
+		{"unknown destination lists the known ones", control.ConsoleRequest{Profile: "role", Destination: "ec3"}, cred.ErrInvalid, []string{`unknown destination "ec3"`, "cloudwatch, codebuild", "s3"}},
+		{"malformed region", control.ConsoleRequest{Profile: "role", Region: "Frankfurt"}, cred.ErrInvalid, []string{`"Frankfurt" is not an AWS region`}},
+		{"region outside the role's partition", control.ConsoleRequest{Profile: "gov", Region: "eu-west-1"}, cred.ErrInvalid, []string{"partition aws-us-gov"}},
+		{"unknown profile", control.ConsoleRequest{Profile: "nope"}, cred.ErrUnknownProfile, []string{`"nope"`}},
+		{"profile not ready names the sign-in", control.ConsoleRequest{Profile: "sso"}, cred.ErrLoginRequired, []string{"aws sso login --profile sso"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(e.fed.Requests())

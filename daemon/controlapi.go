@@ -2,14 +2,11 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"os"
 	"time"
 
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
-	"github.com/credd/credd/imds"
-	"github.com/credd/credd/refresh"
 )
 
 // ControlInfo is what the control API reports beyond the refreshers.
@@ -77,33 +74,12 @@ func (b controlBackend) CancelLogin(ctx context.Context, id string) error {
 func (b controlBackend) Credentials(ctx context.Context, profile string) (cred.Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c, err := b.d.Current(ctx, profile)
-	switch {
-	case errors.Is(err, imds.ErrUnknownProfile):
-		return c, marked{err, control.ErrUnknownProfile}
-	case errors.Is(err, refresh.ErrLoginRequired):
-		return c, marked{err, control.ErrLoginRequired}
-	}
-	return c, err
+	return b.d.Current(ctx, profile)
 }
-
-// marked is err, also matching mark in errors.Is, with err's message.
-type marked struct {
-	error
-	mark error
-}
-
-func (m marked) Is(target error) bool { return target == m.mark }
-func (m marked) Unwrap() error        { return m.error }
 
 func (b controlBackend) Assignments(ctx context.Context, req control.AssignmentsRequest) (control.Assignments, error) {
 	found, err := b.d.Assignments(ctx, req.SSOSession)
-	switch {
-	case errors.Is(err, refresh.ErrLoginRequired):
-		return control.Assignments{}, marked{err, control.ErrLoginRequired}
-	case errors.Is(err, errNoSession):
-		return control.Assignments{}, marked{err, control.ErrUnknownProfile}
-	case err != nil:
+	if err != nil {
 		return control.Assignments{}, err
 	}
 	out := control.Assignments{SSOSession: req.SSOSession, Assignments: []control.Assignment{}}

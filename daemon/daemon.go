@@ -162,7 +162,7 @@ func DefaultProfile(cfg config.Config) string {
 func (d *Daemon) Current(ctx context.Context, profile string) (cred.Credentials, error) {
 	e, ok := d.gen.Load().entries[profile]
 	if !ok {
-		return cred.Credentials{}, fmt.Errorf("%w: %q", imds.ErrUnknownProfile, profile)
+		return cred.Credentials{}, fmt.Errorf("%w: %q", cred.ErrUnknownProfile, profile)
 	}
 	return e.r.Current(ctx)
 }

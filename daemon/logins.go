@@ -20,6 +20,7 @@ import (
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/login"
 	"github.com/credd/credd/refresh"
 	"github.com/credd/credd/source"
@@ -336,7 +337,7 @@ func (d *Daemon) resolveSession(req control.LoginRequest) (*signin, string, erro
 	case req.Profile != "":
 		p, ok := cfg.Profiles[req.Profile]
 		if !ok {
-			return nil, "", &control.Error{Status: 404, Code: control.CodeNotFound, Message: fmt.Sprintf("no profile %q", req.Profile)}
+			return nil, "", cred.Errorf(cred.ErrUnknownProfile, "no profile %q", req.Profile)
 		}
 		switch {
 		case p.IdentityProvider != "":
@@ -344,7 +345,7 @@ func (d *Daemon) resolveSession(req control.LoginRequest) (*signin, string, erro
 		case p.SSOSession != "":
 			key = ssoKey(p.SSOSession)
 		default:
-			return nil, "", &control.Error{Status: 400, Code: control.CodeBadRequest, Message: fmt.Sprintf("profile %s signs in through no credd session (it is %s); nothing to do", req.Profile, p.Source())}
+			return nil, "", cred.Errorf(cred.ErrInvalid, "profile %s signs in through no credd session (it is %s); nothing to do", req.Profile, p.Source())
 		}
 	default:
 		d.logins.mu.Lock()
@@ -352,16 +353,16 @@ func (d *Daemon) resolveSession(req control.LoginRequest) (*signin, string, erro
 		d.logins.mu.Unlock()
 		switch len(names) {
 		case 0:
-			return nil, "", &control.Error{Status: 400, Code: control.CodeBadRequest, Message: "no sign-in sessions are configured: add identity_providers or sso_sessions to the config (docs/signin.md); profiles of ~/.aws/config sign in with `aws sso login`"}
+			return nil, "", cred.Errorf(cred.ErrInvalid, "no sign-in sessions are configured: add identity_providers or sso_sessions to the config (docs/signin.md); profiles of ~/.aws/config sign in with `aws sso login`")
 		case 1:
 		default:
-			return nil, "", &control.Error{Status: 400, Code: control.CodeBadRequest, Message: fmt.Sprintf("say which session to sign in to (--provider, --sso-session or --profile); configured: %s", strings.Join(names, ", "))}
+			return nil, "", cred.Errorf(cred.ErrInvalid, "say which session to sign in to (--provider, --sso-session or --profile); configured: %s", strings.Join(names, ", "))
 		}
 		key = names[0]
 	}
 	s := d.signin(key)
 	if s == nil {
-		return nil, "", &control.Error{Status: 404, Code: control.CodeNotFound, Message: fmt.Sprintf("no sign-in session %s is configured (see sso_sessions and identity_providers in the configuration)", key)}
+		return nil, "", cred.Errorf(cred.ErrUnknownSession, "no sign-in session %s is configured (see sso_sessions and identity_providers in the configuration)", key)
 	}
 	return s, key, nil
 }
@@ -423,20 +424,20 @@ func (d *Daemon) beginLogin(ctx context.Context, wg *sync.WaitGroup, req control
 		return nil, err
 	}
 	if s.noSecret != "" {
-		return nil, &control.Error{Status: 400, Code: control.CodeBadRequest, Message: fmt.Sprintf(
+		return nil, cred.Errorf(cred.ErrInvalid,
 			"%s: client_secret_env names %s, which is empty or unset in the environment credd runs in (the daemon's, not this shell's): set it there and restart credd (for the service, see docs/signin.md)",
-			s.sess.Name(), s.noSecret)}
+			s.sess.Name(), s.noSecret)
 	}
 	f, err := s.sess.Begin(ctx, wg, login.FlowOptions{Device: req.Device || s.flow == "device"})
 	if err != nil {
-		return nil, &control.Error{Status: 502, Code: control.CodeLoginFailed, Message: err.Error()}
+		return nil, err // the control API answers 502 LoginFailed
 	}
 	if req.Device && !f.Device {
 		// One flow per session: a device sign-in asked for while a
 		// browser one waits would quietly become the browser one.
-		return nil, &control.Error{Status: 409, Code: control.CodeConflict, Message: fmt.Sprintf(
+		return nil, cred.Errorf(cred.ErrConflict,
 			"a browser sign-in to %s is under way (until %s): finish it in the browser, or press Ctrl-C where it was started, then run `%s --device`",
-			f.Session, f.Expires.Local().Format("15:04"), s.hint)}
+			f.Session, f.Expires.Local().Format("15:04"), s.hint)
 	}
 	d.logins.mu.Lock()
 	d.logins.flows[f.ID] = f
@@ -457,7 +458,7 @@ func (d *Daemon) flow(id string) (*login.Flow, *waiter, error) {
 		f, ok = d.logins.flows[id[:i]] // a ticket that left: its flow
 	}
 	if !ok {
-		return nil, nil, &control.Error{Status: 404, Code: control.CodeNotFound, Message: "no sign-in " + id}
+		return nil, nil, cred.Errorf(cred.ErrUnknownSession, "no sign-in %s", id)
 	}
 	return f, nil, nil
 }
@@ -538,9 +539,6 @@ func (d *Daemon) CancelLogin(_ context.Context, id string) error {
 	return nil
 }
 
-// errNoSession: no sso_sessions entry by that name.
-var errNoSession = errors.New("no such sso session")
-
 // Assignments lists the accounts and roles an Identity Center session may
 // use, with the token the daemon holds (renewed if due): what `credd
 // config init --sso-session` turns into profiles. A token the portal
@@ -550,7 +548,7 @@ func (d *Daemon) Assignments(ctx context.Context, name string) ([]source.Assignm
 	sc, ok := d.gen.Load().cfg.SSOSessions[name]
 	si := d.signin(ssoKey(name))
 	if !ok || si == nil {
-		return nil, fmt.Errorf("%w %q (sso_sessions)", errNoSession, name)
+		return nil, cred.Errorf(cred.ErrUnknownSession, "no such sso session %q (sso_sessions)", name)
 	}
 	tok, err := si.sess.Tokens(ctx)
 	if err != nil {
@@ -561,7 +559,7 @@ func (d *Daemon) Assignments(ctx context.Context, name string) ([]source.Assignm
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnauthorizedException" {
 		si.sess.Reject(tok.AccessToken)
-		return nil, fmt.Errorf("%w: sso session %s: the portal no longer accepts the session: run `%s`", refresh.ErrLoginRequired, name, si.hint)
+		return nil, fmt.Errorf("%w: sso session %s: the portal no longer accepts the session: run `%s`", cred.ErrLoginRequired, name, si.hint)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("listing the accounts and roles of sso session %s: %w", name, err)

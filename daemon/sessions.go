@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/store"
 )
 
@@ -163,7 +164,7 @@ func (d *Daemon) Logout(ctx context.Context, name string) ([]string, error) {
 	s.list = keep
 	sort.Strings(removed)
 	if name != "" && len(removed) == 0 {
-		return nil, fmt.Errorf("%w: no session %q", control.ErrUnknownProfile, name)
+		return nil, cred.Errorf(cred.ErrUnknownSession, "no session %q", name)
 	}
 	d.log.Info("logged out", "sessions", removed)
 	return removed, nil

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -17,11 +16,6 @@ import (
 type Console interface {
 	Link(ctx context.Context, profile, destination, region string) (url string, expires time.Time, err error)
 }
-
-// ErrBadRequest is what a Console returns (wrapped) for a request it
-// cannot serve as asked: an unknown destination, a malformed region. The
-// handler answers 400.
-var ErrBadRequest = errors.New("bad request")
 
 // consoleWait bounds a console request: it calls upstream, but must answer
 // before the server's write timeout.
@@ -42,19 +36,19 @@ type consoleRequest struct {
 func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, st *status) int {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return jsonError(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
+		return fail(w, jsonError, http.StatusMethodNotAllowed, "method not allowed: use POST")
 	}
 	if !equalSecret(r.Header.Get("Authorization"), h.o.ClientToken()) {
-		return jsonError(w, http.StatusUnauthorized, "missing or wrong Authorization token: send the client token (<state_dir>/token, see `credd env`)")
+		return fail(w, jsonError, http.StatusUnauthorized, "missing or wrong Authorization token: send the client token (<state_dir>/token, see `credd env`)")
 	}
 	if h.o.Console == nil {
-		return jsonError(w, http.StatusNotFound, "console sign-in links are not served here")
+		return fail(w, jsonError, http.StatusNotFound, "console sign-in links are not served here")
 	}
 	var req consoleRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxConsoleBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-		return jsonError(w, http.StatusBadRequest, `the body must be empty or {"destination": "...", "region": "..."}: `+strings.TrimPrefix(err.Error(), "json: "))
+		return fail(w, jsonError, http.StatusBadRequest, `the body must be empty or {"destination": "...", "region": "..."}: `+strings.TrimPrefix(err.Error(), "json: "))
 	}
 	profile := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/console"), "/")
 	if profile == "" {
@@ -63,16 +57,8 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, st *statu
 	ctx, cancel := context.WithTimeout(r.Context(), consoleWait)
 	defer cancel()
 	url, expires, err := h.o.Console.Link(ctx, profile, req.Destination, req.Region)
-	switch {
-	case errors.Is(err, ErrUnknownProfile):
-		return jsonError(w, http.StatusNotFound, "unknown profile "+strconv.Quote(profile))
-	case errors.Is(err, ErrBadRequest):
-		st.profile = profile
-		return jsonError(w, http.StatusBadRequest, err.Error())
-	case err != nil:
-		st.profile = profile
-		h.log.Warn("console link not available", "profile", profile, "error", err)
-		return jsonError(w, http.StatusServiceUnavailable, err.Error())
+	if err != nil {
+		return h.failFor(w, jsonError, err, profile, st, "console link not available")
 	}
 	st.profile = profile
 	// Not HTML-escaped: the URL's & stay readable for curl users.
@@ -83,7 +69,7 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, st *statu
 		URL     string `json:"url"`
 		Expires string `json:"expires"`
 	}{url, expires.UTC().Format(imdsTimeFormat)}); err != nil {
-		return jsonError(w, http.StatusInternalServerError, "encoding response failed")
+		return fail(w, jsonError, http.StatusInternalServerError, "encoding response failed")
 	}
 	writeBody(w, http.StatusOK, "application/json", []byte(body.String()))
 	return http.StatusOK

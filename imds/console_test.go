@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/credd/credd/cred"
 )
 
 // fakeConsole answers like the daemon: a link for dev, errors otherwise.
@@ -32,11 +34,11 @@ func (f *fakeConsole) Link(_ context.Context, profile, destination, region strin
 	case profile == "broken":
 		return "", time.Time{}, errors.New("sign-in required: run `credd login --profile broken`")
 	case destination == "ec3":
-		return "", time.Time{}, fmt.Errorf("%w: unknown destination \"ec3\": use one of ec2, s3", ErrBadRequest)
+		return "", time.Time{}, fmt.Errorf("%w: unknown destination \"ec3\": use one of ec2, s3", cred.ErrInvalid)
 	case profile == "dev":
 		return consoleURL, now.Add(15 * time.Minute), nil
 	}
-	return "", time.Time{}, fmt.Errorf("%w: %q", ErrUnknownProfile, profile)
+	return "", time.Time{}, fmt.Errorf("%w: %q", cred.ErrUnknownProfile, profile)
 }
 
 func post(h http.Handler, path, body string, hdr map[string]string) *httptest.ResponseRecorder {

@@ -30,10 +30,6 @@ type Provider interface {
 	Current(ctx context.Context, profile string) (cred.Credentials, error)
 }
 
-// ErrUnknownProfile is what a Provider returns for a profile it does not
-// serve; the handler answers 404.
-var ErrUnknownProfile = errors.New("unknown profile")
-
 // Metrics observes served requests. Labels: endpoint, profile, HTTP status.
 type Metrics interface {
 	ObserveRequest(endpoint, profile string, status int, d time.Duration)
@@ -167,7 +163,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *status) {
 	if msg := h.refuse(r); msg != "" {
 		h.log.Warn("refused request", "reason", msg, "remote", r.RemoteAddr, "path", r.URL.Path)
 		st.code = http.StatusForbidden
-		plainError(w, st.code, msg)
+		fail(w, plainError, st.code, msg)
 		return
 	}
 	p := r.URL.Path
@@ -195,7 +191,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *status) {
 	default:
 		st.endpoint = EndpointOps
 		st.code = http.StatusNotFound
-		plainError(w, st.code, "not found")
+		fail(w, plainError, st.code, "not found")
 	}
 }
 
@@ -235,15 +231,15 @@ func (h *Handler) allowedHost(host string) bool {
 func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) int {
 	if r.Method != http.MethodPut {
 		w.Header().Set("Allow", http.MethodPut)
-		return plainError(w, http.StatusMethodNotAllowed, "method not allowed: use PUT")
+		return fail(w, plainError, http.StatusMethodNotAllowed, "method not allowed: use PUT")
 	}
 	if _, ok := r.Header["X-Forwarded-For"]; ok {
-		return plainError(w, http.StatusForbidden, "forwarded requests are refused")
+		return fail(w, plainError, http.StatusForbidden, "forwarded requests are refused")
 	}
 	raw := r.Header.Get(ttlHeader)
 	ttl, err := strconv.Atoi(raw)
 	if err != nil || ttl < 1 || ttl > MaxTokenTTL {
-		return plainError(w, http.StatusBadRequest, ttlHeader+" must be a number of seconds from 1 to 21600")
+		return fail(w, plainError, http.StatusBadRequest, ttlHeader+" must be a number of seconds from 1 to 21600")
 	}
 	now := h.clock.Now()
 	tok := h.tokens.issue(now, now.Add(time.Duration(ttl)*time.Second))
@@ -255,10 +251,10 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) int {
 func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) int {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		return plainError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return fail(w, plainError, http.StatusMethodNotAllowed, "method not allowed")
 	}
 	if !h.o.AllowV1 && !h.tokens.valid(r.Header.Get(tokenHeader), h.clock.Now()) {
-		return plainError(w, http.StatusUnauthorized, "missing or expired IMDSv2 session token: PUT /latest/api/token first")
+		return fail(w, plainError, http.StatusUnauthorized, "missing or expired IMDSv2 session token: PUT /latest/api/token first")
 	}
 	p := strings.TrimPrefix(r.URL.Path, "/latest/")
 	switch {
@@ -266,7 +262,7 @@ func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) 
 		p == "meta-data/iam/security-credentials-extended/" || p == "meta-data/iam/security-credentials-extended":
 		st.profile = h.defaults().profile
 		if h.defaults().profile == "" {
-			return plainError(w, http.StatusNotFound, "no default profile is configured")
+			return fail(w, plainError, http.StatusNotFound, "no default profile is configured")
 		}
 		writeBody(w, http.StatusOK, "text/plain", []byte(h.defaults().profile))
 		return http.StatusOK
@@ -283,7 +279,7 @@ func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) 
 	case p == "dynamic/instance-identity/document":
 		return h.serveIdentity(w, r, st)
 	}
-	return plainError(w, http.StatusNotFound, "not found")
+	return fail(w, plainError, http.StatusNotFound, "not found")
 }
 
 // imdsDoc is the credentials document of EC2's metadata service.
@@ -306,7 +302,7 @@ func (h *Handler) serveIMDSCreds(w http.ResponseWriter, r *http.Request, profile
 	}
 	d, err := h.docsFor(st.profile, c)
 	if err != nil {
-		return plainError(w, http.StatusInternalServerError, "encoding response failed")
+		return fail(w, plainError, http.StatusInternalServerError, "encoding response failed")
 	}
 	if extended {
 		return writeEncoded(w, d.imdsExtended)
@@ -316,24 +312,31 @@ func (h *Handler) serveIMDSCreds(w http.ResponseWriter, r *http.Request, profile
 
 // current asks the provider, bounded by the handler's wait, and writes the
 // error response itself when there is nothing to serve.
-func (h *Handler) current(w http.ResponseWriter, r *http.Request, profile string, st *status, fail func(http.ResponseWriter, int, string) int) (cred.Credentials, int) {
+func (h *Handler) current(w http.ResponseWriter, r *http.Request, profile string, st *status, f errorFormat) (cred.Credentials, int) {
 	if profile == "" {
 		profile = h.defaults().profile
 	}
 	ctx := &waitContext{parent: r.Context(), deadline: st.start.Add(h.o.Wait)}
 	defer ctx.release()
 	c, err := h.o.Provider.Current(ctx, profile)
-	switch {
-	case err == nil:
-		st.profile = profile
-		return c, http.StatusOK
-	case errors.Is(err, ErrUnknownProfile):
-		return c, fail(w, http.StatusNotFound, "unknown profile "+strconv.Quote(profile))
-	default:
-		st.profile = profile
-		h.log.Warn("credentials not available", "profile", profile, "error", err)
-		return c, fail(w, http.StatusServiceUnavailable, err.Error())
+	if err != nil {
+		return c, h.failFor(w, f, err, profile, st, "credentials not available")
 	}
+	st.profile = profile
+	return c, http.StatusOK
+}
+
+// failFor answers the error of a request for profile's credentials or
+// console link (what names it in the log).
+func (h *Handler) failFor(w http.ResponseWriter, f errorFormat, err error, profile string, st *status, what string) int {
+	if errors.Is(err, cred.ErrUnknownProfile) {
+		return fail(w, f, http.StatusNotFound, "unknown profile "+strconv.Quote(profile))
+	}
+	st.profile = profile
+	if !errors.Is(err, cred.ErrInvalid) {
+		h.log.Warn(what, "profile", profile, "error", err)
+	}
+	return failWith(w, f, err, err.Error())
 }
 
 // waitContext is the request's context bounded by the handler's Wait, as
@@ -414,7 +417,7 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, st *status) 
 
 func (h *Handler) serveRegion(w http.ResponseWriter, zone string) int {
 	if h.defaults().region == "" {
-		return plainError(w, http.StatusNotFound, "no region is configured")
+		return fail(w, plainError, http.StatusNotFound, "no region is configured")
 	}
 	writeBody(w, http.StatusOK, "text/plain", []byte(h.defaults().region+zone))
 	return http.StatusOK
@@ -457,10 +460,10 @@ type containerDoc struct {
 func (h *Handler) serveContainer(w http.ResponseWriter, r *http.Request, st *status) int {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		return jsonError(w, http.StatusMethodNotAllowed, "method not allowed: use GET")
+		return fail(w, jsonError, http.StatusMethodNotAllowed, "method not allowed: use GET")
 	}
 	if !equalSecret(r.Header.Get("Authorization"), h.o.ClientToken()) {
-		return jsonError(w, http.StatusUnauthorized, "missing or wrong Authorization token: run `credd env` to point the SDK at credd")
+		return fail(w, jsonError, http.StatusUnauthorized, "missing or wrong Authorization token: run `credd env` to point the SDK at credd")
 	}
 	profile := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/credentials"), "/")
 	c, code := h.current(w, r, profile, st, jsonError)
@@ -469,7 +472,7 @@ func (h *Handler) serveContainer(w http.ResponseWriter, r *http.Request, st *sta
 	}
 	d, err := h.docsFor(st.profile, c)
 	if err != nil {
-		return jsonError(w, http.StatusInternalServerError, "encoding response failed")
+		return fail(w, jsonError, http.StatusInternalServerError, "encoding response failed")
 	}
 	return writeEncoded(w, d.container)
 }
@@ -593,37 +596,8 @@ func writeBody(w http.ResponseWriter, code int, contentType string, body []byte)
 func writeJSON(w http.ResponseWriter, code int, v any) int {
 	body, err := json.Marshal(v)
 	if err != nil {
-		return plainError(w, http.StatusInternalServerError, "encoding response failed")
+		return fail(w, plainError, http.StatusInternalServerError, "encoding response failed")
 	}
 	writeBody(w, code, "application/json", body)
 	return code
-}
-
-func plainError(w http.ResponseWriter, code int, msg string) int {
-	writeBody(w, code, "text/plain; charset=utf-8", []byte(msg+"\n"))
-	return code
-}
-
-// jsonError writes the error shape the SDKs' container providers parse.
-func jsonError(w http.ResponseWriter, code int, msg string) int {
-	body, _ := json.Marshal(struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}{errorCode(code), msg})
-	writeBody(w, code, "application/json", body)
-	return code
-}
-
-func errorCode(code int) string {
-	switch code {
-	case http.StatusUnauthorized:
-		return "Unauthorized"
-	case http.StatusNotFound:
-		return "NotFound"
-	case http.StatusMethodNotAllowed:
-		return "MethodNotAllowed"
-	case http.StatusServiceUnavailable:
-		return "CredentialsNotAvailable"
-	}
-	return "Error"
 }

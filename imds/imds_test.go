@@ -32,7 +32,7 @@ func (p staticProvider) Current(_ context.Context, profile string) (cred.Credent
 	case error:
 		return cred.Credentials{}, v
 	}
-	return cred.Credentials{}, fmt.Errorf("%w: %q", ErrUnknownProfile, profile)
+	return cred.Credentials{}, fmt.Errorf("%w: %q", cred.ErrUnknownProfile, profile)
 }
 
 var devCreds = cred.Credentials{
@@ -50,6 +50,7 @@ func newTestHandler(t *testing.T, mod func(*Options)) (*Handler, *clock.Fake) {
 		Provider: staticProvider{
 			"dev":    devCreds,
 			"broken": errors.New("sign-in required: run `credd login --profile broken`"),
+			"signin": fmt.Errorf("%w: profile signin: %w: run `credd login --profile signin`", cred.ErrNotAvailable, cred.ErrLoginRequired),
 		},
 		DefaultProfile: "dev",
 		Region:         "eu-west-1",
@@ -120,6 +121,9 @@ func TestBadInput(t *testing.T) {
 		{"container token prefix only", "GET", "/v1/credentials", map[string]string{"Authorization": clientToken[:10]}, 401, ""},
 		{"container unknown profile", "GET", "/v1/credentials/nope", auth, 404, `"code":"NotFound"`},
 		{"container not available", "GET", "/v1/credentials/broken", auth, 503, `credd login --profile broken`},
+		{"container not available: its code", "GET", "/v1/credentials/broken", auth, 503, `"code":"CredentialsNotAvailable"`},
+		{"container sign-in required: its code", "GET", "/v1/credentials/signin", auth, 503, `"code":"LoginRequired","message":"credentials not available: profile signin: sign-in required: run`},
+		{"IMDS sign-in required", "GET", "/latest/meta-data/iam/security-credentials/signin", withTok(nil), 503, "credd login --profile signin"},
 		{"container POST", "POST", "/v1/credentials", auth, 405, ""},
 		{"rebinding host", "GET", "/v1/credentials", map[string]string{"Authorization": clientToken, "Host": "evil.example"}, 403, "rebinding"},
 		{"rebinding host with port", "GET", "/healthz", map[string]string{"Host": "evil.example:9955"}, 403, ""},

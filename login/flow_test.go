@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/login"
 )
 
@@ -167,7 +168,7 @@ func TestBrowserCallback(t *testing.T) {
 				if tok, err := h.s.Tokens(t.Context()); err != nil || tok.AccessToken != "access-signed-in" {
 					t.Errorf("Tokens after sign-in = %q, %v", tok.AccessToken, err)
 				}
-			} else if err := h.s.NeedsLogin(); !errors.Is(err, login.ErrLoginRequired) {
+			} else if err := h.s.NeedsLogin(); !errors.Is(err, cred.ErrLoginRequired) {
 				t.Errorf("NeedsLogin after a failed sign-in = %v", err)
 			}
 			// The callback port is closed once the flow ended.
@@ -198,7 +199,7 @@ func TestBrowserFlowTimeout(t *testing.T) {
 	if !errors.Is(err, login.ErrFlowTimeout) || !strings.Contains(err.Error(), hint) {
 		t.Errorf("flow error = %v, want ErrFlowTimeout naming %q", err, hint)
 	}
-	if err := h.s.NeedsLogin(); !errors.Is(err, login.ErrLoginRequired) {
+	if err := h.s.NeedsLogin(); !errors.Is(err, cred.ErrLoginRequired) {
 		t.Errorf("NeedsLogin = %v", err)
 	}
 }

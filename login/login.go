@@ -15,8 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/credd/credd/refresh"
 )
 
 // Tokens is what a sign-in yields.
@@ -63,13 +61,9 @@ type Method interface {
 	// (handling authorization_pending and slow_down).
 	StartDevice(ctx context.Context) (DeviceStart, func(ctx context.Context) (Tokens, error), error)
 	// Refresh renews tokens with the refresh token. An error wrapping
-	// ErrLoginRequired means only a new sign-in helps.
+	// cred.ErrLoginRequired means only a new sign-in helps.
 	Refresh(ctx context.Context, t Tokens) (Tokens, error)
 }
-
-// ErrLoginRequired: no usable session; a sign-in is needed. It is the
-// refresher's sentinel, so profiles show login-required.
-var ErrLoginRequired = refresh.ErrLoginRequired
 
 // ErrFlowTimeout: the user did not finish the sign-in in time.
 var ErrFlowTimeout = errors.New("sign-in was not completed in time")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/credd/credd/cred"
 	"golang.org/x/oauth2"
 )
 
@@ -168,7 +169,7 @@ func (o *OIDC) Refresh(ctx context.Context, old Tokens) (Tokens, error) {
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response != nil && re.Response.StatusCode/100 == 4 && re.Response.StatusCode != http.StatusTooManyRequests) {
-			return Tokens{}, fmt.Errorf("%w: %s refused the refresh token (%s)", ErrLoginRequired, o.Issuer, re.ErrorCode)
+			return Tokens{}, fmt.Errorf("%w: %s refused the refresh token (%s)", cred.ErrLoginRequired, o.Issuer, re.ErrorCode)
 		}
 		return Tokens{}, fmt.Errorf("refreshing at %s: %w", o.Issuer, err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/oidctest"
 	"github.com/credd/credd/login"
 )
@@ -86,12 +87,12 @@ func TestOIDCDeviceFlow(t *testing.T) {
 	// The ID token in hand is still valid, but the renewal (every read
 	// renews) is refused: the session is over and its tokens are not
 	// handed out any more.
-	if _, err := s.Tokens(t.Context()); !errors.Is(err, login.ErrLoginRequired) {
-		t.Errorf("after revocation, Tokens = %v; want ErrLoginRequired", err)
+	if _, err := s.Tokens(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
+		t.Errorf("after revocation, Tokens = %v; want cred.ErrLoginRequired", err)
 	}
 	need := s.NeedsLogin()
-	if !errors.Is(need, login.ErrLoginRequired) || !strings.Contains(need.Error(), hint) || !strings.Contains(need.Error(), p.Issuer()) {
-		t.Errorf("NeedsLogin = %v, want ErrLoginRequired naming the provider and %q", need, hint)
+	if !errors.Is(need, cred.ErrLoginRequired) || !strings.Contains(need.Error(), hint) || !strings.Contains(need.Error(), p.Issuer()) {
+		t.Errorf("NeedsLogin = %v, want cred.ErrLoginRequired naming the provider and %q", need, hint)
 	}
 }
 
@@ -196,8 +197,8 @@ func TestOIDCSessionLifetime(t *testing.T) {
 		}
 		time.Sleep(6 * time.Minute)
 		_, err = s.Tokens(t.Context())
-		if !errors.Is(err, login.ErrLoginRequired) || !strings.Contains(err.Error(), hint) {
-			t.Fatalf("revoked, renewal refused: %v; want ErrLoginRequired naming %q", err, hint)
+		if !errors.Is(err, cred.ErrLoginRequired) || !strings.Contains(err.Error(), hint) {
+			t.Fatalf("revoked, renewal refused: %v; want cred.ErrLoginRequired naming %q", err, hint)
 		}
 		if got := p.Grants("refresh_token"); got != 1 {
 			t.Errorf("%d refreshes granted, want 1", got)
@@ -296,7 +297,7 @@ func TestOIDCBrowserFlow(t *testing.T) {
 				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(page), "Sign-in failed") {
 					t.Errorf("the browser saw %s %q", resp.Status, page)
 				}
-				if _, err := s.Tokens(t.Context()); !errors.Is(err, login.ErrLoginRequired) {
+				if _, err := s.Tokens(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
 					t.Errorf("Tokens after a failed sign-in = %v, want login required", err)
 				}
 				return
@@ -368,7 +369,7 @@ func TestOIDCRefreshErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		token *tokenEndpoint // nil: the provider itself answers
-		login bool           // ErrLoginRequired
+		login bool           // cred.ErrLoginRequired
 		text  string
 	}{
 		{name: "unknown or revoked refresh token", login: true, text: "invalid_grant"},
@@ -387,7 +388,7 @@ func TestOIDCRefreshErrors(t *testing.T) {
 			}
 			m := &login.OIDC{Issuer: p.Issuer(), ClientID: p.ClientID(), HTTPClient: client}
 			_, err := m.Refresh(t.Context(), login.Tokens{RefreshToken: "not-valid-here"})
-			if err == nil || errors.Is(err, login.ErrLoginRequired) != tc.login {
+			if err == nil || errors.Is(err, cred.ErrLoginRequired) != tc.login {
 				t.Fatalf("Refresh = %v, want login required=%v", err, tc.login)
 			}
 			if !strings.Contains(err.Error(), tc.text) || !strings.Contains(err.Error(), p.Issuer()) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/clock"
+	"github.com/credd/credd/cred"
 )
 
 // Store is the part of the session store a Session uses.
@@ -155,12 +156,12 @@ func (s *Session) NeedsLogin() error {
 }
 
 func (s *Session) loginRequired(why string) error {
-	return fmt.Errorf("%w: %s: run `%s`", ErrLoginRequired, why, s.o.LoginHint)
+	return fmt.Errorf("%w: %s: run `%s`", cred.ErrLoginRequired, why, s.o.LoginHint)
 }
 
 // Tokens returns valid tokens, renewing them with the refresh token when
 // less than RenewAhead remains. Concurrent callers share one renewal. An
-// error wrapping ErrLoginRequired means a sign-in is needed.
+// error wrapping cred.ErrLoginRequired means a sign-in is needed.
 func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 	for {
 		s.mu.Lock()
@@ -201,7 +202,7 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 			switch {
 			case r.err == nil:
 				return r.t, nil
-			case errors.Is(r.err, ErrLoginRequired) || r.err == errSuperseded:
+			case errors.Is(r.err, cred.ErrLoginRequired) || r.err == errSuperseded:
 				continue // s.needs, or the new session, says what to serve
 			case errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded):
 				continue // the renewing caller gave up, not the provider: try again
@@ -228,7 +229,7 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 			// outcome, it must neither bring it back nor end its successor.
 			err = errSuperseded
 		}
-		refused := errors.Is(err, ErrLoginRequired)
+		refused := errors.Is(err, cred.ErrLoginRequired)
 		if refused {
 			s.needs = fmt.Errorf("%w (run `%s`)", err, s.o.LoginHint)
 		}

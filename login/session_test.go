@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/clock"
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/login"
 	"github.com/credd/credd/refresh"
 	"github.com/credd/credd/store"
@@ -236,15 +237,30 @@ func wait(t *testing.T, f *login.Flow) error {
 	}
 }
 
-func TestErrLoginRequiredIsTheRefreshersSentinel(t *testing.T) {
-	if !errors.Is(login.ErrLoginRequired, refresh.ErrLoginRequired) {
-		t.Fatal("login.ErrLoginRequired must be refresh.ErrLoginRequired so profiles show login-required")
+// TestSessionErrorsMakeProfilesLoginRequired: a profile whose source asks
+// a session that needs a sign-in shows login-required, with the command
+// to run: the session's errors are of the kind the refresher reports.
+func TestSessionErrorsMakeProfilesLoginRequired(t *testing.T) {
+	s := login.New(t.Context(), sessionName, &fakeMethod{}, login.Options{Clock: clock.NewFake(t0), LoginHint: hint})
+	r := refresh.New("app", refresh.SourceFunc(func(ctx context.Context) (cred.Credentials, error) {
+		_, err := s.Tokens(ctx)
+		return cred.Credentials{}, err
+	}), refresh.Options{Policy: refresh.DefaultPolicy(), Clock: clock.NewFake(t0)})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = r.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	if _, err := r.Current(t.Context()); !errors.Is(err, cred.ErrLoginRequired) || !strings.Contains(err.Error(), hint) {
+		t.Errorf("Current = %v, want a sign-in-required error naming %q", err, hint)
+	}
+	if st := r.Status(); st.State != refresh.StateLoginRequired {
+		t.Errorf("state = %s, want %s", st.State, refresh.StateLoginRequired)
 	}
 }
 
 func TestTokens(t *testing.T) {
 	transient := errors.New("connection reset by peer")
-	refused := fmt.Errorf("%w: okta refused the refresh token (invalid_grant)", login.ErrLoginRequired)
+	refused := fmt.Errorf("%w: okta refused the refresh token (invalid_grant)", cred.ErrLoginRequired)
 	noRefresh := func(tok login.Tokens) *login.Tokens { tok.RefreshToken = ""; return &tok }
 	ptr := func(tok login.Tokens) *login.Tokens { return &tok }
 	for _, tc := range []struct {
@@ -269,15 +285,15 @@ func TestTokens(t *testing.T) {
 		{name: "transient failure after expiry: the error, no sign-in demanded", stored: ptr(tokens("old", t0.Add(-time.Minute))),
 			refresh: refreshTo(login.Tokens{}, transient), wantErr: transient, refreshes: 1},
 		{name: "refused while valid: login required, the old tokens no longer handed out", stored: ptr(tokens("old", t0.Add(2*time.Minute))),
-			refresh: refreshTo(login.Tokens{}, refused), wantErr: login.ErrLoginRequired, refreshes: 1, needs: true},
+			refresh: refreshTo(login.Tokens{}, refused), wantErr: cred.ErrLoginRequired, refreshes: 1, needs: true},
 		{name: "refused after expiry: login required", stored: ptr(tokens("old", t0.Add(-time.Minute))),
-			refresh: refreshTo(login.Tokens{}, refused), wantErr: login.ErrLoginRequired, refreshes: 1, needs: true},
+			refresh: refreshTo(login.Tokens{}, refused), wantErr: cred.ErrLoginRequired, refreshes: 1, needs: true},
 		{name: "no refresh token, valid within RenewAhead: served", stored: noRefresh(tokens("old", t0.Add(2*time.Minute))),
 			want: "access-old"},
 		{name: "no refresh token, expired: login required", stored: noRefresh(tokens("old", t0.Add(-time.Minute))),
-			wantErr: login.ErrLoginRequired, needs: true},
+			wantErr: cred.ErrLoginRequired, needs: true},
 		{name: "never signed in: login required",
-			wantErr: login.ErrLoginRequired, needs: true},
+			wantErr: cred.ErrLoginRequired, needs: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &fakeMethod{refresh: tc.refresh}
@@ -291,7 +307,7 @@ func TestTokens(t *testing.T) {
 			case got.AccessToken != tc.want:
 				t.Errorf("Tokens served %q, want %q", got.AccessToken, tc.want)
 			}
-			if errors.Is(err, login.ErrLoginRequired) && !strings.Contains(err.Error(), hint) {
+			if errors.Is(err, cred.ErrLoginRequired) && !strings.Contains(err.Error(), hint) {
 				t.Errorf("error %q does not name the sign-in command %q", err, hint)
 			}
 			if n, _, _ := m.calls(); n != tc.refreshes {
@@ -301,8 +317,8 @@ func TestTokens(t *testing.T) {
 			if (need != nil) != tc.needs {
 				t.Fatalf("NeedsLogin = %v, want needed=%v", need, tc.needs)
 			}
-			if need != nil && (!errors.Is(need, login.ErrLoginRequired) || !strings.Contains(need.Error(), hint)) {
-				t.Errorf("NeedsLogin = %q, want ErrLoginRequired naming %q", need, hint)
+			if need != nil && (!errors.Is(need, cred.ErrLoginRequired) || !strings.Contains(need.Error(), hint)) {
+				t.Errorf("NeedsLogin = %q, want cred.ErrLoginRequired naming %q", need, hint)
 			}
 		})
 	}
@@ -351,7 +367,7 @@ func TestTokensSharesOneRenewal(t *testing.T) {
 	}{
 		{name: "renewed", result: tokens("new", t0.Add(time.Hour)), want: "access-new"},
 		{name: "transient failure: old tokens", err: errors.New("503 Service Unavailable"), want: "access-old"},
-		{name: "refused: login required for every caller", err: fmt.Errorf("%w: revoked", login.ErrLoginRequired), needs: true},
+		{name: "refused: login required for every caller", err: fmt.Errorf("%w: revoked", cred.ErrLoginRequired), needs: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -380,7 +396,7 @@ func TestTokensSharesOneRenewal(t *testing.T) {
 					t.Errorf("Refresh called %d times for %d concurrent callers, want 1", n, callers)
 				}
 				for i := range callers {
-					if got[i] != tc.want || (errs[i] == nil) != (tc.want != "") || tc.needs && !errors.Is(errs[i], login.ErrLoginRequired) {
+					if got[i] != tc.want || (errs[i] == nil) != (tc.want != "") || tc.needs && !errors.Is(errs[i], cred.ErrLoginRequired) {
 						t.Fatalf("caller %d got %q, %v; want %q", i, got[i], errs[i], tc.want)
 					}
 				}
@@ -509,10 +525,10 @@ func TestUnreadableStoredSession(t *testing.T) {
 			logs := &syncBuffer{}
 			s := login.New(t.Context(), sessionName, &fakeMethod{}, login.Options{Store: st, Clock: clock.NewFake(t0), LoginHint: hint,
 				Logger: slog.New(slog.NewTextHandler(logs, nil))})
-			if _, err := s.Tokens(t.Context()); !errors.Is(err, login.ErrLoginRequired) {
+			if _, err := s.Tokens(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
 				t.Errorf("Tokens = %v, want login required", err)
 			}
-			if err := s.NeedsLogin(); !errors.Is(err, login.ErrLoginRequired) {
+			if err := s.NeedsLogin(); !errors.Is(err, cred.ErrLoginRequired) {
 				t.Errorf("NeedsLogin = %v, want login required", err)
 			}
 			warned := strings.Contains(logs.String(), "stored session unreadable")
@@ -557,10 +573,10 @@ func TestForget(t *testing.T) {
 	if _, err := h.store.Get(t.Context(), sessionName); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("store after Forget: %v, want ErrNotFound", err)
 	}
-	if _, err := h.s.Tokens(t.Context()); !errors.Is(err, login.ErrLoginRequired) {
+	if _, err := h.s.Tokens(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
 		t.Errorf("Tokens after Forget = %v, want login required", err)
 	}
-	if err := h.s.NeedsLogin(); !errors.Is(err, login.ErrLoginRequired) {
+	if err := h.s.NeedsLogin(); !errors.Is(err, cred.ErrLoginRequired) {
 		t.Errorf("NeedsLogin after Forget = %v", err)
 	}
 	if !h.s.Expiry().IsZero() {
@@ -612,7 +628,7 @@ func TestOnChange(t *testing.T) {
 	h.clock.Advance(time.Hour)
 	read()
 	step("a transient failure", false, false)
-	refreshErr = fmt.Errorf("%w: revoked", login.ErrLoginRequired)
+	refreshErr = fmt.Errorf("%w: revoked", cred.ErrLoginRequired)
 	read()
 	step("refusal", false, false, true)
 	read()
@@ -631,7 +647,7 @@ func TestOnChangeWhenTokensRunOutWithoutRefreshToken(t *testing.T) {
 	h := newHarness(t, &fakeMethod{}, &stored, nil)
 	h.clock.Advance(2 * time.Hour)
 	for range 3 {
-		if _, err := h.s.Tokens(t.Context()); !errors.Is(err, login.ErrLoginRequired) {
+		if _, err := h.s.Tokens(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
 			t.Fatalf("Tokens = %v, want login required", err)
 		}
 	}
@@ -704,7 +720,7 @@ func TestSessionLogsNoSecrets(t *testing.T) {
 			case 2:
 				return login.Tokens{}, errors.New("503")
 			}
-			return login.Tokens{}, fmt.Errorf("%w: revoked", login.ErrLoginRequired)
+			return login.Tokens{}, fmt.Errorf("%w: revoked", cred.ErrLoginRequired)
 		},
 	}
 	h := newHarness(t, m, nil, nil)
@@ -771,7 +787,7 @@ func TestSignInDuringRefusedRenewal(t *testing.T) {
 		m := &fakeMethod{
 			refresh: func(context.Context, login.Tokens) (login.Tokens, error) {
 				<-release
-				return login.Tokens{}, fmt.Errorf("%w: invalid_grant", login.ErrLoginRequired)
+				return login.Tokens{}, fmt.Errorf("%w: invalid_grant", cred.ErrLoginRequired)
 			},
 			poll: func(context.Context) (login.Tokens, error) { return tokens("signed-in", t0.Add(time.Hour)), nil },
 		}
@@ -810,7 +826,7 @@ func TestSignInDuringRefusedRenewal(t *testing.T) {
 // without a refresh token login-required when its token runs out.
 func TestRunRenewsInTheBackground(t *testing.T) {
 	transient := errors.New("connection reset by peer")
-	refused := fmt.Errorf("%w: invalid_grant", login.ErrLoginRequired)
+	refused := fmt.Errorf("%w: invalid_grant", cred.ErrLoginRequired)
 	type step struct {
 		advance   time.Duration // from the previous step
 		refreshes int           // Refresh calls so far
@@ -931,7 +947,7 @@ func TestLogoutDuringRenewal(t *testing.T) {
 		err    error
 	}{
 		{"the renewal succeeds", tokens("renewed", t0.Add(time.Hour)), nil},
-		{"the renewal is refused", login.Tokens{}, fmt.Errorf("%w: invalid_grant", login.ErrLoginRequired)},
+		{"the renewal is refused", login.Tokens{}, fmt.Errorf("%w: invalid_grant", cred.ErrLoginRequired)},
 		{"the renewal fails", login.Tokens{}, errors.New("503 Service Unavailable")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -956,7 +972,7 @@ func TestLogoutDuringRenewal(t *testing.T) {
 				}
 				close(release)
 				<-done
-				if got.AccessToken != "" || !errors.Is(err, login.ErrLoginRequired) || !strings.Contains(err.Error(), "not signed in") {
+				if got.AccessToken != "" || !errors.Is(err, cred.ErrLoginRequired) || !strings.Contains(err.Error(), "not signed in") {
 					t.Errorf("the renewing caller got %q, %v; want login-required: not signed in", got.AccessToken, err)
 				}
 				if _, gerr := h.store.Get(t.Context(), sessionName); gerr == nil {

@@ -19,6 +19,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/credd/credd/clock"
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/dpop"
 )
 
@@ -358,18 +359,18 @@ func (s *SignIn) Refresh(ctx context.Context, old Tokens) (Tokens, error) {
 		if c, ok := s.laterInCache(base); ok && c.Expiry.After(s.now()) {
 			return c, nil
 		}
-		return Tokens{}, fmt.Errorf("%w: AWS Sign-In refused the refresh token: %v", ErrLoginRequired, describeSignInError(err))
+		return Tokens{}, fmt.Errorf("%w: AWS Sign-In refused the refresh token: %v", cred.ErrLoginRequired, describeSignInError(err))
 	}
 	return t, err
 }
 
 func (s *SignIn) renew(ctx context.Context, old Tokens) (Tokens, error) {
 	if old.RefreshToken == "" || old.Extra[ExtraClientID] == "" {
-		return Tokens{}, fmt.Errorf("%w: the session has no refresh token", ErrLoginRequired)
+		return Tokens{}, fmt.Errorf("%w: the session has no refresh token", cred.ErrLoginRequired)
 	}
 	key, err := dpop.Parse(old.Extra[ExtraDPoPKey])
 	if err != nil {
-		return Tokens{}, fmt.Errorf("%w: the session's DPoP key: %v", ErrLoginRequired, err)
+		return Tokens{}, fmt.Errorf("%w: the session's DPoP key: %v", cred.ErrLoginRequired, err)
 	}
 	out, err := s.client().CreateOAuth2Token(ctx, &signin.CreateOAuth2TokenInput{TokenInput: &signintypes.CreateOAuth2TokenRequestBody{
 		ClientId: aws.String(old.Extra[ExtraClientID]), GrantType: aws.String("refresh_token"), RefreshToken: aws.String(old.RefreshToken),

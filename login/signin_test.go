@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/logincreds"
 	"github.com/aws/aws-sdk-go-v2/service/signin"
 
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/signintest"
 	"github.com/credd/credd/login"
 )
@@ -174,12 +175,12 @@ func TestSignInRenewal(t *testing.T) {
 	if err := os.Remove(login.LoginCacheFile(dir, f.Session())); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.Refresh(t.Context(), tok); !errors.Is(err, login.ErrLoginRequired) {
+	if _, err := m.Refresh(t.Context(), tok); !errors.Is(err, cred.ErrLoginRequired) {
 		t.Errorf("spent refresh token: err = %v, want ErrLoginRequired", err)
 	}
 
 	f.Throttle(1)
-	if _, err := m.Refresh(t.Context(), next); err == nil || errors.Is(err, login.ErrLoginRequired) {
+	if _, err := m.Refresh(t.Context(), next); err == nil || errors.Is(err, cred.ErrLoginRequired) {
 		t.Errorf("throttled: err = %v, want a failure a retry may fix", err)
 	}
 	next, err = m.Refresh(t.Context(), next)
@@ -189,7 +190,7 @@ func TestSignInRenewal(t *testing.T) {
 	for name, end := range map[string]func(){"password changed": f.ChangePassword, "session ended": f.EndSession} {
 		end()
 		_, err := m.Refresh(t.Context(), next)
-		if !errors.Is(err, login.ErrLoginRequired) {
+		if !errors.Is(err, cred.ErrLoginRequired) {
 			t.Errorf("%s: err = %v, want ErrLoginRequired", name, err)
 		}
 		noSignInSecrets(t, "the error", err.Error())

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/atomicfile"
+	"github.com/credd/credd/cred"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
@@ -353,11 +354,11 @@ func (s *SSO) Refresh(ctx context.Context, old Tokens) (Tokens, error) {
 	r, ok := registrationOf(old.Extra)
 	switch {
 	case old.RefreshToken == "":
-		return Tokens{}, fmt.Errorf("%w: the session has no refresh token", ErrLoginRequired)
+		return Tokens{}, fmt.Errorf("%w: the session has no refresh token", cred.ErrLoginRequired)
 	case !ok:
-		return Tokens{}, fmt.Errorf("%w: the session has no client registration", ErrLoginRequired)
+		return Tokens{}, fmt.Errorf("%w: the session has no client registration", cred.ErrLoginRequired)
 	case !r.Expires.After(s.now()):
-		return Tokens{}, fmt.Errorf("%w: credd's client registration expired", ErrLoginRequired)
+		return Tokens{}, fmt.Errorf("%w: credd's client registration expired", cred.ErrLoginRequired)
 	}
 	out, err := s.client().CreateToken(ctx, &ssooidc.CreateTokenInput{
 		ClientId: aws.String(r.ClientID), ClientSecret: aws.String(r.ClientSecret),
@@ -365,7 +366,7 @@ func (s *SSO) Refresh(ctx context.Context, old Tokens) (Tokens, error) {
 	})
 	if err != nil {
 		if code := errorCode(err); refusals[code] {
-			return Tokens{}, fmt.Errorf("%w: IAM Identity Center refused the refresh token (%s)", ErrLoginRequired, code)
+			return Tokens{}, fmt.Errorf("%w: IAM Identity Center refused the refresh token (%s)", cred.ErrLoginRequired, code)
 		}
 		return Tokens{}, fmt.Errorf("refreshing the IAM Identity Center token: %w", err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 
 	"github.com/credd/credd/clock"
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/ssotest"
 	"github.com/credd/credd/login"
 	"github.com/credd/credd/store"
@@ -184,7 +185,7 @@ func TestSSORefresh(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		edit      func(p *ssoPeer, tok *login.Tokens)
-		wantLogin bool // ErrLoginRequired
+		wantLogin bool // cred.ErrLoginRequired
 		wantCalls int  // refresh grants sent
 		wantErr   string
 	}{
@@ -216,7 +217,7 @@ func TestSSORefresh(t *testing.T) {
 				}
 				return
 			}
-			if errors.Is(err, login.ErrLoginRequired) != tc.wantLogin || err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			if errors.Is(err, cred.ErrLoginRequired) != tc.wantLogin || err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("err = %v, want login-required %v mentioning %q", err, tc.wantLogin, tc.wantErr)
 			}
 			noSecrets(t, "the error", err.Error())
@@ -278,7 +279,7 @@ func TestSSODeviceSignIn(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
 				}
-				if _, err := s.Tokens(t.Context()); !errors.Is(err, login.ErrLoginRequired) {
+				if _, err := s.Tokens(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
 					t.Errorf("after a failed sign-in: %v, want login-required", err)
 				}
 				return
@@ -344,7 +345,7 @@ func TestSSORejectedTokenNeedsSignIn(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s.Reject(tc.token)
 			_, err := s.Tokens(t.Context())
-			if got := errors.Is(err, login.ErrLoginRequired); got != tc.wantLogin {
+			if got := errors.Is(err, cred.ErrLoginRequired); got != tc.wantLogin {
 				t.Fatalf("Tokens: %v, want login-required %v", err, tc.wantLogin)
 			}
 			if tc.wantLogin && (!strings.Contains(err.Error(), "credd login --sso-session corp") || s.NeedsLogin() == nil) {
@@ -489,7 +490,7 @@ func TestSSOLogout(t *testing.T) {
 			if _, err := os.Stat(m.CacheFile); os.IsNotExist(err) != tc.cacheIsOurs {
 				t.Errorf("cache file exists: %v, want removed: %v", err == nil, tc.cacheIsOurs)
 			}
-			if _, err := s.Tokens(t.Context()); !errors.Is(err, login.ErrLoginRequired) {
+			if _, err := s.Tokens(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
 				t.Errorf("after logout: %v", err)
 			}
 			if _, err := st.Get(t.Context(), "sso/corp"); err == nil {

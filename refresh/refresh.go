@@ -44,14 +44,6 @@ const (
 	StateLoginRequired State = "login-required"
 )
 
-// ErrLoginRequired marks source errors that only a new sign-in can fix.
-// Sources wrap it; the refresher reports StateLoginRequired for them.
-var ErrLoginRequired = errors.New("sign-in required")
-
-// ErrNotAvailable is returned by Current when no valid credentials can be
-// had now. The wrapped error says why.
-var ErrNotAvailable = errors.New("credentials not available")
-
 // Status is a snapshot for status displays and metrics.
 type Status struct {
 	Profile     string
@@ -163,12 +155,12 @@ func (r *Refresher) Current(ctx context.Context) (cred.Credentials, error) {
 		}
 		return f.creds, nil
 	case <-ctx.Done():
-		return cred.Credentials{}, fmt.Errorf("%w: profile %s: still fetching (%w)", ErrNotAvailable, r.profile, ctx.Err())
+		return cred.Credentials{}, fmt.Errorf("%w: profile %s: still fetching (%w)", cred.ErrNotAvailable, r.profile, ctx.Err())
 	}
 }
 
 func (r *Refresher) unavailable(err error) error {
-	return fmt.Errorf("%w: profile %s: %w", ErrNotAvailable, r.profile, err)
+	return fmt.Errorf("%w: profile %s: %w", cred.ErrNotAvailable, r.profile, err)
 }
 
 // demand returns the pending flight, creating it and waking the loop.
@@ -196,7 +188,7 @@ func (r *Refresher) Kick() {
 }
 
 // Drop forgets the cached credentials, still valid or not, and reports
-// err (which should wrap ErrLoginRequired) until a fetch succeeds: the
+// err (which should wrap cred.ErrLoginRequired) until a fetch succeeds: the
 // sign-in they came from ended or was revoked, so they are not served.
 // The next request fetches again.
 func (r *Refresher) Drop(err error) {
@@ -224,7 +216,7 @@ func (r *Refresher) Status() Status {
 	switch {
 	case s.refreshing:
 		st.State = StateRefreshing
-	case s.lastErr != nil && errors.Is(s.lastErr, ErrLoginRequired):
+	case s.lastErr != nil && errors.Is(s.lastErr, cred.ErrLoginRequired):
 		st.State = StateLoginRequired
 	case valid && s.lastErr != nil:
 		st.State = StateStale
@@ -313,7 +305,7 @@ func (r *Refresher) fetch(ctx context.Context) {
 		// fetched (with its last token): they are not kept.
 		c, err = cred.Credentials{}, r.cur.Load().lastErr
 		if err == nil {
-			err = fmt.Errorf("%w: the sign-in ended while credentials were fetched", ErrLoginRequired)
+			err = fmt.Errorf("%w: the sign-in ended while credentials were fetched", cred.ErrLoginRequired)
 		}
 	}
 	now := r.clock.Now()

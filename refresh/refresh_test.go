@@ -179,8 +179,8 @@ func TestNeverServesCredentialsExpiringWithinAMinute(t *testing.T) {
 		}
 		time.Sleep(time.Minute) // 30 s left
 		_, err := r.Current(t.Context())
-		if !errors.Is(err, ErrNotAvailable) || !errors.Is(err, errUpstream) {
-			t.Fatalf("30s before expiry: err = %v, want ErrNotAvailable wrapping the upstream error", err)
+		if !errors.Is(err, cred.ErrNotAvailable) || !errors.Is(err, errUpstream) {
+			t.Fatalf("30s before expiry: err = %v, want cred.ErrNotAvailable wrapping the upstream error", err)
 		}
 		if st := r.Status(); st.State != StateError {
 			t.Errorf("state = %s, want error", st.State)
@@ -274,11 +274,11 @@ func TestValidButIdleCredentialsWakeTheLoop(t *testing.T) {
 func TestLoginRequiredState(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := &fakeSource{fn: func(int, time.Time) (cred.Credentials, error) {
-			return cred.Credentials{}, errors.Join(ErrLoginRequired, errors.New("run `credd login`"))
+			return cred.Credentials{}, errors.Join(cred.ErrLoginRequired, errors.New("run `credd login`"))
 		}}
 		r := run(t, src, nil)
 		_, err := r.Current(t.Context())
-		if !errors.Is(err, ErrLoginRequired) {
+		if !errors.Is(err, cred.ErrLoginRequired) {
 			t.Fatalf("err = %v", err)
 		}
 		if st := r.Status(); st.State != StateLoginRequired {
@@ -298,8 +298,8 @@ func TestCurrentHonoursCallerContext(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, err := r.Current(ctx)
-		if !errors.Is(err, ErrNotAvailable) || !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("err = %v, want ErrNotAvailable after the caller's deadline", err)
+		if !errors.Is(err, cred.ErrNotAvailable) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want cred.ErrNotAvailable after the caller's deadline", err)
 		}
 		close(release)
 		synctest.Wait()
@@ -330,7 +330,7 @@ func TestDropStopsServingValidCredentials(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		signedIn := atomic.Bool{}
 		signedIn.Store(true)
-		ended := errors.Join(ErrLoginRequired, errors.New("run `credd login --sso-session corp`"))
+		ended := errors.Join(cred.ErrLoginRequired, errors.New("run `credd login --sso-session corp`"))
 		src := &fakeSource{fn: func(n int, now time.Time) (cred.Credentials, error) {
 			if !signedIn.Load() {
 				return cred.Credentials{}, ended
@@ -344,7 +344,7 @@ func TestDropStopsServingValidCredentials(t *testing.T) {
 		signedIn.Store(false)
 		r.Drop(ended)
 		synctest.Wait()
-		if _, err := r.Current(t.Context()); !errors.Is(err, ErrLoginRequired) {
+		if _, err := r.Current(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
 			t.Fatalf("after Drop: %v; want login-required, not the cached credentials", err)
 		}
 		if st := r.Status(); st.State != StateLoginRequired || !st.Expires.IsZero() {
@@ -367,7 +367,7 @@ func TestDropStopsServingValidCredentials(t *testing.T) {
 func TestDropVoidsAFetchInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		release := make(chan struct{})
-		ended := errors.Join(ErrLoginRequired, errors.New("run `credd login --sso-session corp`"))
+		ended := errors.Join(cred.ErrLoginRequired, errors.New("run `credd login --sso-session corp`"))
 		src := &fakeSource{fn: func(n int, now time.Time) (cred.Credentials, error) {
 			if n == 1 {
 				<-release
@@ -381,11 +381,11 @@ func TestDropVoidsAFetchInFlight(t *testing.T) {
 		synctest.Wait() // the fetch is in flight
 		r.Drop(ended)
 		close(release)
-		if err := <-got; !errors.Is(err, ErrLoginRequired) {
+		if err := <-got; !errors.Is(err, cred.ErrLoginRequired) {
 			t.Fatalf("the request waiting on the fetch got %v; want login-required", err)
 		}
 		synctest.Wait()
-		if _, err := r.Current(t.Context()); !errors.Is(err, ErrLoginRequired) {
+		if _, err := r.Current(t.Context()); !errors.Is(err, cred.ErrLoginRequired) {
 			t.Errorf("after the voided fetch: %v; want login-required", err)
 		}
 		if st := r.Status(); st.State != StateLoginRequired || !st.Expires.IsZero() {

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/credd/credd/cred"
-	"github.com/credd/credd/refresh"
 )
 
 // AWSProfile resolves a profile of the shared AWS config files with the AWS
@@ -151,7 +150,7 @@ var ssoAuthFailures = []string{"cannot be refreshed", "InvalidGrantException", "
 
 // explain wraps an SDK error. For profiles that sign in through IAM
 // Identity Center, an expired or rejected session is marked
-// refresh.ErrLoginRequired and names the command that fixes it.
+// cred.ErrLoginRequired and names the command that fixes it.
 func (p *AWSProfile) explain(ctx context.Context, err error) error {
 	wrapped := fmt.Errorf("AWS profile %q: %w", p.Name, err)
 	if p.View != nil {
@@ -179,7 +178,7 @@ func (p *AWSProfile) explain(ctx context.Context, err error) error {
 func loginHint(profile string, err, wrapped error) error {
 	for _, s := range ssoAuthFailures {
 		if strings.Contains(err.Error(), s) {
-			return fmt.Errorf("%w: the IAM Identity Center session has expired or was revoked: run `aws sso login --profile %s`: %w", refresh.ErrLoginRequired, profile, wrapped)
+			return fmt.Errorf("%w: the IAM Identity Center session has expired or was revoked: run `aws sso login --profile %s`: %w", cred.ErrLoginRequired, profile, wrapped)
 		}
 	}
 	return wrapped

@@ -11,7 +11,6 @@ import (
 
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
-	"github.com/credd/credd/refresh"
 )
 
 // AccessTokens hands out a valid IAM Identity Center access token (a
@@ -112,7 +111,7 @@ func (s *SSORole) explain(err error) error {
 	base := fmt.Errorf("sso:GetRoleCredentials %s/%s for profile %s (sso session %s): %w", s.AccountID, s.RoleName, s.Profile, s.Session, err)
 	switch errorCode(err) {
 	case "UnauthorizedException":
-		return fmt.Errorf("%w: the IAM Identity Center session is no longer valid: run `%s`: %w", refresh.ErrLoginRequired, s.LoginHint, base)
+		return fmt.Errorf("%w: the IAM Identity Center session is no longer valid: run `%s`: %w", cred.ErrLoginRequired, s.LoginHint, base)
 	case "ForbiddenException":
 		return fmt.Errorf("you are not assigned role %s in account %s (check account_id and role_name, or the assignment in IAM Identity Center): %w", s.RoleName, s.AccountID, base)
 	case "TooManyRequestsException":

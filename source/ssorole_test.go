@@ -13,7 +13,6 @@ import (
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/ssotest"
-	"github.com/credd/credd/refresh"
 )
 
 type tokenFunc func(context.Context) (string, error)
@@ -100,7 +99,7 @@ func TestSSORole(t *testing.T) {
 			if err == nil {
 				t.Fatalf("got %v, want an error", c)
 			}
-			if errors.Is(err, refresh.ErrLoginRequired) != tc.wantLogin && tc.tokenErr == nil {
+			if errors.Is(err, cred.ErrLoginRequired) != tc.wantLogin && tc.tokenErr == nil {
 				t.Errorf("err = %v: login-required %v, want %v", err, !tc.wantLogin, tc.wantLogin)
 			}
 			for _, want := range tc.wantErr {

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/credd/credd/cred"
-	"github.com/credd/credd/refresh"
 )
 
 // IDTokens hands out a verified ID token and its claims (a signed-in
@@ -84,7 +83,7 @@ func (w *WebIdentity) explain(err error) error {
 	base := fmt.Errorf("sts:AssumeRoleWithWebIdentity %s for profile %s (identity provider %s): %w", w.RoleARN, w.Profile, w.Provider, err)
 	switch errorCode(err) {
 	case "ExpiredTokenException":
-		return fmt.Errorf("%w: the ID token expired: run `%s`: %w", refresh.ErrLoginRequired, w.LoginHint, base)
+		return fmt.Errorf("%w: the ID token expired: run `%s`: %w", cred.ErrLoginRequired, w.LoginHint, base)
 	case "InvalidIdentityToken":
 		return fmt.Errorf("STS does not trust tokens of %s for this role (check the role's trust policy and the IAM OIDC provider): %w", w.Provider, base)
 	case "AccessDenied", "AccessDeniedException":

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
 )
 
 // Exit codes (DESIGN.md §3).
@@ -64,8 +66,42 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// exitf makes an error that exits with code. As in fmt.Errorf, %w keeps a
+// cause, for errors.Is and errors.As above.
 func exitf(code int, format string, args ...any) error {
 	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+// usageError is a command line that cobra refused: an unknown command or
+// flag, a flag without its value, a wrong number of arguments.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitCode is the one mapping of errors to exit codes (DESIGN.md §3): the
+// code an error was given (exitf), else by its kind. Errors of the
+// daemon's carry their kind across the control socket (control.Error), so
+// they are told apart here as they were there.
+func exitCode(err error) int {
+	var ee *exitError
+	var ue usageError
+	_, configErrs := config.AsErrors(err)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue), configErrs:
+		return ExitUsage
+	case errors.Is(err, control.ErrNotRunning):
+		return ExitNotRunning
+	case errors.Is(err, cred.ErrLoginRequired):
+		return ExitLoginRequired
+	case errors.Is(err, cred.ErrUnknownProfile), errors.Is(err, cred.ErrUnknownSession), errors.Is(err, cred.ErrInvalid):
+		return ExitUsage
+	}
+	return ExitFailure
 }
 
 // app is the state of one CLI invocation.
@@ -87,40 +123,57 @@ func Run(ctx context.Context, args []string, stdio IO) int {
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return ExitOK
-	}
-	code := ExitFailure
+	code := exitCode(err)
 	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-	case isUsageError(err):
-		code = ExitUsage
-	}
-	if es, ok := config.AsErrors(err); ok {
+	switch es, ok := config.AsErrors(err); {
+	case err == nil:
+	case ok && !errors.As(err, &ee): // an exitError says it in its own words
 		fmt.Fprintf(stdio.Err, "credd: the configuration has %d problem(s):\n", len(es))
 		for _, e := range es {
 			fmt.Fprintf(stdio.Err, "  %s\n", e)
 		}
 		fmt.Fprintln(stdio.Err, "Fix them and run `credd config check`; docs/configuration.md lists every key.")
-		return ExitUsage
+	case errors.Is(err, context.Canceled) || errors.Is(err, errSilent):
+	default:
+		fmt.Fprintf(stdio.Err, "credd: %v\n", err)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, errSilent) {
-		return code
-	}
-	fmt.Fprintf(stdio.Err, "credd: %v\n", err)
 	return code
 }
 
-func isUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires exactly"} {
-		if strings.Contains(msg, p) {
-			return true
+// typedUsage makes cobra's refusals of a command line usageErrors: flag
+// errors through the root's FlagErrorFunc (every command inherits it),
+// argument errors by wrapping each command's Args, and an unknown
+// command by the root's own RunE (cobra reports one only for a root
+// without Args, in an error of no type).
+func typedUsage(root *cobra.Command) {
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.Args = cobra.ArbitraryArgs
+	root.SuggestionsMinimumDistance = 2 // cobra's default for its own message
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return usageError{errors.New(msg)}
+	}
+	var wrap func(c *cobra.Command)
+	wrap = func(c *cobra.Command) {
+		if args := c.Args; args != nil && c != root {
+			c.Args = func(cmd *cobra.Command, a []string) error {
+				if err := args(cmd, a); err != nil {
+					return usageError{err}
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			wrap(sub)
 		}
 	}
-	return false
+	wrap(root)
 }
 
 func (a *app) root() *cobra.Command {
@@ -139,6 +192,7 @@ func (a *app) root() *cobra.Command {
 	root.AddCommand(a.serveCmd(), a.configCmd(), a.versionCmd(), a.envCmd(), a.execCmd(),
 		a.statusCmd(), a.reloadCmd(), a.logoutCmd(), a.credentialProcessCmd(), a.exportCmd(), a.doctorCmd(), a.serviceCmd(), a.loginCmd(),
 		a.consoleCmd(), a.rotateCmd())
+	typedUsage(root)
 	return root
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -11,7 +12,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -132,6 +138,12 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"env with an unknown shell", good, []string{"env", "--shell", "tcsh"}, 2, []string{"--shell", "sh, fish, powershell, cmd"}},
 		{"unknown command", good, []string{"frobnicate"}, 2, []string{"unknown command"}},
 		{"unknown flag", good, []string{"env", "--nope"}, 2, []string{"unknown flag"}},
+		{"unknown command, with a suggestion", good, []string{"stauts"}, 2, []string{`unknown command "stauts"`, "Did you mean this?", "status"}},
+		{"unknown shorthand", good, []string{"env", "-q"}, 2, []string{"unknown shorthand"}},
+		{"flag without its value", good, []string{"env", "--profile"}, 2, []string{"flag needs an argument"}},
+		{"bad flag value", good, []string{"status", "--json=maybe"}, 2, []string{"invalid argument"}},
+		{"an argument where none is taken", good, []string{"status", "extra"}, 2, []string{`unknown command "extra"`}},
+		{"no command prints the help", good, nil, 0, []string{"Available Commands:"}},
 		{"missing explicit config", good, []string{"--config", "/nonexistent/credd.yaml", "config", "check"}, 2, []string{"does not exist", "docs/configuration.md"}},
 		{"bad log level", good, []string{"--log-level", "loud", "serve"}, 2, []string{"--log-level"}},
 		{"config show redacts", good, []string{"config", "show"}, 0, []string{"aws_profile: dev", "listen: 127.0.0.1:9955"}},
@@ -139,7 +151,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"--config", tc.f.cfgPath}, tc.args...)
-			if tc.args[0] == "--config" {
+			if len(tc.args) > 0 && tc.args[0] == "--config" {
 				args = tc.args
 			}
 			code, out, errOut := tc.f.run(t, args...)
@@ -150,6 +162,37 @@ func TestExitCodesAndMessages(t *testing.T) {
 				if !strings.Contains(out+errOut, w) {
 					t.Errorf("output does not contain %q:\n%s%s", w, out, errOut)
 				}
+			}
+		})
+	}
+}
+
+// TestExitCode: the one mapping of errors to exit codes, by type and kind,
+// never by message text.
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"none", nil, ExitOK},
+		{"a runtime failure that mentions an invalid argument", fmt.Errorf("writing /x: %w", syscall.EINVAL), ExitFailure},
+		{"a runtime failure that says accepts", errors.New("the portal accepts 3 requests a second"), ExitFailure},
+		{"a usage error", usageError{errors.New(`unknown flag: --nope`)}, ExitUsage},
+		{"configuration problems", config.Errors{{Key: "listen", Msg: "must be a loopback address"}}, ExitUsage},
+		{"an explicit code wins over the kind", exitf(ExitFailure, "sign-in to corp failed: %w", cred.ErrLoginRequired), ExitFailure},
+		{"the daemon is not running", clientErr(fmt.Errorf("%w (no answer on /run/credd/control.sock)", control.ErrNotRunning)), ExitNotRunning},
+		{"sign-in required, across the socket", clientErr(&control.Error{Status: 503, Code: control.CodeLoginRequired, Kind: "login-required", Message: "run `credd login`"}), ExitLoginRequired},
+		{"MFA code required, across the socket", clientErr(&control.Error{Status: 503, Code: control.CodeLoginRequired, Kind: "mfa-required"}), ExitLoginRequired},
+		{"unknown profile, across the socket", clientErr(&control.Error{Status: 404, Code: control.CodeNotFound, Kind: "unknown-profile"}), ExitUsage},
+		{"unknown session, across the socket", clientErr(&control.Error{Status: 404, Code: control.CodeNotFound, Kind: "unknown-session"}), ExitUsage},
+		{"invalid request, across the socket", clientErr(&control.Error{Status: 400, Code: control.CodeBadRequest, Kind: "invalid"}), ExitUsage},
+		{"a conflict is a runtime failure", clientErr(&control.Error{Status: 409, Code: control.CodeConflict, Kind: "conflict"}), ExitFailure},
+		{"not available", clientErr(&control.Error{Status: 503, Code: control.CodeNotAvailable, Kind: "not-available"}), ExitFailure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := exitCode(tc.err); got != tc.code {
+				t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.code)
 			}
 		})
 	}

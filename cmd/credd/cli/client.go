@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
 )
 
 // client connects to the running daemon of the configured state dir. A
@@ -26,24 +27,18 @@ func (a *app) client() (*control.Client, loaded, error) {
 	return control.NewClient(l.cfg.StateDir), l, nil
 }
 
-// clientErr turns control errors into exit codes and next steps.
+// clientErr adds the next step to a control error. Its exit code comes
+// from its kind (exitCode), which the control API carries.
 func clientErr(err error) error {
-	var ce *control.Error
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, control.ErrNotRunning):
-		return exitf(ExitNotRunning, "credd is not running: start it with `credd serve` (or `credd service start`)")
-	case errors.As(err, &ce) && ce.Code == control.CodeLoginRequired:
-		return exitf(ExitLoginRequired, "%s", ce.Message)
-	case errors.As(err, &ce) && ce.Code == control.CodeNotFound:
-		return exitf(ExitUsage, "%s (`credd status` lists the profiles)", ce.Message)
-	case errors.As(err, &ce) && (ce.Code == control.CodeReloadRefused || ce.Code == control.CodeBadRequest):
-		return exitf(ExitUsage, "%s", ce.Message)
-	case errors.As(err, &ce):
-		return exitf(ExitFailure, "%s", ce.Message)
+		return fmt.Errorf("%w: start it with `credd serve` (or `credd service start`)", err)
+	case errors.Is(err, cred.ErrUnknownProfile):
+		return fmt.Errorf("%w (`credd status` lists the profiles)", err)
+	case errors.Is(err, cred.ErrUnknownSession):
+		return fmt.Errorf("%w (`credd status` lists the sessions)", err)
 	}
-	return exitf(ExitFailure, "%v", err)
+	return err
 }
 
 func (a *app) statusCmd() *cobra.Command {

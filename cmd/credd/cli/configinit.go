@@ -82,7 +82,7 @@ characters profile names allow.`,
 			}
 			raw, err := os.ReadFile(l.path)
 			if err != nil {
-				return exitf(ExitFailure, "%v", err)
+				return exitf(ExitFailure, "%w", err)
 			}
 			var doc yaml.Node
 			if err := yaml.Unmarshal(raw, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
@@ -126,19 +126,19 @@ characters profile names allow.`,
 				return nil
 			}
 			if err := addProfiles(doc.Content[0], session, added, adds); err != nil {
-				return exitf(ExitFailure, "%v", err)
+				return exitf(ExitFailure, "%w", err)
 			}
 			var out bytes.Buffer
 			enc := yaml.NewEncoder(&out)
 			enc.SetIndent(2)
 			if err := enc.Encode(&doc); err != nil {
-				return exitf(ExitFailure, "%v", err)
+				return exitf(ExitFailure, "%w", err)
 			}
 			if err := enc.Close(); err != nil {
-				return exitf(ExitFailure, "%v", err)
+				return exitf(ExitFailure, "%w", err)
 			}
 			if err := writeFileAtomic(l.path, out.Bytes()); err != nil {
-				return exitf(ExitFailure, "writing %s: %v", l.path, err)
+				return exitf(ExitFailure, "writing %s: %w", l.path, err)
 			}
 			fmt.Fprintf(a.io.Err, "added %d profile(s) to %s\n", len(added), l.path)
 			return nil
@@ -168,7 +168,7 @@ func (a *app) assignments(ctx context.Context, l loaded, session string, sc conf
 	}
 	home, err := homeDir(a.io.Getenv)
 	if err != nil {
-		return nil, exitf(ExitFailure, "%v", err)
+		return nil, exitf(ExitFailure, "%w", err)
 	}
 	now := time.Now()
 	cached, err := login.ReadAWSCLICache(login.AWSCLICacheFile(home, session), sc.StartURL, now)
@@ -176,11 +176,11 @@ func (a *app) assignments(ctx context.Context, l loaded, session string, sc conf
 		err = errors.New("the cached session expired") // a renewal is the daemon's work
 	}
 	if err != nil {
-		return nil, exitf(ExitLoginRequired, "%v, and credd is not running: start it (`credd serve` or `credd service start`) and run `credd login --sso-session %s`", err, session)
+		return nil, exitf(ExitLoginRequired, "%w, and credd is not running: start it (`credd serve` or `credd service start`) and run `credd login --sso-session %s`", err, session)
 	}
 	found, err := source.Discover(ctx, source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint}.Client(), cached.AccessToken)
 	if err != nil {
-		return nil, exitf(ExitFailure, "listing the accounts and roles of sso session %s: %v", session, err)
+		return nil, exitf(ExitFailure, "listing the accounts and roles of sso session %s: %w", session, err)
 	}
 	return found, nil
 }
@@ -490,22 +490,22 @@ func sessionNameFor(startURL string) string {
 func (a *app) importAWSConfig(l loaded, write bool) error {
 	paths, err := a.awsFiles()
 	if err != nil {
-		return exitf(ExitFailure, "%v", err)
+		return exitf(ExitFailure, "%w", err)
 	}
 	cfgFile := paths.Config
 	awsConfig, err := awsfile.ReadFile(cfgFile, awsfile.Config)
 	if err != nil {
-		return exitf(ExitUsage, "reading the AWS config: %v", err)
+		return exitf(ExitUsage, "reading the AWS config: %w", err)
 	}
 	var existing config.Config
 	var doc yaml.Node
 	if l.fromFile {
 		b, err := os.ReadFile(l.path)
 		if err != nil {
-			return exitf(ExitFailure, "%v", err)
+			return exitf(ExitFailure, "%w", err)
 		}
 		if err := yaml.Unmarshal(b, &doc); err != nil {
-			return exitf(ExitUsage, "%s: %v", l.path, err)
+			return exitf(ExitUsage, "%s: %w", l.path, err)
 		}
 		existing = l.cfg
 	}
@@ -520,14 +520,14 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 	for _, name := range plan.sessionOrder {
 		node := &yaml.Node{}
 		if err := node.Encode(plan.sessions[name]); err != nil {
-			return exitf(ExitFailure, "%v", err)
+			return exitf(ExitFailure, "%w", err)
 		}
 		mapping(root, "sso_sessions").Content = append(mapping(root, "sso_sessions").Content, scalar(name), node)
 	}
 	for _, name := range slices.Sorted(maps.Keys(plan.profiles)) {
 		node := &yaml.Node{}
 		if err := node.Encode(plan.profiles[name]); err != nil {
-			return exitf(ExitFailure, "%v", err)
+			return exitf(ExitFailure, "%w", err)
 		}
 		node.Style = yaml.FlowStyle
 		mapping(root, "profiles").Content = append(mapping(root, "profiles").Content, scalar(name), node)
@@ -537,7 +537,7 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
 	if err := enc.Encode(&doc); err != nil {
-		return exitf(ExitFailure, "%v", err)
+		return exitf(ExitFailure, "%w", err)
 	}
 	_ = enc.Close()
 	for _, why := range plan.skipped {
@@ -556,7 +556,7 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 		err = merged.Validate()
 	}
 	if err != nil {
-		return exitf(ExitUsage, "the imported configuration would not be valid, nothing written:\n%v", err)
+		return exitf(ExitUsage, "the imported configuration would not be valid, nothing written:\n%w", err)
 	}
 	fmt.Fprintf(a.io.Out, "%s", out.String())
 	if !write {
@@ -564,10 +564,10 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
-		return exitf(ExitFailure, "%v", err)
+		return exitf(ExitFailure, "%w", err)
 	}
 	if err := writeFileAtomic(l.path, out.Bytes()); err != nil {
-		return exitf(ExitFailure, "writing %s: %v", l.path, err)
+		return exitf(ExitFailure, "writing %s: %w", l.path, err)
 	}
 	fmt.Fprintf(a.io.Err, "added %s to %s\n", strings.Join(added, ", "), l.path)
 	return nil

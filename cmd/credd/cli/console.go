@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -38,10 +37,6 @@ profile's region).`,
 				return err
 			}
 			link, err := cl.Console(cmd.Context(), req)
-			var ce *control.Error
-			if errors.As(err, &ce) && ce.Code == control.CodeBadRequest {
-				return exitf(ExitUsage, "%s", ce.Message)
-			}
 			if err != nil {
 				return clientErr(err)
 			}

@@ -48,7 +48,7 @@ func (a *app) clientEnv(profile string) (clientEnv, error) {
 		return clientEnv{}, exitf(ExitNotRunning, "credd has not run yet (no client token in %s): start it with `credd serve` (or `credd service start`), then run this again", l.cfg.StateDir)
 	}
 	if err != nil {
-		return clientEnv{}, exitf(ExitFailure, "reading the client token: %v", err)
+		return clientEnv{}, exitf(ExitFailure, "reading the client token: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(l.cfg.Listen)
 	host := "127.0.0.1" // the one host every SDK generation accepts in an http URI
@@ -163,7 +163,7 @@ func (a *app) execCmd() *cobra.Command {
 			case errors.As(err, &ee):
 				return &exitError{code: ee.ExitCode(), err: errSilent}
 			case err != nil:
-				return exitf(ExitFailure, "running %s: %v", args[0], err)
+				return exitf(ExitFailure, "running %s: %w", args[0], err)
 			}
 			return nil
 		},

@@ -14,7 +14,7 @@ import (
 
 func writeExport(w io.Writer, format string, c control.Credentials, profile string) error {
 	if err := export.Write(w, format, c.Cred(), profile); err != nil {
-		return exitf(ExitUsage, "%v", err)
+		return exitf(ExitUsage, "%w", err)
 	}
 	return nil
 }
@@ -42,7 +42,7 @@ expire: prefer ` + "`credd env`" + ` or credential_process where tools allow.`,
 			}
 			if write != "" {
 				if err := credfile.ValidateProfile(write); err != nil {
-					return exitf(ExitUsage, "--write: %v", err)
+					return exitf(ExitUsage, "--write: %w", err)
 				}
 			}
 			c, l, err := a.credentials(cmd.Context(), profile)
@@ -58,11 +58,11 @@ expire: prefer ` + "`credd env`" + ` or credential_process where tools allow.`,
 			}
 			awsFiles, err := a.awsFiles()
 			if err != nil {
-				return exitf(ExitFailure, "%v", err)
+				return exitf(ExitFailure, "%w", err)
 			}
 			credFile := awsFiles.Credentials
 			if err := credfile.WriteProfile(credFile, write, c.Cred()); err != nil {
-				return exitf(ExitFailure, "writing %s: %v", credFile, err)
+				return exitf(ExitFailure, "writing %s: %w", credFile, err)
 			}
 			fmt.Fprintf(a.io.Err, "wrote profile [%s] to %s; it expires at %s — run this again to renew\n", write, credFile, c.Expiration.UTC().Format("2006-01-02 15:04:05Z"))
 			return nil

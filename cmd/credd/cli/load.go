@@ -98,7 +98,7 @@ func (a *app) read() (l loaded, problems error, err error) {
 		if es, ok := config.AsErrors(err); ok {
 			found = es
 		} else if err != nil {
-			problems = exitf(ExitUsage, "%s: %v", path, err)
+			problems = exitf(ExitUsage, "%s: %w", path, err)
 			cfg = config.Salvage(data)
 		}
 		l.cfg = cfg
@@ -110,13 +110,13 @@ func (a *app) read() (l loaded, problems error, err error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return l, nil, exitf(ExitUsage, "config file %s does not exist: create it (see docs/configuration.md) or drop --config/CREDD_CONFIG to serve ~/.aws/config", path)
 	default:
-		return l, nil, exitf(ExitUsage, "reading config: %v", err)
+		return l, nil, exitf(ExitUsage, "reading config: %w", err)
 	}
 	found = append(found, a.applyOverrides(&l.cfg)...)
 	if l.cfg.StateDir == "" {
 		dir, err := defaultStateDir(a.io.Getenv)
 		if err != nil {
-			return l, nil, exitf(ExitUsage, "finding a state directory: %v; set state_dir in the config", err)
+			return l, nil, exitf(ExitUsage, "finding a state directory: %w; set state_dir in the config", err)
 		}
 		l.cfg.StateDir = dir
 	}
@@ -136,7 +136,7 @@ func (a *app) resolveConfigPath() (path string, explicit bool, err error) {
 	}
 	dir, err := userConfigDir(a.io.Getenv)
 	if err != nil {
-		return "", false, exitf(ExitUsage, "finding the config directory: %v; pass --config", err)
+		return "", false, exitf(ExitUsage, "finding the config directory: %w; pass --config", err)
 	}
 	return filepath.Join(dir, "credd", "config.yaml"), false, nil
 }
@@ -182,7 +182,7 @@ func (a *app) zeroConfigProfiles() (map[string]config.Profile, string, []string,
 	}
 	files, err := awsfile.Read(paths)
 	if err != nil {
-		return nil, "", nil, exitf(ExitUsage, "reading the AWS config files: %v", err)
+		return nil, "", nil, exitf(ExitUsage, "reading the AWS config files: %w", err)
 	}
 	profiles, def, skipped := config.AWSProfiles(files.Profiles(), a.io.Getenv("AWS_PROFILE"))
 	return profiles, def, skipped, nil

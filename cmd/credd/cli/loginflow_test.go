@@ -57,13 +57,13 @@ func (b *loginBackend) Logout(context.Context, control.LogoutRequest) (control.L
 	return control.LogoutResult{}, nil
 }
 func (b *loginBackend) Credentials(context.Context, string) (cred.Credentials, error) {
-	return cred.Credentials{}, control.ErrUnknownProfile
+	return cred.Credentials{}, cred.ErrUnknownProfile
 }
 func (b *loginBackend) Assignments(context.Context, control.AssignmentsRequest) (control.Assignments, error) {
 	return control.Assignments{}, nil
 }
 func (b *loginBackend) Console(context.Context, control.ConsoleRequest) (control.ConsoleLink, error) {
-	return control.ConsoleLink{}, control.ErrUnknownProfile
+	return control.ConsoleLink{}, cred.ErrUnknownProfile
 }
 
 // serveLoginBackend runs the control API on a state dir short enough for a

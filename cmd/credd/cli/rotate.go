@@ -49,12 +49,12 @@ it signs with the new key from its next refresh.`,
 			}
 			awsFiles, err := a.awsFiles()
 			if err != nil {
-				return exitf(ExitFailure, "%v", err)
+				return exitf(ExitFailure, "%w", err)
 			}
 			ctx := cmd.Context()
 			keys, err := rotate.Locate(ctx, p.AWSProfile, awsFiles.Config, awsFiles.Credentials)
 			if err != nil {
-				return exitf(ExitUsage, "profile %s: %v", profile, err)
+				return exitf(ExitUsage, "profile %s: %w", profile, err)
 			}
 			region := p.Region
 			if region == "" {
@@ -75,7 +75,7 @@ it signs with the new key from its next refresh.`,
 			}
 			res, err := r.Rotate(ctx, keys.Credentials)
 			if err != nil {
-				return exitf(ExitFailure, "rotating the key of profile %s: %v", profile, err)
+				return exitf(ExitFailure, "rotating the key of profile %s: %w", profile, err)
 			}
 			who := "the root user"
 			if res.User != "" {

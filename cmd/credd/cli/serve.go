@@ -46,7 +46,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			if l.fromFile {
 				if err := daemon.CheckPrivate(l.path); err != nil {
-					return exitf(ExitUsage, "refusing to start: %v", err)
+					return exitf(ExitUsage, "refusing to start: %w", err)
 				}
 			} else {
 				log.Info("no config file: serving the profiles of the shared AWS config", "config", l.path, "profiles", len(l.cfg.Profiles), "default_profile", l.cfg.DefaultProfile)
@@ -64,19 +64,19 @@ func (a *app) serveCmd() *cobra.Command {
 			// its owner may enter it.
 			was, tightened, err := control.PrepareDir(l.cfg.StateDir)
 			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %v", err)
+				return exitf(ExitUsage, "refusing to start: %w", err)
 			}
 			if tightened {
 				log.Warn("the state dir was open to group or others: made it private (0700)", "dir", l.cfg.StateDir, "mode_was", fmt.Sprintf("%04o", was))
 			}
 			unlock, err := daemon.Lock(l.cfg.StateDir)
 			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %v", err)
+				return exitf(ExitUsage, "refusing to start: %w", err)
 			}
 			defer unlock()
 			_, token, err := daemon.EnsureToken(l.cfg.StateDir)
 			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %v", err)
+				return exitf(ExitUsage, "refusing to start: %w", err)
 			}
 			sessions, err := a.openStore(cmd.Context(), l.cfg, log)
 			if err != nil {
@@ -84,7 +84,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			awsFiles, err := a.awsFiles()
 			if err != nil {
-				return exitf(ExitUsage, "%v", err)
+				return exitf(ExitUsage, "%w", err)
 			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -126,12 +126,12 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			ctl, err := control.Listen(l.cfg.StateDir)
 			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %v", err)
+				return exitf(ExitUsage, "refusing to start: %w", err)
 			}
 			lns, err := daemon.Listen(l.cfg)
 			if err != nil {
 				ctl.Close()
-				return exitf(ExitFailure, "%v", err)
+				return exitf(ExitFailure, "%w", err)
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()

@@ -164,11 +164,11 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 	}
 	home, err := homeDir(a.io.Getenv)
 	if err != nil {
-		return nil, exitf(ExitUsage, "finding the home directory: %v", err)
+		return nil, exitf(ExitUsage, "finding the home directory: %w", err)
 	}
 	configHome, err := userConfigDir(a.io.Getenv)
 	if err != nil {
-		return nil, exitf(ExitUsage, "finding the config directory: %v", err)
+		return nil, exitf(ExitUsage, "finding the config directory: %w", err)
 	}
 	env := install.Env{
 		HomeDir:    home,
@@ -178,10 +178,10 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 	}
 	s.m, err = install.New(s.def, env)
 	if errors.Is(err, install.ErrUnsupported) {
-		return nil, exitf(ExitUsage, "%v (%s): run `credd serve` under your own supervisor", err, runtime.GOOS)
+		return nil, exitf(ExitUsage, "%w (%s): run `credd serve` under your own supervisor", err, runtime.GOOS)
 	}
 	if err != nil {
-		return nil, exitf(ExitFailure, "%v", err)
+		return nil, exitf(ExitFailure, "%w", err)
 	}
 	if l.fromFile {
 		s.purge = append(s.purge, l.path)
@@ -210,7 +210,7 @@ func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope inst
 	if l.fromFile {
 		p, err := filepath.Abs(l.path)
 		if err != nil {
-			return install.Definition{}, nil, exitf(ExitUsage, "config path %s: %v", l.path, err)
+			return install.Definition{}, nil, exitf(ExitUsage, "config path %s: %w", l.path, err)
 		}
 		args = append(args, "--config", p)
 	} else {
@@ -343,7 +343,7 @@ func (a *app) serviceBinary(flag string, check bool) (string, error) {
 	if bin == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return "", exitf(ExitFailure, "finding this executable: %v; pass --binary", err)
+			return "", exitf(ExitFailure, "finding this executable: %w; pass --binary", err)
 		}
 		bin = exe
 		if !check {
@@ -355,7 +355,7 @@ func (a *app) serviceBinary(flag string, check bool) (string, error) {
 	}
 	abs, err := filepath.Abs(bin)
 	if err != nil {
-		return "", exitf(ExitUsage, "--binary %s: %v", bin, err)
+		return "", exitf(ExitUsage, "--binary %s: %w", bin, err)
 	}
 	if fi, err := os.Stat(abs); err != nil || fi.IsDir() {
 		return "", exitf(ExitUsage, "--binary %s: not an executable file", abs)
@@ -374,7 +374,7 @@ func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
 	if sf.print {
 		def, err := s.m.Definition()
 		if err != nil {
-			return exitf(ExitFailure, "%v", err)
+			return exitf(ExitFailure, "%w", err)
 		}
 		_, err = a.io.Out.Write(def)
 		return err
@@ -386,7 +386,7 @@ func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
 	before, _ := s.m.Status(ctx)
 	changed, err := s.m.Install(ctx)
 	if err != nil {
-		return exitf(ExitFailure, "installing the service: %v", err)
+		return exitf(ExitFailure, "installing the service: %w", err)
 	}
 	verb := "installed"
 	switch {
@@ -428,7 +428,7 @@ func (a *app) awaitHealthy(ctx context.Context, s *serviceSetup) error {
 		}
 		select {
 		case <-ctx.Done():
-			return exitf(ExitFailure, "the service started, but the daemon does not answer on %s (%v): see its logs: %s", s.socket, err, s.m.Logs())
+			return exitf(ExitFailure, "the service started, but the daemon does not answer on %s (%w): see its logs: %s", s.socket, err, s.m.Logs())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -515,9 +515,9 @@ func signIns(st control.Status, cfg config.Config) (lines []string) {
 
 func serviceError(verb string, err error) error {
 	if errors.Is(err, install.ErrNotInstalled) {
-		return exitf(ExitNotRunning, "%v: run `credd service install` first", err)
+		return exitf(ExitNotRunning, "%w: run `credd service install` first", err)
 	}
-	return exitf(ExitFailure, "%s: %v", verb, err)
+	return exitf(ExitFailure, "%s: %w", verb, err)
 }
 
 func (a *app) serviceUninstall(cmd *cobra.Command, sf *serviceFlags) error {
@@ -530,7 +530,7 @@ func (a *app) serviceUninstall(cmd *cobra.Command, sf *serviceFlags) error {
 	case errors.Is(err, install.ErrNotInstalled):
 		fmt.Fprintf(a.io.Out, "not installed (%s %s): nothing to remove\n", s.m.Kind(), s.m.Where())
 	case err != nil:
-		return exitf(ExitFailure, "uninstalling the service: %v", err)
+		return exitf(ExitFailure, "uninstalling the service: %w", err)
 	default:
 		fmt.Fprintf(a.io.Out, "stopped and removed %s %s\n", s.m.Kind(), s.m.Where())
 	}
@@ -643,7 +643,7 @@ func (a *app) purge(ctx context.Context, paths []string, stores []store.Store, p
 		errs = append(errs, errors.New(p))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return exitf(ExitFailure, "purging: %v", err)
+		return exitf(ExitFailure, "purging: %w", err)
 	}
 	return nil
 }
@@ -719,7 +719,7 @@ func (a *app) serviceRun(cmd *cobra.Command, sf *serviceFlags) error {
 	if sf.logFile != "" {
 		f, err := openLog(sf.logFile)
 		if err != nil {
-			return exitf(ExitFailure, "%v", err)
+			return exitf(ExitFailure, "%w", err)
 		}
 		defer f.Close()
 		a.io.Err, a.io.ErrIsTerminal = f, false

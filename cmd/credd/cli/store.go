@@ -16,9 +16,9 @@ func (a *app) openStore(ctx context.Context, cfg config.Config, log *slog.Logger
 	s, err := store.Open(ctx, cfg.SessionStore, cfg.StateDir, log.With("component", "store"))
 	switch {
 	case errors.Is(err, store.ErrInsecureFile):
-		return nil, exitf(ExitUsage, "refusing to start: %v", err)
+		return nil, exitf(ExitUsage, "refusing to start: %w", err)
 	case err != nil:
-		return nil, exitf(ExitUsage, "session_store %s: %v", cfg.SessionStore, err)
+		return nil, exitf(ExitUsage, "session_store %s: %w", cfg.SessionStore, err)
 	}
 	return s, nil
 }
