@@ -1,8 +1,9 @@
 // Package awsfile reads the shared AWS config and credentials files
 // (~/.aws/config, ~/.aws/credentials). It is the one reader of those files
-// in credd: listing the profiles to serve, importing Identity Center
-// sessions, diagnosing a default profile with credentials of its own, and
-// the line-by-line view credfile edits.
+// in credd: listing the profiles to serve, the sections the SDK reads for
+// one profile (source.SharedFiles), importing Identity Center sessions,
+// diagnosing a default profile with credentials of its own, and the
+// line-by-line view credfile edits.
 //
 // Lines are read as botocore reads them (Python's configparser with its
 // defaults), the strictest of the SDKs' readers: '#' and ';' start
@@ -16,9 +17,8 @@
 // [profile default] wins over [default] in the config file, [profile NAME]
 // is no profile in the credentials file, a section written twice is one
 // section with the later values winning, and names are trimmed of spaces.
-// Values are kept as written (the Go SDK also strips a trailing " # note"
-// and quotes; the AWS CLI does not, so a value that works there reads the
-// same here).
+// Values are kept as botocore reads them; GoSDKValue gives what the Go SDK
+// reads (it also cuts a trailing " # note" and strips quotes).
 //
 // A file is read once and indexed by name: reading many profiles costs one
 // parse of each file, never one per profile.
@@ -99,9 +99,10 @@ type Section struct {
 	Type string
 	// Name is the name the SDKs give it: the profile's or session's name.
 	Name string
-	// Line is the index (from 0) of its header line; of the last one when
-	// the section is written more than once.
-	Line int
+	// Line is the index (from 0) of its header line, and End the index
+	// after its last line (the next header's, or the number of lines); of
+	// the last occurrence when the section is written more than once.
+	Line, End int
 
 	keys   []string // in the order first written
 	values map[string]string
@@ -140,7 +141,7 @@ func (s *Section) set(key, value string) {
 
 // merged is a copy of s with the keys of later set over its own.
 func (s *Section) merged(later *Section) *Section {
-	m := &Section{Header: later.Header, Type: later.Type, Name: later.Name, Line: later.Line, values: make(map[string]string, len(s.values)+len(later.values))}
+	m := &Section{Header: later.Header, Type: later.Type, Name: later.Name, Line: later.Line, End: later.End, values: make(map[string]string, len(s.values)+len(later.values))}
 	for _, src := range []*Section{s, later} {
 		for _, k := range src.keys {
 			m.set(k, src.values[k])
@@ -171,6 +172,9 @@ func Parse(data []byte, kind Kind) *File {
 	for i, l := range f.Lines {
 		switch l.Kind {
 		case Header:
+			if cur != nil {
+				cur.End = i
+			}
 			cur = &Section{Header: l.Name, Line: i, values: map[string]string{}}
 			cur.Type, cur.Name = name(l.Name, kind)
 			f.Sections = append(f.Sections, cur)
@@ -184,6 +188,9 @@ func Parse(data []byte, kind Kind) *File {
 				cur.values[key] += "\n" + strings.TrimFunc(l.Text, IsSpace)
 			}
 		}
+	}
+	if cur != nil {
+		cur.End = len(f.Lines)
 	}
 	f.index()
 	return f
@@ -243,6 +250,19 @@ func (f *File) index() {
 	if _, ok := f.profiles["default"]; !ok && bare != nil {
 		f.profiles["default"] = bare // [profile default] wins, as in the Go SDK
 	}
+}
+
+// GoSDKValue is a value as the Go SDK reads it: cut at a comment that
+// follows a space or tab (" # note", "\t; note"), and unquoted.
+func GoSDKValue(v string) string {
+	for _, c := range []string{" #", " ;", "\t#", "\t;"} {
+		v, _, _ = strings.Cut(v, c)
+	}
+	v = strings.TrimRight(v, " \t")
+	if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+		v = v[1 : len(v)-1]
+	}
+	return v
 }
 
 // Profile is the section of the named profile, or nil.

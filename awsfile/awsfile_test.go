@@ -190,6 +190,15 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("profile %q: %+v", n, s)
 			}
 		}
+		for i, s := range p.Sections {
+			next := len(p.Lines)
+			if i+1 < len(p.Sections) {
+				next = p.Sections[i+1].Line
+			}
+			if s.End != next {
+				t.Fatalf("section %q ends at %d, want %d", s.Header, s.End, next)
+			}
+		}
 	})
 }
 

@@ -6,15 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"io/fs"
-	"os"
 	"strings"
+
+	"github.com/credd/credd/awsfile"
 )
 
 // SharedFiles is one reading of the shared AWS config and credentials
-// files, split into sections as the Go SDK splits them, so that what the
-// SDK reads for one profile can be had without parsing the files again:
-// reading every profile of a file costs one parse of it, not one per
-// profile (the SDK's own loader parses the whole files on every call).
+// files (awsfile), grouped by section as the Go SDK names sections, so
+// that what the SDK reads for one profile can be had without parsing the
+// files again: reading every profile of a file costs one parse of it, not
+// one per profile (the SDK's own loader parses the whole files on every
+// call).
 //
 // It only groups lines by section and follows the references the SDK
 // follows (source_profile, sso_session, services); resolving a profile is
@@ -31,7 +33,7 @@ type SharedFiles struct {
 // "default", "sso-session corp", "services s3"), to its meaningful lines
 // (no blank or comment lines) in file order, every occurrence of the
 // section included.
-type sectionLines map[string][]string
+type sectionLines map[string][]awsfile.Line
 
 // ReadSharedFiles reads the files (missing ones are empty, as for the
 // SDK).
@@ -39,10 +41,11 @@ func ReadSharedFiles(configFiles, credentialFiles []string) *SharedFiles {
 	s := &SharedFiles{config: sectionLines{}, creds: sectionLines{}, viewable: len(configFiles) == 1}
 	for _, f := range []struct {
 		paths []string
+		kind  awsfile.Kind
 		into  sectionLines
-	}{{configFiles, s.config}, {credentialFiles, s.creds}} {
+	}{{configFiles, awsfile.Config, s.config}, {credentialFiles, awsfile.Credentials, s.creds}} {
 		for _, path := range f.paths {
-			b, err := os.ReadFile(path)
+			file, err := awsfile.ReadFile(path, f.kind)
 			if err != nil {
 				if !errors.Is(err, fs.ErrNotExist) {
 					s.errs = append(s.errs, err.Error())
@@ -50,84 +53,34 @@ func ReadSharedFiles(configFiles, credentialFiles []string) *SharedFiles {
 				}
 				continue
 			}
-			splitSections(string(b), f.into)
+			group(file, f.into)
 		}
 	}
 	return s
 }
 
-// splitSections adds the sections of content to into, with the Go SDK's
-// line rules: lines split at "\n"; blank lines and lines whose first
-// non-blank character is '#' or ';' are nothing; a line that is "[...]"
-// once a '#' or ';' and what follows are cut off is a section header;
-// lines before the first header belong to no section.
-func splitSections(content string, into sectionLines) {
-	cur := ""
-	in := false
-	for line := range strings.SplitSeq(content, "\n") {
-		t := strings.TrimLeft(line, " \t")
-		if strings.TrimSpace(line) == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, ";") {
-			continue
+// group adds the sections of f to into under the names the SDK gives
+// them: "TYPE NAME", or the name alone.
+func group(f *awsfile.File, into sectionLines) {
+	for _, sec := range f.Sections {
+		name := sec.Name
+		if sec.Type != "" {
+			name = sec.Type + " " + sec.Name
 		}
-		if name, ok := sectionHeader(line); ok {
-			cur, in = name, true
-			if _, seen := into[cur]; !seen {
-				into[cur] = nil
+		if name == "" {
+			continue // the SDK names it nothing
+		}
+		lines := into[name]
+		for _, l := range f.Lines[sec.Line+1 : sec.End] {
+			if l.Kind != awsfile.Ignored {
+				lines = append(lines, l)
 			}
-			continue
 		}
-		if in {
-			into[cur] = append(into[cur], line)
+		if lines == nil {
+			lines = []awsfile.Line{}
 		}
+		into[name] = lines
 	}
-}
-
-// sectionHeader reports whether line is a section header and the name the
-// SDK gives the section: "TYPE NAME" when the bracketed text has a first
-// word and a rest, else the text itself.
-func sectionHeader(line string) (string, bool) {
-	h, _, _ := strings.Cut(line, "#")
-	h, _, _ = strings.Cut(h, ";")
-	h = strings.TrimSpace(h)
-	if !strings.HasPrefix(h, "[") || !strings.HasSuffix(h, "]") || len(h) < 2 {
-		return "", false
-	}
-	h = strings.TrimSpace(h[1 : len(h)-1])
-	if i := strings.IndexAny(h, " \t"); i >= 0 {
-		typ, rest := h[:i], strings.TrimLeft(h[i:], " \t")
-		if rest == "" {
-			return "", true // the SDK names it nothing
-		}
-		return typ + " " + rest, true
-	}
-	return h, true
-}
-
-// property splits a property line as the SDK does: not indented, a " #"
-// or " ;" comment cut off, "key = value" or "key: value", the key
-// lowercased, the value unquoted.
-func property(line string) (key, value string, ok bool) {
-	if line == "" || line[0] == ' ' || line[0] == '\t' {
-		return "", "", false
-	}
-	for _, c := range []string{" #", " ;", "\t#", "\t;"} {
-		line, _, _ = strings.Cut(line, c)
-	}
-	line = strings.TrimRight(line, " \t")
-	eq, colon := strings.Index(line, "="), strings.Index(line, ":")
-	sep := "="
-	if eq == -1 || colon != -1 && colon < eq {
-		sep = ":"
-	}
-	k, v, ok := strings.Cut(line, sep)
-	if !ok {
-		return "", "", false
-	}
-	v = strings.TrimSpace(v)
-	if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
-		v = v[1 : len(v)-1]
-	}
-	return strings.ToLower(strings.TrimSpace(k)), v, true
 }
 
 // secretKeys are the keys whose values are secrets; a view holding one is
@@ -161,12 +114,12 @@ func (s *SharedFiles) View(profile string) *SharedView {
 		out.WriteString("[" + name + "]\n")
 		var next []func()
 		for _, l := range lines {
-			out.WriteString(l)
+			out.WriteString(l.Text)
 			out.WriteByte('\n')
-			k, v, ok := property(l)
-			if !ok {
+			if l.Kind != awsfile.Option {
 				continue
 			}
+			k, v := l.Name, awsfile.GoSDKValue(l.Value())
 			// Only the config file's part is ever written out.
 			secret = secret || secretKeys[k] && out == &cfg
 			switch k {
