@@ -233,8 +233,8 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("Allow", http.MethodPut)
 		return fail(w, plainError, http.StatusMethodNotAllowed, "method not allowed: use PUT")
 	}
-	if _, ok := r.Header["X-Forwarded-For"]; ok {
-		return fail(w, plainError, http.StatusForbidden, "forwarded requests are refused")
+	if h := forwardedHeader(r.Header); h != "" {
+		return fail(w, plainError, http.StatusForbidden, "forwarded requests are refused ("+h+" header): ask credd directly, not through a proxy")
 	}
 	raw := r.Header.Get(ttlHeader)
 	ttl, err := strconv.Atoi(raw)
@@ -246,6 +246,21 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) int {
 	w.Header().Set(ttlHeader, strconv.Itoa(ttl))
 	writeBody(w, http.StatusOK, "text/plain", []byte(tok))
 	return http.StatusOK
+}
+
+// forwardHeaders mark a request a proxy passed on: X-Forwarded-For (what
+// EC2 refuses), the standard Forwarded (RFC 7239) and Via (RFC 9110). An
+// SSRF bug in a proxy on this machine must not get a session token.
+var forwardHeaders = []string{"X-Forwarded-For", "Forwarded", "Via"}
+
+// forwardedHeader names the first forwarding header r carries, or "".
+func forwardedHeader(hd http.Header) string {
+	for _, k := range forwardHeaders {
+		if _, ok := hd[k]; ok {
+			return k
+		}
+	}
+	return ""
 }
 
 func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) int {
