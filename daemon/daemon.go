@@ -208,8 +208,8 @@ func (d *Daemon) Reload(ctx context.Context, reason string) error {
 	}
 }
 
-// Server returns an http.Server with credd's limits: header size (answered
-// 431 beyond it) and timeouts.
+// Server returns an http.Server with credd's limits: the request head's
+// size (answered 431 beyond MaxRequestHead) and timeouts.
 func (d *Daemon) Server() *http.Server {
 	return &http.Server{
 		Handler:           d.handler,
@@ -222,8 +222,14 @@ func (d *Daemon) Server() *http.Server {
 	}
 }
 
-// MaxHeaderBytes bounds request headers. SDK requests carry well under 2 KiB.
-const MaxHeaderBytes = 16 << 10
+// MaxRequestHead bounds a request's head (request line and headers),
+// as docs/security.md states. SDK requests carry well under 2 KiB.
+const MaxRequestHead = 16 << 10
+
+// MaxHeaderBytes is the http.Server setting that makes MaxRequestHead the
+// limit: net/http reads up to MaxHeaderBytes + 4096 bytes of a head
+// ("bufio slop") before it answers 431.
+const MaxHeaderBytes = MaxRequestHead - 4096
 
 // Run serves on the listeners and runs every refresher until ctx ends, then
 // stops accepting, lets in-flight requests finish (up to 10 s) and stops the

@@ -67,6 +67,13 @@ func start(t *testing.T, yaml, awsConfig string) *running {
 // startWith is start with a hook on the daemon's dependencies.
 func startWith(t *testing.T, yaml, awsConfig string, mod func(*Deps)) *running {
 	t.Helper()
+	return startWithListener(t, yaml, awsConfig, mod, nil)
+}
+
+// startWithListener is startWith serving on ln (nil: a new listener on
+// 127.0.0.1).
+func startWithListener(t *testing.T, yaml, awsConfig string, mod func(*Deps), ln net.Listener) *running {
+	t.Helper()
 	dir := t.TempDir()
 	awsCfg := filepath.Join(dir, "aws-config")
 	if err := os.WriteFile(awsCfg, []byte(awsConfig), 0o600); err != nil {
@@ -76,9 +83,10 @@ func startWith(t *testing.T, yaml, awsConfig string, mod func(*Deps)) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if ln == nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg.Listen = ln.Addr().String()
 	logs := &syncBuffer{}
@@ -129,17 +137,6 @@ func (r *running) get(t *testing.T, path string, hdr map[string]string) (int, st
 }
 
 var auth = map[string]string{"Authorization": "client-token-0123456789abcdef0123"}
-
-func TestOversizedHeadersAre431(t *testing.T) {
-	r := start(t, "profiles:\n  dev: {aws_profile: dev}\n", processProfile(t, "dev", "ASIADEV", "s", "t"))
-	code, _ := r.get(t, "/healthz", map[string]string{"X-Big": strings.Repeat("a", 64<<10)})
-	if code != http.StatusRequestHeaderFieldsTooLarge {
-		t.Errorf("status %d, want 431", code)
-	}
-	if code, _ := r.get(t, "/healthz", nil); code != 200 {
-		t.Errorf("normal request after: %d", code)
-	}
-}
 
 // TestChainSharesTheSourceRefresher: ops assumes a role with base's
 // credentials; base is fetched once however often both are served.
