@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Parse reads YAML over the defaults. Unknown keys and values of the wrong
@@ -30,7 +30,7 @@ func Parse(r io.Reader) (Config, error) {
 		return cfg, nil
 	}
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	if err := safely(func() error { return yaml.Unmarshal(data, &root) }); err != nil {
 		return cfg, fmt.Errorf("config is not valid YAML: %w", err)
 	}
 	if len(root.Content) == 0 {
@@ -41,10 +41,10 @@ func Parse(r io.Reader) (Config, error) {
 		// Best effort: yaml.v3 skips unknown keys and, past a value of
 		// the wrong kind, decodes the rest. Every problem it could meet
 		// is in errs already.
-		_ = doc.Decode(&cfg)
+		_ = safely(func() error { return doc.Decode(&cfg) })
 		return cfg, errs
 	}
-	if err := doc.Decode(&cfg); err != nil {
+	if err := safely(func() error { return doc.Decode(&cfg) }); err != nil {
 		return cfg, fmt.Errorf("decoding config: %w", err)
 	}
 	return cfg, nil
@@ -59,9 +59,10 @@ func Parse(r io.Reader) (Config, error) {
 func Salvage(data []byte) Config {
 	cfg := Default()
 	var root yaml.Node
-	if yaml.Unmarshal(data, &root) == nil {
+	if safely(func() error { return yaml.Unmarshal(data, &root) }) == nil {
 		if len(root.Content) > 0 {
-			_ = root.Content[0].Decode(&cfg) // ignores unknown keys; skips wrong kinds
+			// Ignores unknown keys; skips wrong kinds.
+			_ = safely(func() error { return root.Content[0].Decode(&cfg) })
 		}
 		return cfg
 	}
@@ -71,7 +72,7 @@ func Salvage(data []byte) Config {
 			continue // not a top-level key that Set takes
 		}
 		var m map[string]string
-		if yaml.Unmarshal([]byte(line), &m) != nil {
+		if safely(func() error { return yaml.Unmarshal([]byte(line), &m) }) != nil {
 			continue
 		}
 		if v, ok := m[key]; ok && v != "" {
@@ -79,6 +80,22 @@ func Salvage(data []byte) Config {
 		}
 	}
 	return cfg
+}
+
+// ErrParserFailed marks a file the YAML library itself failed on (it
+// panicked: yaml.v3 did on a merge key whose value is a mapping key).
+var ErrParserFailed = errors.New("the YAML parser failed on this file")
+
+// safely runs a call into the YAML library, turning a panic into
+// ErrParserFailed: a file in the middle of an edit must not stop a
+// running daemon when it reloads.
+func safely(call func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w (%v)", ErrParserFailed, r)
+		}
+	}()
+	return call()
 }
 
 var (
@@ -167,7 +184,12 @@ func checkNode(n *yaml.Node, t reflect.Type, path string) Errors {
 	return nil
 }
 
+// join makes the key path of key under path. An empty key (YAML allows
+// one) shows as "", so that every problem still names where it is.
 func join(path, key string) string {
+	if key == "" {
+		key = `""`
+	}
 	if path == "" {
 		return key
 	}

@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/credd/credd/internal/peertest"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // requireTool finds a real peer tool (see internal/peertest).
