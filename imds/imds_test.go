@@ -43,7 +43,7 @@ var devCreds = cred.Credentials{
 
 const clientToken = "0123456789abcdef0123456789abcdef"
 
-func newTestHandler(t *testing.T, mod func(*Options)) (*Handler, *clock.Fake) {
+func newTestHandler(t testing.TB, mod func(*Options)) (*Handler, *clock.Fake) {
 	t.Helper()
 	clk := clock.NewFake(now)
 	o := Options{
@@ -78,7 +78,7 @@ func do(h http.Handler, method, path string, hdr map[string]string) *httptest.Re
 	return rec
 }
 
-func token(t *testing.T, h http.Handler) string {
+func token(t testing.TB, h http.Handler) string {
 	t.Helper()
 	rec := do(h, http.MethodPut, "/latest/api/token", map[string]string{ttlHeader: "300"})
 	if rec.Code != http.StatusOK {
