@@ -426,14 +426,7 @@ const cacheTime = "2006-01-02T15:04:05Z"
 
 // writeCache replaces the cache file atomically (temp file + rename), 0600.
 func (s *SSO) writeCache(t Tokens) error {
-	c := cliCache{
-		StartURL: s.StartURL, Region: s.Region, AccessToken: t.AccessToken,
-		ExpiresAt: t.Expiry.UTC().Format(cacheTime), RefreshToken: t.RefreshToken,
-	}
-	if r, ok := registrationOf(t.Extra); ok {
-		c.ClientID, c.ClientSecret, c.RegistrationExpiresAt = r.ClientID, r.ClientSecret, r.Expires.UTC().Format(cacheTime)
-	}
-	b, err := json.Marshal(c)
+	b, err := formatCLICache(s.StartURL, s.Region, t)
 	if err != nil {
 		return err
 	}
@@ -442,6 +435,18 @@ func (s *SSO) writeCache(t Tokens) error {
 		return err
 	}
 	return atomicfile.Write(s.CacheFile, b, 0o600)
+}
+
+// formatCLICache is a session in the AWS CLI's cache format.
+func formatCLICache(startURL, region string, t Tokens) ([]byte, error) {
+	c := cliCache{
+		StartURL: startURL, Region: region, AccessToken: t.AccessToken,
+		ExpiresAt: t.Expiry.UTC().Format(cacheTime), RefreshToken: t.RefreshToken,
+	}
+	if r, ok := registrationOf(t.Extra); ok {
+		c.ClientID, c.ClientSecret, c.RegistrationExpiresAt = r.ClientID, r.ClientSecret, r.Expires.UTC().Format(cacheTime)
+	}
+	return json.Marshal(c)
 }
 
 // readCache returns the cached session if it is for this start URL and
@@ -461,6 +466,11 @@ func ReadAWSCLICache(file, startURL string, now time.Time) (Tokens, error) {
 	if err != nil {
 		return Tokens{}, fmt.Errorf("no signed-in session in %s", file)
 	}
+	return parseCLICache(b, file, startURL, now)
+}
+
+// parseCLICache is ReadAWSCLICache of file's content b.
+func parseCLICache(b []byte, file, startURL string, now time.Time) (Tokens, error) {
 	var c cliCache
 	if err := json.Unmarshal(b, &c); err != nil {
 		return Tokens{}, fmt.Errorf("%s is not a token cache: %v", file, err)
