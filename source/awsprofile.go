@@ -152,6 +152,7 @@ var ssoAuthFailures = []string{"cannot be refreshed", "InvalidGrantException", "
 // Identity Center, an expired or rejected session is marked
 // cred.ErrLoginRequired and names the command that fixes it.
 func (p *AWSProfile) explain(ctx context.Context, err error) error {
+	err = withoutProcessOutput(err)
 	wrapped := fmt.Errorf("AWS profile %q: %w", p.Name, err)
 	if p.View != nil {
 		if !p.View.sso {
