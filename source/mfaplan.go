@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/credd/credd/awsfile"
 )
 
 // SharedProfile is one profile of the shared AWS files, as far as MFA
@@ -153,4 +155,42 @@ func notKeys(name string, get func(string) string) error {
 		return fmt.Errorf("profile %s signs in with `aws login`, which does its own MFA", name)
 	}
 	return fmt.Errorf("profile %s has no IAM user keys (aws_access_key_id)", name)
+}
+
+// Lookup is a SharedLookup of the files: a profile's keys as the Go SDK
+// reads them, the credentials file's before the config file's.
+func (s *SharedFiles) Lookup(name string) (SharedProfile, bool) {
+	var p sharedProfile
+	names := []string{"profile " + name}
+	if name == "default" {
+		names = []string{"default", "profile default"} // the latter wins, as in the SDK
+	}
+	found := false
+	for _, n := range names {
+		if lines, ok := s.config[n]; ok {
+			p.config, found = append(p.config, lines...), true
+		}
+	}
+	if lines, ok := s.creds[name]; ok {
+		p.creds, found = lines, true
+	}
+	return p, found
+}
+
+// sharedProfile is one profile's lines in the two files.
+type sharedProfile struct{ config, creds []awsfile.Line }
+
+func (p sharedProfile) Get(key string) (string, bool) {
+	for _, lines := range [][]awsfile.Line{p.creds, p.config} {
+		v, ok := "", false
+		for _, l := range lines {
+			if l.Kind == awsfile.Option && l.Name == key {
+				v, ok = awsfile.GoSDKValue(l.Value()), true // the last one wins
+			}
+		}
+		if ok {
+			return v, true
+		}
+	}
+	return "", false
 }

@@ -1,6 +1,8 @@
 package source
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -100,5 +102,50 @@ func TestPlanMFA(t *testing.T) {
 				t.Errorf("plan\n%+v\nwant\n%+v", plan, tc.want)
 			}
 		})
+	}
+}
+
+// TestSharedFilesLookup: PlanMFA reads the files as the Go SDK does.
+func TestSharedFilesLookup(t *testing.T) {
+	dir := t.TempDir()
+	cfg, creds := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
+	write := func(path, s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(cfg, `[default]
+mfa_serial = arn:aws:iam::111122223333:mfa/bare
+[profile default]
+mfa_serial = arn:aws:iam::111122223333:mfa/default   # the phone
+[profile admin]
+role_arn = arn:aws:iam::111122223333:role/admin
+source_profile = keys
+mfa_serial = "arn:aws:iam::111122223333:mfa/alice"
+[profile keys]
+aws_access_key_id = AKIAINCONFIG
+`)
+	write(creds, "[keys]\naws_access_key_id = AKIAINCREDS\naws_secret_access_key = s\n")
+	files := ReadSharedFiles([]string{cfg}, []string{creds})
+	for _, tc := range []struct{ profile, key, want string }{
+		{"default", "mfa_serial", "arn:aws:iam::111122223333:mfa/default"},
+		{"admin", "mfa_serial", "arn:aws:iam::111122223333:mfa/alice"},
+		{"admin", "source_profile", "keys"},
+		{"keys", "aws_access_key_id", "AKIAINCREDS"},
+	} {
+		p, ok := files.Lookup(tc.profile)
+		if !ok {
+			t.Fatalf("no profile %s", tc.profile)
+		}
+		if got, _ := p.Get(tc.key); got != tc.want {
+			t.Errorf("%s %s = %q, want %q", tc.profile, tc.key, got, tc.want)
+		}
+	}
+	if _, ok := files.Lookup("ghost"); ok {
+		t.Error("found a profile that is not there")
+	}
+	plan, ok, err := PlanMFA(files.Lookup, "admin", MFAOverride{})
+	if err != nil || !ok || plan.KeysProfile != "keys" || plan.Serial != "arn:aws:iam::111122223333:mfa/alice" || len(plan.Hops) != 1 {
+		t.Errorf("plan %+v ok %v err %v", plan, ok, err)
 	}
 }
