@@ -19,6 +19,7 @@ type builder struct {
 	http        *http.Client
 	awsProfiles map[string]*source.AWSProfile
 	view        func(awsProfile string) *source.SharedView
+	shared      *source.SharedFiles
 }
 
 func (b *builder) sts() source.STSConfig {
@@ -55,7 +56,7 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 	if with := b.mfaProfile(name); with != "" {
 		// Never a session without the MFA the profile asks for.
 		return refresh.SourceFunc(func(context.Context) (cred.Credentials, error) {
-			return cred.Credentials{}, fmt.Errorf("profile %s rests on %s, which sets mfa_serial, and this build of credd cannot ask for MFA codes yet: it makes no call without one", name, with)
+			return cred.Credentials{}, fmt.Errorf("profile %s rests on %s, whose keys need MFA (mfa_serial), and this build of credd cannot ask for MFA codes yet: it makes no call without one", name, with)
 		})
 	}
 	switch p.Source() {
@@ -114,8 +115,9 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 	}
 }
 
-// mfaProfile is the profile of name's source_profile chain (name
-// included) that sets mfa_serial, or "".
+// mfaProfile names the profile of name's source_profile chain (name
+// included) that sets mfa_serial, in credd's configuration or the shared
+// AWS files, or is "".
 func (b *builder) mfaProfile(name string) string {
 	for range len(b.cfg.Profiles) + 1 { // validated configs have no cycles; bound it anyway
 		p, ok := b.cfg.Profiles[name]
@@ -123,7 +125,11 @@ func (b *builder) mfaProfile(name string) string {
 		case !ok:
 			return ""
 		case p.MFASerial != "":
-			return name
+			return "profile " + name
+		case p.Source() == config.SourceAWSProfile && b.shared != nil:
+			if _, ok, _ := source.PlanMFA(b.shared.Lookup, p.AWSProfile, source.MFAOverride{}); ok {
+				return "AWS profile " + p.AWSProfile
+			}
 		}
 		name = p.SourceProfile
 	}

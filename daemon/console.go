@@ -95,8 +95,10 @@ func (d *Daemon) Console(ctx context.Context, req ConsoleRequest) (ConsoleLink, 
 
 // consoleCredentials are what signs in to the console for profile name.
 func (d *Daemon) consoleCredentials(ctx context.Context, g *generation, name string, e *entry) (cred.Credentials, error) {
-	if e.aws != nil {
-		// What the SDK resolved: long-term keys need a federation session.
+	if e.aws != nil && e.mfa == "" {
+		// What the SDK resolved: long-term keys need a federation session
+		// (GetFederationToken, which cannot carry MFA: not for keys that
+		// need it).
 		if keys, err := e.aws.Signer().Retrieve(ctx); err == nil && !keys.Temporary() {
 			p := g.cfg.Profiles[name]
 			sts := source.STSConfig{Region: g.cfg.STS.Region, Endpoint: g.cfg.STS.Endpoint, HTTPClient: d.http}

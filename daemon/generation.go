@@ -31,6 +31,7 @@ type entry struct {
 	key    string             // spec key: changes when anything that shapes the source changes
 	source config.SourceKind  // for status
 	aws    *source.AWSProfile // non-nil for aws_profile sources (SDK config cache)
+	mfa    string             // what needs MFA under it ("AWS profile keys"); "": nothing
 	stop   context.CancelFunc // set when started
 	done   chan struct{}      // closed when its loop returned
 }
@@ -108,7 +109,7 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 		}
 		return v
 	}
-	b := builder{d: d, cfg: cfg, deps: d.deps, http: d.http, awsProfiles: map[string]*source.AWSProfile{}, view: view}
+	b := builder{d: d, cfg: cfg, deps: d.deps, http: d.http, awsProfiles: map[string]*source.AWSProfile{}, view: view, shared: shared}
 	keys := map[string]string{}
 	awsKey := func(profile string) string { return view(profile).Key() }
 	var build func(name string) *entry
@@ -145,6 +146,7 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 		if p.Source() == config.SourceAWSProfile {
 			e.aws = b.awsProfile(name)
 		}
+		e.mfa = b.mfaProfile(name)
 		e.r = refresh.New(name, b.source(name, signer), refresh.Options{
 			Policy:   d.policy(cfg),
 			Clock:    d.deps.Clock,
