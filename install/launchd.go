@@ -12,7 +12,8 @@ import (
 	"strings"
 )
 
-// LogFile is the daemon's log file name in Definition.LogDir (macOS).
+// LogFile is the daemon's log file name: in Definition.LogDir on macOS,
+// in the state dir on Windows (where `credd service run` writes it).
 const LogFile = "credd.log"
 
 // LaunchdPlist is the launchd property list for d: a LaunchAgent (User)

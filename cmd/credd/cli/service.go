@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,8 +46,6 @@ const (
 	healthWait = 10 * time.Second
 	// toolTimeout bounds one systemctl/launchctl/schtasks call.
 	toolTimeout = 30 * time.Second
-	// maxLogSize is where `service run --log-file` starts a new log.
-	maxLogSize = 10 << 20
 )
 
 func (a *app) serviceCmd() *cobra.Command {
@@ -193,30 +192,22 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 	return s, nil
 }
 
-// serviceDefinition builds the definition: the absolute binary, the config
-// file pinned by absolute path, and the global flags given on this command
-// line; on Windows the daemon runs through `service run`, which speaks the
-// service control manager's protocol and writes a log file.
+// serviceDefinition builds the definition (install.NewDefinition) from the
+// binary, the config file's absolute path, the global flags given on this
+// command line and the XDG paths to pin, with notes on what does not reach
+// the service.
 func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope install.Scope, l loaded) (install.Definition, []string, error) {
 	var notes []string
-	bin, err := a.serviceBinary(sf.binary, cmd.Name() == "install")
-	if err != nil {
+	spec := install.Spec{OS: runtime.GOOS, Scope: scope, StateDir: l.cfg.StateDir}
+	var err error
+	if spec.Binary, err = install.Binary(sf.binary, cmd.Name() == "install"); err != nil {
 		return install.Definition{}, nil, err
 	}
-	args := []string{bin, "serve"}
-	if runtime.GOOS == "windows" {
-		args = []string{bin, "service", "run"}
-	}
 	if l.fromFile {
-		p, err := filepath.Abs(l.path)
-		if err != nil {
+		if spec.ConfigFile, err = filepath.Abs(l.path); err != nil {
 			return install.Definition{}, nil, exitf(ExitUsage, "config path %s: %w", l.path, err)
 		}
-		args = append(args, "--config", p)
-	} else {
-		if runtime.GOOS == "windows" && scope == install.System {
-			return install.Definition{}, nil, exitf(ExitUsage, "a Windows service runs as LocalSystem, which has no ~/.aws/config of yours: write a config file (docs/configuration.md) and pass it with --config")
-		}
+	} else if runtime.GOOS != "windows" || scope != install.System {
 		note := fmt.Sprintf("no config file at %s: the service serves the profiles of ~/.aws/config; after you create one, run `credd service install` again to pin it", l.path)
 		if shell, bare := a.configDirs(); shell != bare {
 			note += fmt.Sprintf(" (until then the service, which need not have this shell's XDG_CONFIG_HOME=%s, looks for %s)", a.io.Getenv("XDG_CONFIG_HOME"), filepath.Join(bare, "credd", "config.yaml"))
@@ -229,11 +220,11 @@ func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope inst
 			if name == "state-dir" {
 				v, _ = filepath.Abs(v)
 			}
-			args = append(args, "--"+name, v)
+			spec.Flags = append(spec.Flags, "--"+name, v)
 		}
 	}
 	xdgArgs, xdgNotes := a.xdgPins(cmd, scope, l)
-	args = append(args, xdgArgs...)
+	spec.Flags = append(spec.Flags, xdgArgs...)
 	notes = append(notes, xdgNotes...)
 	var unpinned []string
 	for _, kv := range a.io.Environ() {
@@ -245,34 +236,15 @@ func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope inst
 		sort.Strings(unpinned)
 		notes = append(notes, fmt.Sprintf("%s set in this shell do(es) not reach the service: put the setting in the config file", strings.Join(unpinned, ", ")))
 	}
-	d := install.Definition{Scope: scope}
-	if runtime.GOOS == "windows" {
-		if scope == install.System && !cmd.Flags().Changed("state-dir") {
-			args = append(args, "--state-dir", l.cfg.StateDir)
-		}
-		args = append(args, "--log-file", filepath.Join(l.cfg.StateDir, "credd.log"))
-		if u, err := user.Current(); err == nil {
-			d.UserID = u.Uid // the SID
-		}
+	if u, err := user.Current(); err == nil && runtime.GOOS == "windows" {
+		spec.UserID = u.Uid // the SID
 	}
-	if runtime.GOOS == "darwin" {
-		home, _ := homeDir(a.io.Getenv)
-		d.LogDir = filepath.Join(home, "Library", "Logs", "credd")
-		if scope == install.System {
-			d.LogDir = "/Library/Logs/credd"
-		}
-	}
+	spec.Home, _ = homeDir(a.io.Getenv)
 	if scope == install.System {
-		d.UserName = sf.runAs
-		if d.UserName == "" {
-			d.UserName = a.io.Getenv("SUDO_USER")
-		}
-		if d.UserName == "" {
-			d.UserName = currentUser(a.io.Getenv)
-		}
+		spec.UserName = cmp.Or(sf.runAs, a.io.Getenv("SUDO_USER"), currentUser(a.io.Getenv))
 	}
-	d.Command = args
-	return d, notes, nil
+	d, err := install.NewDefinition(spec)
+	return d, notes, err
 }
 
 // xdgPins keeps the service on the paths this shell resolves through
@@ -334,33 +306,6 @@ func configSetsStateDir(l loaded) bool {
 	}
 	cfg, err := config.Parse(bytes.NewReader(data))
 	return err == nil && cfg.StateDir != ""
-}
-
-// serviceBinary is the absolute path of the executable the service runs;
-// check refuses one that a service must not pin.
-func (a *app) serviceBinary(flag string, check bool) (string, error) {
-	bin := flag
-	if bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return "", exitf(ExitFailure, "finding this executable: %w; pass --binary", err)
-		}
-		bin = exe
-		if !check {
-			return bin, nil
-		}
-		if strings.Contains(filepath.ToSlash(bin), "/go-build") {
-			return "", exitf(ExitUsage, "this credd runs from a temporary build (go run): install it first (go install, or a package; docs/install.md), or pass --binary")
-		}
-	}
-	abs, err := filepath.Abs(bin)
-	if err != nil {
-		return "", exitf(ExitUsage, "--binary %s: %w", bin, err)
-	}
-	if fi, err := os.Stat(abs); err != nil || fi.IsDir() {
-		return "", exitf(ExitUsage, "--binary %s: not an executable file", abs)
-	}
-	return abs, nil
 }
 
 func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
@@ -544,116 +489,34 @@ func (a *app) serviceUninstall(cmd *cobra.Command, sf *serviceFlags) error {
 
 // sessionStores opens the session stores that may hold credd's sessions
 // under the configured session_store, as serve chooses them, without
-// creating anything: the OS keyring (keyring; auto when it answers) and
-// the session files under the state dir (file, auto). A memory store
-// keeps nothing. problems are stores that could not be opened: their
-// sessions remain.
+// creating anything (store.Existing).
 func (a *app) sessionStores(ctx context.Context, cfg config.Config) (stores []store.Store, problems []string) {
-	kind := cfg.SessionStore
-	if kind == "" {
-		kind = store.KindAuto
-	}
-	if kind == store.KindKeyring || kind == store.KindAuto {
-		kr := store.NewKeyring()
-		pctx, cancel := context.WithTimeout(ctx, store.ProbeTimeout)
-		err := kr.Probe(pctx)
-		cancel()
-		switch {
-		case err == nil:
-			stores = append(stores, kr)
-		case kind == store.KindKeyring:
-			problems = append(problems, fmt.Sprintf("the OS keyring (%s) did not answer (%v): credd's sessions there remain; run `credd service uninstall --purge` again once it answers", store.Backend(), err))
-		default:
-			fmt.Fprintf(a.io.Err, "note: the OS keyring (%s) did not answer, so credd kept its sessions in files (session_store: auto)\n", store.Backend())
-		}
-	}
-	if kind == store.KindFile || kind == store.KindAuto {
-		dir := filepath.Join(cfg.StateDir, store.SessionsDir)
-		if _, err := os.Stat(dir); err == nil {
-			files, err := store.NewFile(dir)
-			if err != nil {
-				// The directory goes with the state dir all the same.
-				fmt.Fprintf(a.io.Err, "note: cannot list the sessions in %s (%v); it is deleted with the state dir\n", dir, err)
-			} else {
-				stores = append(stores, files)
-			}
-		}
+	stores, problems, notes := store.Existing(ctx, cfg.SessionStore, cfg.StateDir)
+	for _, n := range notes {
+		fmt.Fprintf(a.io.Err, "note: %s\n", n)
 	}
 	return stores, problems
 }
 
 // purge deletes credd's sessions from stores, then the config file, the
-// state directory and the logs, after one confirmation. problems (stores
-// that could not be opened) make it fail after deleting the rest.
+// state directory and the logs, after one confirmation.
 func (a *app) purge(ctx context.Context, paths []string, stores []store.Store, problems []string, yes bool) error {
-	type session struct {
-		st  store.Store
-		key string
-	}
-	var sessions []session
-	var what []string
-	for _, st := range stores {
-		keys, err := st.List(ctx)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("listing the sessions in the %s store: %v; they remain: run `credd service uninstall --purge` again", st.Kind(), err))
-			continue
-		}
-		for _, k := range keys {
-			sessions = append(sessions, session{st, k})
-		}
-		if len(keys) > 0 {
-			what = append(what, fmt.Sprintf("sessions in the %s store: %s", storeName(st), strings.Join(keys, ", ")))
-		}
-	}
-	var existing []string
-	for _, p := range paths {
-		if _, err := os.Lstat(p); err == nil {
-			existing = append(existing, p)
-		}
-	}
-	what = append(what, existing...)
-	if len(what) == 0 && len(problems) == 0 {
+	p := store.PlanPurge(ctx, stores, paths, problems)
+	if p.Empty() {
 		fmt.Fprintln(a.io.Out, "nothing to purge")
 		return nil
 	}
-	if !yes && len(what) > 0 {
+	if what := p.What(); !yes && len(what) > 0 {
 		fmt.Fprintf(a.io.Err, "This deletes:\n  %s\nDelete them? [y/N] ", strings.Join(what, "\n  "))
 		answer, _ := bufio.NewReader(a.io.In).ReadString('\n')
 		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 			return exitf(ExitUsage, "nothing deleted: answer y, or pass --yes")
 		}
 	}
-	var errs []error
-	// Sessions first: the file store lives in the state dir.
-	for _, s := range sessions {
-		if err := s.st.Delete(ctx, s.key); err != nil {
-			errs = append(errs, fmt.Errorf("session %s: %w", s.key, err))
-			continue
-		}
-		fmt.Fprintf(a.io.Out, "deleted session %s from the %s store\n", s.key, storeName(s.st))
-	}
-	for _, p := range existing {
-		if err := os.RemoveAll(p); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		fmt.Fprintf(a.io.Out, "deleted %s\n", p)
-	}
-	for _, p := range problems {
-		errs = append(errs, errors.New(p))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := p.Run(ctx, func(what string) { fmt.Fprintf(a.io.Out, "deleted %s\n", what) }); err != nil {
 		return exitf(ExitFailure, "purging: %w", err)
 	}
 	return nil
-}
-
-// storeName names a session store for messages.
-func storeName(st store.Store) string {
-	if st.Kind() == store.KindKeyring {
-		return "keyring (" + store.Backend() + ")"
-	}
-	return st.Kind()
 }
 
 func (a *app) serviceStatus(cmd *cobra.Command, sf *serviceFlags) error {
@@ -717,7 +580,7 @@ func (a *app) serviceStatus(cmd *cobra.Command, sf *serviceFlags) error {
 // error, which a task or service does not have.
 func (a *app) serviceRun(cmd *cobra.Command, sf *serviceFlags) error {
 	if sf.logFile != "" {
-		f, err := openLog(sf.logFile)
+		f, err := install.OpenLog(sf.logFile)
 		if err != nil {
 			return exitf(ExitFailure, "%w", err)
 		}
@@ -743,20 +606,4 @@ func (a *app) serviceRun(cmd *cobra.Command, sf *serviceFlags) error {
 		log.Error("credd service stopped", "error", err)
 	}
 	return err
-}
-
-// openLog opens a log file for appending (0600, its directory 0700),
-// moving a log larger than maxLogSize to <file>.1 first.
-func openLog(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("creating the log directory: %w", err)
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Size() > maxLogSize {
-		_ = os.Rename(path, path+".1")
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening the log file: %w", err)
-	}
-	return f, nil
 }
