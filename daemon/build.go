@@ -49,6 +49,27 @@ func (b *builder) awsProfile(name string) *source.AWSProfile {
 	return ap
 }
 
+// shallow runs each fetch of src on a goroutine of its own and waits for
+// it. A refresher's loop lives as long as its profile and is parked
+// almost all the time; a fetch (the SDK's configuration loading, its
+// clients, a credential_process) needs a deep stack, which the loop would
+// otherwise keep: about 14 KB per profile once fetched, against 2 to 4 KB.
+type shallow struct{ src refresh.Source }
+
+func (s shallow) Retrieve(ctx context.Context) (cred.Credentials, error) {
+	type result struct {
+		c   cred.Credentials
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := s.src.Retrieve(ctx)
+		done <- result{c, err}
+	}()
+	r := <-done
+	return r.c, r.err
+}
+
 // source builds the refresh.Source of a profile. signer is the source
 // profile's credentials for source_profile chains.
 func (b *builder) source(name string, signer source.Retriever) refresh.Source {

@@ -147,7 +147,7 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 			e.aws = b.awsProfile(name)
 		}
 		e.mfa = b.mfaProfile(name)
-		e.r = refresh.New(name, b.source(name, signer), refresh.Options{
+		e.r = refresh.New(name, shallow{b.source(name, signer)}, refresh.Options{
 			Policy:   d.policy(cfg),
 			Clock:    d.deps.Clock,
 			Logger:   d.log.With("component", "refresh"),

@@ -69,7 +69,7 @@ type Handler struct {
 	tokens *tokens
 	hosts  map[string]bool
 	// docs caches the encoded credentials documents per profile (string
-	// -> *encodedDocs); see docsFor.
+	// -> *encodedDocs); see docFor.
 	docs sync.Map
 	// def holds the default profile and region, swapped on reload.
 	def atomic.Pointer[defaults]
@@ -315,14 +315,15 @@ func (h *Handler) serveIMDSCreds(w http.ResponseWriter, r *http.Request, profile
 	if code != http.StatusOK {
 		return code
 	}
-	d, err := h.docsFor(st.profile, c)
+	kind := docIMDS
+	if extended {
+		kind = docIMDSExtended
+	}
+	e, err := h.docFor(st.profile, c, kind)
 	if err != nil {
 		return fail(w, plainError, http.StatusInternalServerError, "encoding response failed")
 	}
-	if extended {
-		return writeEncoded(w, d.imdsExtended)
-	}
-	return writeEncoded(w, d.imds)
+	return writeEncoded(w, *e)
 }
 
 // current asks the provider, bounded by the handler's wait, and writes the
@@ -485,11 +486,11 @@ func (h *Handler) serveContainer(w http.ResponseWriter, r *http.Request, st *sta
 	if code != http.StatusOK {
 		return code
 	}
-	d, err := h.docsFor(st.profile, c)
+	e, err := h.docFor(st.profile, c, docContainer)
 	if err != nil {
 		return fail(w, jsonError, http.StatusInternalServerError, "encoding response failed")
 	}
-	return writeEncoded(w, d.container)
+	return writeEncoded(w, *e)
 }
 
 // credsKey is everything of a Credentials value the documents show, at
@@ -511,13 +512,24 @@ func keyOf(c cred.Credentials) credsKey {
 	}
 }
 
-// encodedDocs are the credentials documents of one Credentials value,
-// encoded once. Encoding the session token dominated the cost of a request,
-// and a profile's credentials change only when its refresher renews them.
+// encodedDocs are the credentials documents of one Credentials value, each
+// encoded once, when first asked for. Encoding the session token dominated
+// the cost of a request, and a profile's credentials change only when its
+// refresher renews them. A profile served on one endpoint only (the usual
+// case) keeps one document, not three.
 type encodedDocs struct {
-	key                           credsKey
-	imds, imdsExtended, container encoded
+	key credsKey
+	c   cred.Credentials
+	doc [docKinds]atomic.Pointer[encoded]
 }
+
+// The documents of a credentials value.
+const (
+	docIMDS         = iota // the IMDS credentials document
+	docIMDSExtended        // the same with AccountId
+	docContainer           // the container endpoint's
+	docKinds
+)
 
 // encoded is a JSON response body with its Content-Length header value.
 type encoded struct {
@@ -525,18 +537,43 @@ type encoded struct {
 	length []string
 }
 
-// docsFor returns the encoded documents of c, served for profile, from the
-// cache when c is what the profile served last. The cache holds one entry
-// per profile the provider served (the provider refuses unknown ones),
-// replaced when the credentials change.
-func (h *Handler) docsFor(profile string, c cred.Credentials) (*encodedDocs, error) {
+// docFor returns the encoded document of c of the given kind, served for
+// profile, from the cache when c is what the profile served last. The
+// cache holds one entry per profile the provider served (the provider
+// refuses unknown ones), replaced when the credentials change.
+func (h *Handler) docFor(profile string, c cred.Credentials, kind int) (*encoded, error) {
 	k := keyOf(c)
-	if v, ok := h.docs.Load(profile); ok {
-		if d := v.(*encodedDocs); d.key == k {
-			return d, nil
+	var d *encodedDocs
+	if v, ok := h.docs.Load(profile); ok && v.(*encodedDocs).key == k {
+		d = v.(*encodedDocs)
+		if e := d.doc[kind].Load(); e != nil {
+			return e, nil
 		}
+	} else {
+		d = &encodedDocs{key: k, c: c}
+		h.docs.Store(strings.Clone(profile), d)
 	}
+	// Two requests may both encode the same document: the same bytes.
+	e, err := encodeDoc(d.c, kind)
+	if err != nil {
+		return nil, err
+	}
+	d.doc[kind].Store(&e)
+	return &e, nil
+}
+
+func encodeDoc(c cred.Credentials, kind int) (encoded, error) {
 	expires := c.Expires.UTC().Format(imdsTimeFormat)
+	if kind == docContainer {
+		return encode(containerDoc{
+			AccessKeyID:     c.AccessKeyID,
+			SecretAccessKey: c.SecretAccessKey,
+			Token:           c.SessionToken,
+			Expiration:      expires,
+			AccountID:       c.AccountID,
+			RoleARN:         c.RoleARN,
+		})
+	}
 	doc := imdsDoc{
 		Code:            "Success",
 		LastUpdated:     c.Issued.UTC().Format(imdsTimeFormat),
@@ -546,27 +583,10 @@ func (h *Handler) docsFor(profile string, c cred.Credentials) (*encodedDocs, err
 		Token:           c.SessionToken,
 		Expiration:      expires,
 	}
-	d := &encodedDocs{key: k}
-	var err error
-	if d.imds, err = encode(doc); err != nil {
-		return nil, err
+	if kind == docIMDSExtended {
+		doc.AccountID = c.AccountID
 	}
-	doc.AccountID = c.AccountID
-	if d.imdsExtended, err = encode(doc); err != nil {
-		return nil, err
-	}
-	if d.container, err = encode(containerDoc{
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey,
-		Token:           c.SessionToken,
-		Expiration:      expires,
-		AccountID:       c.AccountID,
-		RoleARN:         c.RoleARN,
-	}); err != nil {
-		return nil, err
-	}
-	h.docs.Store(strings.Clone(profile), d)
-	return d, nil
+	return encode(doc)
 }
 
 func encode(v any) (encoded, error) {

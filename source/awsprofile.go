@@ -52,6 +52,16 @@ func (p *AWSProfile) Config(ctx context.Context) (aws.Config, error) {
 	if p.cfg != nil {
 		return *p.cfg, nil
 	}
+	cfg, err := p.load(ctx)
+	if err != nil {
+		return aws.Config{}, err
+	}
+	p.cfg = &cfg
+	return cfg, nil
+}
+
+// load loads the SDK's configuration for the profile.
+func (p *AWSProfile) load(ctx context.Context) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithSharedConfigProfile(p.Name),
 		awsconfig.WithDefaultRegion(p.DefaultRegion),
@@ -85,7 +95,6 @@ func (p *AWSProfile) Config(ctx context.Context) (aws.Config, error) {
 	if cfg.Credentials == nil {
 		return aws.Config{}, fmt.Errorf("AWS profile %q has no credentials (no keys, role_arn, credential_process, web_identity_token_file or sso settings)", p.Name)
 	}
-	p.cfg = &cfg
 	return cfg, nil
 }
 
@@ -98,11 +107,23 @@ func (p *AWSProfile) Reset() {
 }
 
 // Retrieve asks the SDK for fresh credentials, bypassing its cache: the
-// refresher calls only when it wants new ones.
+// refresher calls only when it wants new ones. It uses the configuration
+// Config loaded if there is one (a chain's signer shares it), else loads
+// one for this call only: a profile's SDK configuration (its clients, its
+// HTTP transport) is not kept between refreshes an hour apart, which
+// would cost memory for every profile ever used.
 func (p *AWSProfile) Retrieve(ctx context.Context) (cred.Credentials, error) {
-	cfg, err := p.Config(ctx)
-	if err != nil {
-		return cred.Credentials{}, err
+	p.once.Lock()
+	cached := p.cfg
+	p.once.Unlock()
+	var cfg aws.Config
+	if cached != nil {
+		cfg = *cached
+	} else {
+		var err error
+		if cfg, err = p.load(ctx); err != nil {
+			return cred.Credentials{}, err
+		}
 	}
 	if inv, ok := cfg.Credentials.(interface{ Invalidate() }); ok {
 		inv.Invalidate()

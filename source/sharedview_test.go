@@ -166,6 +166,9 @@ func TestAWSProfileLoadsItsView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if p.cfg != nil {
+		t.Error("Retrieve kept the SDK configuration: every profile ever fetched would hold one")
+	}
 	ac, err := p.Config(t.Context())
 	if err != nil || c.AccessKeyID != "ASIAVIEW" || ac.Region != "eu-north-1" {
 		t.Fatalf("got %s in %s (%v)", c.AccessKeyID, ac.Region, err)

@@ -132,6 +132,7 @@ type measurement struct {
 	fetch      time.Duration
 	rssIdle    int64 // bytes, -settle after fetching
 	heapInuse  int64
+	stackInuse int64
 	goroutines int64
 	idleCPU    time.Duration
 	idleWindow time.Duration
@@ -164,8 +165,8 @@ func footprint(ctx context.Context, o footprintOptions, stdout, stderr io.Writer
 	var all []measurement
 	report := func(m measurement) {
 		all = append(all, m)
-		fmt.Fprintf(stderr, "%s, %d profiles: start %s (median of %d), RSS %s; fetch %s; idle RSS %s, heap %s, %d goroutines, idle CPU %s; reload %s; status %s\n",
-			m.kind, m.profiles, ms(median(m.starts)), len(m.starts), mb(m.rssStart), ms(m.fetch), mb(m.rssIdle), mb(m.heapInuse), m.goroutines, ms(m.idleCPU), ms(m.reload), ms(median(m.status)))
+		fmt.Fprintf(stderr, "%s, %d profiles: start %s (median of %d), RSS %s; fetch %s; idle RSS %s, heap %s, stacks %s, %d goroutines, idle CPU %s; reload %s; status %s\n",
+			m.kind, m.profiles, ms(median(m.starts)), len(m.starts), mb(m.rssStart), ms(m.fetch), mb(m.rssIdle), mb(m.heapInuse), mb(m.stackInuse), m.goroutines, ms(m.idleCPU), ms(m.reload), ms(median(m.status)))
 	}
 	if o.floor {
 		m, err := measureFloor(ctx, o, tmp)
@@ -193,8 +194,8 @@ func footprint(ctx context.Context, o footprintOptions, stdout, stderr io.Writer
 }
 
 func printFootprint(w io.Writer, all []measurement) {
-	fmt.Fprintln(w, "| profiles | in | start → /healthz | per profile | RSS after start | fetch each once | RSS idle after fetch | heap in use | goroutines | idle CPU | reload | `credd status` |")
-	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| profiles | in | start → /healthz | per profile | RSS after start | fetch each once | RSS idle after fetch | heap in use | stacks | goroutines | idle CPU | reload | `credd status` |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, m := range all {
 		start := median(m.starts)
 		per := "–"
@@ -205,12 +206,12 @@ func printFootprint(w io.Writer, all []measurement) {
 		if m.idleWindow > 0 {
 			cpu = fmt.Sprintf("%s / %s", ms(m.idleCPU), m.idleWindow)
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			m.profiles, m.kind, ms(start), per, mb(m.rssStart), ms(m.fetch), mb(m.rssIdle), mb(m.heapInuse), count(m.goroutines),
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			m.profiles, m.kind, ms(start), per, mb(m.rssStart), ms(m.fetch), mb(m.rssIdle), mb(m.heapInuse), mb(m.stackInuse), count(m.goroutines),
 			cpu, ms(m.reload), ms(median(m.status)))
 	}
 	fmt.Fprintln(w, "\nstart: from exec to the first 200 from /healthz, median of the starts; RSS from /proc/<pid>/status (VmRSS);")
-	fmt.Fprintln(w, "heap in use and goroutines from the daemon's /metrics; idle CPU: user+system time of all its threads (schedstat) over the window.")
+	fmt.Fprintln(w, "heap and stacks in use and goroutines from the daemon's /metrics; idle CPU: user+system time of all its threads (schedstat) over the window.")
 }
 
 func ms(d time.Duration) string {
@@ -470,10 +471,11 @@ func measureCredd(ctx context.Context, o footprintOptions, dir, kind string, n i
 	if m.rssIdle, err = rss(pid); err != nil {
 		return m, err
 	}
-	if m.heapInuse, m.goroutines, err = scrape(h.listen); err != nil {
+	if m.heapInuse, m.stackInuse, m.goroutines, err = scrape(h.listen); err != nil {
 		return m, err
 	}
 	if kind == kindZero && o.idle > 0 {
+		fmt.Fprintf(o.progress, "%s, %d profiles: idling for %s (pid %d)\n", kind, n, o.idle, pid)
 		c0, err := cpuTime(pid)
 		if err != nil {
 			return m, err
@@ -557,17 +559,17 @@ func fetchOne(ctx context.Context, hc *http.Client, listen, token, name string) 
 	return nil
 }
 
-// scrape reads heap in use and goroutines from credd's /metrics.
-func scrape(listen string) (heap, goroutines int64, err error) {
+// scrape reads heap and stack in use and goroutines from credd's /metrics.
+func scrape(listen string) (heap, stack, goroutines int64, err error) {
 	resp, err := http.Get("http://" + listen + "/metrics")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, 0, fmt.Errorf("/metrics: %s", resp.Status)
+		return 0, 0, 0, fmt.Errorf("/metrics: %s", resp.Status)
 	}
-	want := map[string]*int64{"go_memstats_heap_inuse_bytes": &heap, "go_goroutines": &goroutines}
+	want := map[string]*int64{"go_memstats_heap_inuse_bytes": &heap, "go_memstats_stack_inuse_bytes": &stack, "go_goroutines": &goroutines}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -575,17 +577,17 @@ func scrape(listen string) (heap, goroutines int64, err error) {
 		if p, found := want[name]; ok && found {
 			f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
 			if err != nil {
-				return 0, 0, fmt.Errorf("/metrics: %s: %w", name, err)
+				return 0, 0, 0, fmt.Errorf("/metrics: %s: %w", name, err)
 			}
 			*p = int64(f)
 			delete(want, name)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	if len(want) > 0 {
-		return 0, 0, fmt.Errorf("/metrics lacks %v", slices.Sorted(func(yield func(string) bool) {
+		return 0, 0, 0, fmt.Errorf("/metrics lacks %v", slices.Sorted(func(yield func(string) bool) {
 			for k := range want {
 				if !yield(k) {
 					return
@@ -593,7 +595,7 @@ func scrape(listen string) (heap, goroutines int64, err error) {
 			}
 		}))
 	}
-	return heap, goroutines, nil
+	return heap, stack, goroutines, nil
 }
 
 // helloWorld is the floor: the least a Go HTTP server that answers

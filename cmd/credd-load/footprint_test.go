@@ -57,31 +57,31 @@ func TestMedian(t *testing.T) {
 
 func TestScrape(t *testing.T) {
 	for _, tc := range []struct {
-		name             string
-		body             string
-		heap, goroutines int64
-		err              string
+		name                    string
+		body                    string
+		heap, stack, goroutines int64
+		err                     string
 	}{
 		{
-			name: "both",
-			body: "# HELP go_goroutines x\ngo_goroutines 17\ngo_memstats_heap_inuse_bytes 2.891776e+06\ngo_memstats_heap_inuse_bytes_total 1\n",
-			heap: 2891776, goroutines: 17,
+			name: "all",
+			body: "# HELP go_goroutines x\ngo_goroutines 17\ngo_memstats_heap_inuse_bytes 2.891776e+06\ngo_memstats_heap_inuse_bytes_total 1\ngo_memstats_stack_inuse_bytes 655360\n",
+			heap: 2891776, stack: 655360, goroutines: 17,
 		},
-		{name: "missing", body: "go_goroutines 3\n", err: "go_memstats_heap_inuse_bytes"},
-		{name: "not a number", body: "go_goroutines x\ngo_memstats_heap_inuse_bytes 1\n", err: "go_goroutines"},
+		{name: "missing", body: "go_goroutines 3\ngo_memstats_stack_inuse_bytes 1\n", err: "go_memstats_heap_inuse_bytes"},
+		{name: "not a number", body: "go_goroutines x\ngo_memstats_heap_inuse_bytes 1\ngo_memstats_stack_inuse_bytes 1\n", err: "go_goroutines"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(tc.body)) }))
 			defer srv.Close()
-			heap, g, err := scrape(strings.TrimPrefix(srv.URL, "http://"))
+			heap, stack, g, err := scrape(strings.TrimPrefix(srv.URL, "http://"))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("scrape: %v, want an error naming %s", err, tc.err)
 				}
 				return
 			}
-			if err != nil || heap != tc.heap || g != tc.goroutines {
-				t.Fatalf("scrape = %d, %d, %v; want %d, %d", heap, g, err, tc.heap, tc.goroutines)
+			if err != nil || heap != tc.heap || stack != tc.stack || g != tc.goroutines {
+				t.Fatalf("scrape = %d, %d, %d, %v; want %d, %d, %d", heap, stack, g, err, tc.heap, tc.stack, tc.goroutines)
 			}
 		})
 	}

@@ -1,7 +1,9 @@
 // Command credd-load measures credd: by default its credentials endpoint
 // against a bare net/http handler, in one process, over loopback; with
 // `credd-load footprint`, the real binary's memory, start, reload and idle
-// CPU as the number of profiles grows (footprint.go).
+// CPU as the number of profiles grows (footprint.go); with `credd-load
+// wrk`, the real binary under wrk against a bare handler and a peer
+// server (wrk.go).
 //
 // It starts credd's real stack (daemon.New with an aws_profile whose
 // credentials come from a credential_process, so that the SDK resolution and
@@ -70,6 +72,9 @@ type options struct {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "footprint" {
 		return runFootprint(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "wrk" {
+		return runWrk(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("credd-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
