@@ -406,3 +406,34 @@ func TestDurationString(t *testing.T) {
 		t.Errorf("as written: %q %v", d.String(), err)
 	}
 }
+
+// The length bounds that the patterns no longer carry.
+func TestNameLengths(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   func(string) bool
+		s    string
+		want bool
+	}{
+		{"session name of 1", sessionName, "a", false},
+		{"session name of 2", sessionName, "ab", true},
+		{"session name of 64", sessionName, strings.Repeat("a", 64), true},
+		{"session name of 65", sessionName, strings.Repeat("a", 65), false},
+		{"session name with a space", sessionName, "a b", false},
+		{"MFA serial of 8", mfaSerial, "12345678", false},
+		{"MFA serial of 9", mfaSerial, "123456789", true},
+		{"MFA serial ARN", mfaSerial, "arn:aws:iam::123456789012:mfa/me", true},
+		{"MFA serial of 256", mfaSerial, strings.Repeat("a", 256), true},
+		{"MFA serial of 257", mfaSerial, strings.Repeat("a", 257), false},
+		{"client of 1", clientName, "a", true},
+		{"client of 64", clientName, strings.Repeat("a", 64), true},
+		{"client of 65", clientName, strings.Repeat("a", 65), false},
+		{"client starting with -", clientName, "-a", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.ok(tc.s); got != tc.want {
+				t.Errorf("%q: %v, want %v", tc.s, got, tc.want)
+			}
+		})
+	}
+}

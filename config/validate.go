@@ -16,16 +16,18 @@ import (
 )
 
 var (
-	reAccountID   = regexp.MustCompile(`^\d{12}$`)
-	reRegion      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
-	reARN         = regexp.MustCompile(`^arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:\S+$`)
-	reSessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	reAccountID = regexp.MustCompile(`^\d{12}$`)
+	reRegion    = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	reARN       = regexp.MustCompile(`^arn:[a-z0-9-]+:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:\S+$`)
+	// Bounded repetitions ({2,64}) compile to a program the size of the
+	// bound, at every start: the bounds are checked as lengths instead.
+	reSessionName = regexp.MustCompile(`^[\w+=,.@-]+$`) // 2..64: sessionName
 	reName        = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@/+-]*$`)
-	reClient      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+	reClient      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`) // 1..64: clientName
 	reUser        = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.@$\\ -]*$`)
 	// reMFASerial is STS's SerialNumber: an MFA device's ARN
 	// (arn:aws:iam::123456789012:mfa/name) or a hardware token's serial.
-	reMFASerial = regexp.MustCompile(`^[\w+=/:,.@-]{9,256}$`)
+	reMFASerial = regexp.MustCompile(`^[\w+=/:,.@-]+$`) // 9..256: mfaSerial
 )
 
 // Limits from STS and the console federation endpoint.
@@ -75,7 +77,7 @@ func (c *Config) Validate() error {
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Clients)) {
 		key := "clients." + name
-		if !reClient.MatchString(name) || name == DefaultClient {
+		if !clientName(name) || name == DefaultClient {
 			v.add(key, "a client name is 1 to 64 of a-z, 0-9, _ and -, and not %q (the owner token's name)", DefaultClient)
 		}
 		if len(c.Clients[name].Profiles) == 0 {
@@ -372,10 +374,10 @@ func (v *validator) profile(c *Config, name string) {
 			v.add(fmt.Sprintf("%s.transitive_tag_keys[%d]", key, i), "%q is not a key of session_tags or session_tags_from_claims", t)
 		}
 	}
-	if p.SourceIdentity != "" && !reSessionName.MatchString(p.SourceIdentity) {
+	if p.SourceIdentity != "" && !sessionName(p.SourceIdentity) {
 		v.add(key+".source_identity", "must be 2..64 characters of letters, digits and +=,.@_-, got %q", p.SourceIdentity)
 	}
-	if p.RoleSessionName != "" && !reSessionName.MatchString(p.RoleSessionName) {
+	if p.RoleSessionName != "" && !sessionName(p.RoleSessionName) {
 		v.add(key+".role_session_name", "must be 2..64 characters of letters, digits and +=,.@_-, got %q", p.RoleSessionName)
 	}
 	if p.ExternalID != "" && (len(p.ExternalID) < 2 || len(p.ExternalID) > 1224) {
@@ -410,7 +412,7 @@ func (v *validator) mfa(c *Config, key string, p Profile) {
 	}
 	switch {
 	case p.MFASerial == "":
-	case !reMFASerial.MatchString(p.MFASerial):
+	case !mfaSerial(p.MFASerial):
 		v.add(key+".mfa_serial", "must be an MFA device's ARN (arn:aws:iam::ACCOUNT:mfa/NAME) or a hardware token's serial number, got %q", p.MFASerial)
 	case p.Source() == SourceAssumeRole:
 		// The MFA session is made on the keys: the source must hold them.
@@ -429,6 +431,18 @@ const (
 	maxPolicyARNs  = 10
 	maxPolicyBytes = 2048
 )
+
+// clientName reports whether s may name a client: 1 to 64 of
+// [a-z0-9_-], starting with a letter or digit.
+func clientName(s string) bool { return len(s) <= 64 && reClient.MatchString(s) }
+
+// sessionName reports whether s is a valid RoleSessionName or
+// SourceIdentity: 2 to 64 of [\w+=,.@-].
+func sessionName(s string) bool { return len(s) >= 2 && len(s) <= 64 && reSessionName.MatchString(s) }
+
+// mfaSerial reports whether s is a valid SerialNumber: 9 to 256 of
+// [\w+=/:,.@-].
+func mfaSerial(s string) bool { return len(s) >= 9 && len(s) <= 256 && reMFASerial.MatchString(s) }
 
 var rePolicyARN = regexp.MustCompile(`^arn:[a-z0-9-]+:iam::(aws|\d{12}):policy/\S+$`)
 
