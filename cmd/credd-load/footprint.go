@@ -128,6 +128,7 @@ type measurement struct {
 	kind       string
 	profiles   int
 	starts     []time.Duration
+	startCPU   []time.Duration
 	rssStart   int64 // bytes, -settle after the last start
 	fetch      time.Duration
 	rssIdle    int64 // bytes, -settle after fetching
@@ -137,7 +138,9 @@ type measurement struct {
 	idleCPU    time.Duration
 	idleWindow time.Duration
 	reload     time.Duration
+	reloadCPU  time.Duration
 	status     []time.Duration
+	statusCPU  []time.Duration
 }
 
 func footprint(ctx context.Context, o footprintOptions, stdout, stderr io.Writer) error {
@@ -194,7 +197,7 @@ func footprint(ctx context.Context, o footprintOptions, stdout, stderr io.Writer
 }
 
 func printFootprint(w io.Writer, all []measurement) {
-	fmt.Fprintln(w, "| profiles | in | start → /healthz | per profile | RSS after start | fetch each once | RSS idle after fetch | heap in use | stacks | goroutines | idle CPU | reload | `credd status` |")
+	fmt.Fprintln(w, "| profiles | in | start → /healthz (CPU) | per profile | RSS after start | fetch each once | RSS idle after fetch | heap in use | stacks | goroutines | idle CPU | reload (CPU) | `credd status` (CPU) |")
 	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, m := range all {
 		start := median(m.starts)
@@ -207,11 +210,19 @@ func printFootprint(w io.Writer, all []measurement) {
 			cpu = fmt.Sprintf("%s / %s", ms(m.idleCPU), m.idleWindow)
 		}
 		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			m.profiles, m.kind, ms(start), per, mb(m.rssStart), ms(m.fetch), mb(m.rssIdle), mb(m.heapInuse), mb(m.stackInuse), count(m.goroutines),
-			cpu, ms(m.reload), ms(median(m.status)))
+			m.profiles, m.kind, withCPU(start, median(m.startCPU)), per, mb(m.rssStart), ms(m.fetch), mb(m.rssIdle), mb(m.heapInuse), mb(m.stackInuse), count(m.goroutines),
+			cpu, withCPU(m.reload, m.reloadCPU), withCPU(median(m.status), median(m.statusCPU)))
 	}
-	fmt.Fprintln(w, "\nstart: from exec to the first 200 from /healthz, median of the starts; RSS from /proc/<pid>/status (VmRSS);")
+	fmt.Fprintln(w, "\nstart: from exec to the first 200 from /healthz, median of the starts (in brackets: the CPU the process used by then); RSS from /proc/<pid>/status (VmRSS);")
 	fmt.Fprintln(w, "heap and stacks in use and goroutines from the daemon's /metrics; idle CPU: user+system time of all its threads (schedstat) over the window.")
+}
+
+// withCPU shows a wall time and the CPU time spent in it.
+func withCPU(wall, cpu time.Duration) string {
+	if wall == 0 || cpu == 0 {
+		return ms(wall)
+	}
+	return ms(wall) + " (" + ms(cpu) + ")"
 }
 
 func ms(d time.Duration) string {
@@ -389,6 +400,13 @@ func (s *syncBuffer) tail() string {
 // start runs argv with env and waits until GET /healthz on listen answers
 // 200. It returns the time from exec to that answer.
 func start(ctx context.Context, argv, env []string, listen string, timeout time.Duration) (*proc, *syncBuffer, time.Duration, error) {
+	p, out, d, _, err := startCPU(ctx, argv, env, listen, timeout)
+	return p, out, d, err
+}
+
+// startCPU is start that also returns the CPU time the process had used
+// when it first answered: the cost of starting, whatever the neighbours.
+func startCPU(ctx context.Context, argv, env []string, listen string, timeout time.Duration) (*proc, *syncBuffer, time.Duration, time.Duration, error) {
 	out := &syncBuffer{}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
@@ -397,7 +415,7 @@ func start(ctx context.Context, argv, env []string, listen string, timeout time.
 	url := "http://" + listen + "/healthz"
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, 0, err
 	}
 	p := &proc{cmd: cmd, exited: make(chan struct{})}
 	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
@@ -408,20 +426,22 @@ func start(ctx context.Context, argv, env []string, listen string, timeout time.
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p, out, time.Since(t0), nil
+				d := time.Since(t0)
+				cpu, _ := cpuTime(cmd.Process.Pid)
+				return p, out, d, cpu, nil
 			}
 		}
 		select {
 		case <-p.exited:
-			return nil, out, 0, fmt.Errorf("%s exited before serving: %v\n%s", argv[0], p.waitErr, out.tail())
+			return nil, out, 0, 0, fmt.Errorf("%s exited before serving: %v\n%s", argv[0], p.waitErr, out.tail())
 		case <-ctx.Done():
 			_ = p.stop()
-			return nil, out, 0, ctx.Err()
+			return nil, out, 0, 0, ctx.Err()
 		case <-time.After(time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			_ = p.stop()
-			return nil, out, 0, fmt.Errorf("not serving /healthz after %s\n%s", timeout, out.tail())
+			return nil, out, 0, 0, fmt.Errorf("not serving /healthz after %s\n%s", timeout, out.tail())
 		}
 	}
 }
@@ -438,12 +458,12 @@ func measureCredd(ctx context.Context, o footprintOptions, dir, kind string, n i
 	var p *proc
 	var out *syncBuffer
 	for i := range o.starts {
-		var d time.Duration
-		p, out, d, err = start(ctx, []string{o.bin, "serve"}, h.env, h.listen, o.timeout)
+		var d, cpu time.Duration
+		p, out, d, cpu, err = startCPU(ctx, []string{o.bin, "serve"}, h.env, h.listen, o.timeout)
 		if err != nil {
 			return m, err
 		}
-		m.starts = append(m.starts, d)
+		m.starts, m.startCPU = append(m.starts, d), append(m.startCPU, cpu)
 		if i < o.starts-1 {
 			if err := p.stop(); err != nil {
 				return m, fmt.Errorf("stopping credd: %w\n%s", err, out.tail())
@@ -489,11 +509,18 @@ func measureCredd(ctx context.Context, o footprintOptions, dir, kind string, n i
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
+	c0, err := cpuTime(pid)
+	if err != nil {
+		return m, err
+	}
 	t0 := time.Now()
 	if err := control.NewClient(h.state).Reload(rctx); err != nil {
 		return m, fmt.Errorf("reload: %w\n%s", err, out.tail())
 	}
 	m.reload = time.Since(t0)
+	if c1, err := cpuTime(pid); err == nil {
+		m.reloadCPU = c1 - c0
+	}
 	for range o.statusRuns {
 		cmd := exec.CommandContext(rctx, o.bin, "status")
 		cmd.Env = h.env
@@ -504,6 +531,7 @@ func measureCredd(ctx context.Context, o footprintOptions, dir, kind string, n i
 			return m, fmt.Errorf("credd status: %w\n%s", err, so.Bytes()[:min(so.Len(), 2000)])
 		}
 		m.status = append(m.status, time.Since(t0))
+		m.statusCPU = append(m.statusCPU, cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime())
 	}
 	if err := p.stop(); err != nil {
 		return m, fmt.Errorf("stopping credd: %w\n%s", err, out.tail())
@@ -634,11 +662,11 @@ func measureFloor(ctx context.Context, o footprintOptions, tmp string) (measurem
 		return m, err
 	}
 	for i := range o.starts {
-		p, out, d, err := start(ctx, []string{bin}, h.env, h.listen, o.timeout)
+		p, out, d, cpu, err := startCPU(ctx, []string{bin}, h.env, h.listen, o.timeout)
 		if err != nil {
 			return m, err
 		}
-		m.starts = append(m.starts, d)
+		m.starts, m.startCPU = append(m.starts, d), append(m.startCPU, cpu)
 		if i == o.starts-1 {
 			time.Sleep(o.settle)
 			if m.rssStart, err = rss(p.cmd.Process.Pid); err != nil {
