@@ -38,8 +38,9 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, st *statu
 		w.Header().Set("Allow", http.MethodPost)
 		return fail(w, jsonError, http.StatusMethodNotAllowed, "method not allowed: use POST")
 	}
-	if !equalSecret(r.Header.Get("Authorization"), h.o.ClientToken()) {
-		return fail(w, jsonError, http.StatusUnauthorized, "missing or wrong Authorization token: send the client token (<state_dir>/token, see `credd env`)")
+	cl, code := h.authorize(w, r, st)
+	if code != 0 {
+		return code
 	}
 	if h.o.Console == nil {
 		return fail(w, jsonError, http.StatusNotFound, "console sign-in links are not served here")
@@ -52,8 +53,14 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, st *statu
 	}
 	profile := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/console"), "/")
 	if profile == "" {
-		profile = h.defaults().profile
+		profile = h.listed(st.attr)
 	}
+	if msg := allowed(st.attr, &cl, profile); msg != "" {
+		st.profile = profile
+		h.refused(w, r, st, "scope", msg)
+		return st.code
+	}
+	st.creds = true
 	ctx, cancel := context.WithTimeout(r.Context(), consoleWait)
 	defer cancel()
 	url, expires, err := h.o.Console.Link(ctx, profile, req.Destination, req.Region)

@@ -36,6 +36,7 @@ func ErrorStatus(err error) (status int, code string, ok bool) {
 const (
 	CodeBadRequest       = "BadRequest"
 	CodeUnauthorized     = "Unauthorized"
+	CodeForbidden        = "Forbidden"
 	CodeNotFound         = "NotFound"
 	CodeMethodNotAllowed = "MethodNotAllowed"
 	CodeConflict         = "Conflict"
@@ -51,6 +52,8 @@ func ErrorCode(status int) string {
 		return CodeBadRequest
 	case http.StatusUnauthorized:
 		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
 	case http.StatusNotFound:
 		return CodeNotFound
 	case http.StatusMethodNotAllowed:

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/credd/credd/audit"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 )
@@ -59,6 +60,13 @@ type Options struct {
 	// Console makes console sign-in links for POST /v1/console (the
 	// daemon; it calls upstream). Nil answers 404 there.
 	Console Console
+	// Attribute says who is on the other end of a request's connection
+	// and what it may have (the daemon; once per connection, cheap per
+	// request). Nil serves everything.
+	Attribute func(*http.Request) Attribution
+	// Audit is told of every credentials answer and every refusal. Nil:
+	// none are recorded.
+	Audit func(*http.Request, Event)
 }
 
 // Handler serves the IMDS, container and operations endpoints.
@@ -73,6 +81,16 @@ type Handler struct {
 	docs sync.Map
 	// def holds the default profile and region, swapped on reload.
 	def atomic.Pointer[defaults]
+	// clients are the scoped clients' tokens (SetClients).
+	clients atomic.Pointer[[]Client]
+	// refusals folds the refusals this handler logs: a looping client
+	// must not fill the daemon's log (see FlushLog).
+	refusals *audit.Fold[refusal]
+}
+
+// refusal is a folded line of the daemon's log.
+type refusal struct {
+	reason, msg, remote, path string
 }
 
 // defaults are the settings a reload may change.
@@ -125,11 +143,12 @@ func New(o Options) *Handler {
 		o.ClientToken = func() []byte { return nil }
 	}
 	h := &Handler{
-		o:      o,
-		clock:  clock.Or(o.Clock),
-		log:    o.Logger,
-		tokens: newTokens(o.MaxTokens),
-		hosts:  map[string]bool{},
+		o:        o,
+		clock:    clock.Or(o.Clock),
+		log:      o.Logger,
+		tokens:   newTokens(o.MaxTokens),
+		hosts:    map[string]bool{},
+		refusals: audit.NewFold[refusal](time.Minute, 1024),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -144,11 +163,15 @@ func New(o Options) *Handler {
 	return h
 }
 
-// status records what a handler answered, for metrics.
+// status records what a handler answered, for metrics and the audit log.
 type status struct {
 	endpoint, profile string
 	code              int
 	start             time.Time // when the request arrived
+	attr              Attribution
+	client            string // the token's client
+	reason, msg       string // why refused
+	creds             bool   // credentials (or a console link) were answered
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -157,16 +180,59 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.o.Metrics != nil {
 		h.o.Metrics.ObserveRequest(st.endpoint, st.profile, st.code, time.Since(st.start))
 	}
+	if h.o.Audit != nil && (st.creds && st.code == http.StatusOK || st.code == http.StatusForbidden || st.code == http.StatusUnauthorized) {
+		ep := st.endpoint
+		switch ep {
+		case EndpointRefused, EndpointToken:
+			ep = endpointOf(r.URL.Path)
+		}
+		h.o.Audit(r, Event{Endpoint: ep, Profile: st.profile, Status: st.code, Client: st.client, Reason: st.reason, Message: st.msg})
+	}
+}
+
+// refused answers 403 (JSON, the container endpoint's error shape, which
+// every SDK shows) and logs it, folded per peer and reason.
+func (h *Handler) refused(w http.ResponseWriter, r *http.Request, st *status, reason, msg string) {
+	st.code, st.reason, st.msg = http.StatusForbidden, reason, msg
+	fail(w, jsonError, st.code, msg)
+	h.logRefusal(r, reason, msg)
+}
+
+// logRefusal logs a refusal: the first of a peer (its address without the
+// port) and reason in a minute at once, the rest as one count (FlushLog).
+func (h *Handler) logRefusal(r *http.Request, reason, msg string) {
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	path := r.URL.Path
+	if len(path) > 200 {
+		path = path[:200] + "…"
+	}
+	ev := refusal{reason: reason, msg: msg, remote: r.RemoteAddr, path: path}
+	if write, _ := h.refusals.Add(host+"|"+reason, h.clock.Now(), ev); write {
+		h.log.Warn("refused request", "reason", msg, "remote", r.RemoteAddr, "path", path)
+	}
+}
+
+// FlushLog logs the refusals folded in the last minute, one line per peer
+// and reason with their count; the daemon calls it every few seconds.
+func (h *Handler) FlushLog() {
+	for _, f := range h.refusals.Due(h.clock.Now(), false) {
+		h.log.Warn("refused requests (folded)", "reason", f.Event.msg, "count", f.Count, "remote", f.Event.remote, "path", f.Event.path)
+	}
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *status) {
 	if msg := h.refuse(r); msg != "" {
-		h.log.Warn("refused request", "reason", msg, "remote", r.RemoteAddr, "path", r.URL.Path)
-		st.code = http.StatusForbidden
-		fail(w, plainError, st.code, msg)
+		h.refused(w, r, st, "browser", msg)
 		return
 	}
 	p := r.URL.Path
+	if h.o.Attribute != nil && p != "/healthz" {
+		st.attr = h.o.Attribute(r)
+		if st.attr.Refusal != "" {
+			h.refused(w, r, st, st.attr.Reason, st.attr.Refusal)
+			return
+		}
+	}
 	switch {
 	case p == "/latest/api/token":
 		st.endpoint = EndpointToken
@@ -233,8 +299,10 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) int {
 		w.Header().Set("Allow", http.MethodPut)
 		return fail(w, plainError, http.StatusMethodNotAllowed, "method not allowed: use PUT")
 	}
-	if h := forwardedHeader(r.Header); h != "" {
-		return fail(w, plainError, http.StatusForbidden, "forwarded requests are refused ("+h+" header): ask credd directly, not through a proxy")
+	if fh := forwardedHeader(r.Header); fh != "" {
+		msg := "forwarded requests are refused (" + fh + " header): ask credd directly, not through a proxy"
+		h.logRefusal(r, "forwarded", msg)
+		return fail(w, plainError, http.StatusForbidden, msg)
 	}
 	raw := r.Header.Get(ttlHeader)
 	ttl, err := strconv.Atoi(raw)
@@ -269,17 +337,18 @@ func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) 
 		return fail(w, plainError, http.StatusMethodNotAllowed, "method not allowed")
 	}
 	if !h.o.AllowV1 && !h.tokens.valid(r.Header.Get(tokenHeader), h.clock.Now()) {
+		st.reason, st.msg = "imds-token", "missing or expired IMDSv2 session token"
 		return fail(w, plainError, http.StatusUnauthorized, "missing or expired IMDSv2 session token: PUT /latest/api/token first")
 	}
 	p := strings.TrimPrefix(r.URL.Path, "/latest/")
 	switch {
 	case p == "meta-data/iam/security-credentials/" || p == "meta-data/iam/security-credentials" ||
 		p == "meta-data/iam/security-credentials-extended/" || p == "meta-data/iam/security-credentials-extended":
-		st.profile = h.defaults().profile
-		if h.defaults().profile == "" {
+		st.profile = h.listed(st.attr)
+		if st.profile == "" {
 			return fail(w, plainError, http.StatusNotFound, "no default profile is configured")
 		}
-		writeBody(w, http.StatusOK, "text/plain", []byte(h.defaults().profile))
+		writeBody(w, http.StatusOK, "text/plain", []byte(st.profile))
 		return http.StatusOK
 	case strings.HasPrefix(p, "meta-data/iam/security-credentials/"):
 		return h.serveIMDSCreds(w, r, strings.TrimPrefix(p, "meta-data/iam/security-credentials/"), false, st)
@@ -309,8 +378,23 @@ type imdsDoc struct {
 	AccountID       string `json:"AccountId,omitempty"`
 }
 
+// listed is the profile IMDS lists on a listener: its own, else the
+// default.
+func (h *Handler) listed(a Attribution) string {
+	if a.Profile != "" {
+		return a.Profile
+	}
+	return h.defaults().profile
+}
+
 func (h *Handler) serveIMDSCreds(w http.ResponseWriter, r *http.Request, profile string, extended bool, st *status) int {
 	profile = strings.TrimSuffix(profile, "/")
+	if msg := allowed(st.attr, nil, profile); msg != "" {
+		st.profile = profile
+		h.refused(w, r, st, "scope", msg)
+		return st.code
+	}
+	st.creds = true
 	c, code := h.current(w, r, profile, st, plainError)
 	if code != http.StatusOK {
 		return code
@@ -330,7 +414,7 @@ func (h *Handler) serveIMDSCreds(w http.ResponseWriter, r *http.Request, profile
 // error response itself when there is nothing to serve.
 func (h *Handler) current(w http.ResponseWriter, r *http.Request, profile string, st *status, f errorFormat) (cred.Credentials, int) {
 	if profile == "" {
-		profile = h.defaults().profile
+		profile = h.listed(st.attr)
 	}
 	ctx := &waitContext{parent: r.Context(), deadline: st.start.Add(h.o.Wait)}
 	defer ctx.release()
@@ -478,10 +562,20 @@ func (h *Handler) serveContainer(w http.ResponseWriter, r *http.Request, st *sta
 		w.Header().Set("Allow", "GET, HEAD")
 		return fail(w, jsonError, http.StatusMethodNotAllowed, "method not allowed: use GET")
 	}
-	if !equalSecret(r.Header.Get("Authorization"), h.o.ClientToken()) {
-		return fail(w, jsonError, http.StatusUnauthorized, "missing or wrong Authorization token: run `credd env` to point the SDK at credd")
+	cl, code := h.authorize(w, r, st)
+	if code != 0 {
+		return code
 	}
 	profile := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/credentials"), "/")
+	if profile == "" {
+		profile = h.listed(st.attr)
+	}
+	if msg := allowed(st.attr, &cl, profile); msg != "" {
+		st.profile = profile
+		h.refused(w, r, st, "scope", msg)
+		return st.code
+	}
+	st.creds = true
 	c, code := h.current(w, r, profile, st, jsonError)
 	if code != http.StatusOK {
 		return code
@@ -491,6 +585,24 @@ func (h *Handler) serveContainer(w http.ResponseWriter, r *http.Request, st *sta
 		return fail(w, jsonError, http.StatusInternalServerError, "encoding response failed")
 	}
 	return writeEncoded(w, *e)
+}
+
+// authorize finds the client of the request's token; it answers 401 for
+// none, and 403 for a client this listener does not accept. A zero code:
+// go on.
+func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, st *status) (Client, int) {
+	cl, ok := h.client(r.Header.Get("Authorization"))
+	if !ok {
+		st.reason, st.msg = "client-token", "missing or wrong Authorization token"
+		h.logRefusal(r, st.reason, st.msg)
+		return cl, fail(w, jsonError, http.StatusUnauthorized, "missing or wrong Authorization token: run `credd env` to point the SDK at credd")
+	}
+	st.client = cl.Name
+	if st.attr.Client != "" && cl.Name != st.attr.Client {
+		h.refused(w, r, st, "listener-client", "this listener accepts only the token of client "+strconv.Quote(st.attr.Client)+" (`credd client token "+st.attr.Client+"`), not "+strconv.Quote(cl.Name)+"'s")
+		return cl, st.code
+	}
+	return cl, 0
 }
 
 // credsKey is everything of a Credentials value the documents show, at

@@ -1,0 +1,175 @@
+package imds
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recorded collects the handler's audit events.
+type recorded struct {
+	mu     sync.Mutex
+	events []Event
+}
+
+func (r *recorded) add(_ *http.Request, e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *recorded) take() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.events
+	r.events = nil
+	return out
+}
+
+var opsCreds = devCreds
+
+const ciToken = "ci-token-0123456789abcdef0123456789abcdef"
+
+// TestRefusedUserGetsForbiddenEverywhereButHealthz: a connection the
+// daemon refuses (another user) gets 403 with the reason on every
+// endpoint, even with the right token, and /healthz still answers.
+func TestRefusedUserGetsForbiddenEverywhereButHealthz(t *testing.T) {
+	var rec recorded
+	h, _ := newTestHandler(t, func(o *Options) {
+		o.Attribute = func(*http.Request) Attribution {
+			return Attribution{Refusal: "user 1001 may not use credd: add it to allow_users", Reason: "user"}
+		}
+		o.Audit = rec.add
+		o.MetricsHandler = http.NotFoundHandler()
+	})
+	for _, tc := range []struct {
+		name, method, path string
+		hdr                map[string]string
+		endpoint           string
+	}{
+		{"imds token", "PUT", "/latest/api/token", map[string]string{ttlHeader: "60"}, EndpointIMDS},
+		{"imds credentials", "GET", "/latest/meta-data/iam/security-credentials/dev", nil, EndpointIMDS},
+		{"container with the token", "GET", "/v1/credentials/dev", map[string]string{"Authorization": clientToken}, EndpointContainer},
+		{"console with the token", "POST", "/v1/console/dev", map[string]string{"Authorization": clientToken}, EndpointConsole},
+		{"metrics", "GET", "/metrics", nil, EndpointOps},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(h, tc.method, tc.path, tc.hdr)
+			if w.Code != http.StatusForbidden {
+				t.Fatalf("status %d, want 403", w.Code)
+			}
+			var body struct{ Code, Message string }
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Code != "Forbidden" || !strings.Contains(body.Message, "allow_users") {
+				t.Errorf("body %s (%v), want the JSON error naming allow_users", w.Body, err)
+			}
+			ev := rec.take()
+			if len(ev) != 1 || ev[0].Endpoint != tc.endpoint || ev[0].Status != 403 || ev[0].Reason != "user" {
+				t.Errorf("audit events %+v, want one refusal of %s", ev, tc.endpoint)
+			}
+		})
+	}
+	if w := do(h, "GET", "/healthz", nil); w.Code != http.StatusOK {
+		t.Errorf("/healthz: %d", w.Code)
+	}
+	if ev := rec.take(); len(ev) != 0 {
+		t.Errorf("/healthz audited: %+v", ev)
+	}
+}
+
+// TestScopedClients: a scoped client's token serves its profiles only; the
+// owner token serves every profile; a revoked token is refused; a listener
+// bound to a client accepts no other token, not even the owner's; a
+// listener's profile is the only one IMDS serves there.
+func TestScopedClients(t *testing.T) {
+	var rec recorded
+	var attr Attribution
+	h, _ := newTestHandler(t, func(o *Options) {
+		o.Provider = staticProvider{"dev": devCreds, "ops": opsCreds}
+		o.Attribute = func(*http.Request) Attribution { return attr }
+		o.Audit = rec.add
+	})
+	h.SetClients([]Client{{Name: "ci", Token: []byte(ciToken), Profiles: []string{"dev"}}})
+	get := func(path, tok string) (int, string) {
+		w := do(h, "GET", path, map[string]string{"Authorization": tok})
+		return w.Code, w.Body.String()
+	}
+	for _, tc := range []struct {
+		name      string
+		attr      Attribution
+		path, tok string
+		code      int
+		client    string
+		inBody    string
+	}{
+		{"client, its profile", Attribution{}, "/v1/credentials/dev", ciToken, 200, "ci", "AccessKeyId"},
+		{"client, its profile by default", Attribution{}, "/v1/credentials", ciToken, 200, "ci", "AccessKeyId"},
+		{"client, another profile", Attribution{}, "/v1/credentials/ops", ciToken, 403, "ci", `client \"ci\" may not take profile \"ops\"`},
+		{"owner, any profile", Attribution{}, "/v1/credentials/ops", clientToken, 200, "default", "AccessKeyId"},
+		{"wrong token", Attribution{}, "/v1/credentials/dev", "nope", 401, "", "Authorization"},
+		{"listener bound to ci, owner token", Attribution{Client: "ci"}, "/v1/credentials/dev", clientToken, 403, "default", `accepts only the token of client \"ci\"`},
+		{"listener bound to ci, ci token", Attribution{Client: "ci"}, "/v1/credentials/dev", ciToken, 200, "ci", "AccessKeyId"},
+		{"listener scoped to ops", Attribution{Profile: "ops", Scope: []string{"ops"}}, "/v1/credentials/dev", clientToken, 403, "default", "serves only profile ops"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			attr = tc.attr
+			code, body := get(tc.path, tc.tok)
+			if code != tc.code || !strings.Contains(body, tc.inBody) {
+				t.Fatalf("%d %s, want %d with %q", code, body, tc.code, tc.inBody)
+			}
+			ev := rec.take()
+			if len(ev) != 1 || ev[0].Status != tc.code || ev[0].Client != tc.client {
+				t.Errorf("audit %+v, want one event with status %d and client %q", ev, tc.code, tc.client)
+			}
+		})
+	}
+	// IMDS on a listener scoped to ops lists ops and serves nothing else.
+	attr = Attribution{Profile: "ops", Scope: []string{"ops"}}
+	tok := token(t, h)
+	if w := do(h, "GET", "/latest/meta-data/iam/security-credentials/", map[string]string{tokenHeader: tok}); w.Body.String() != "ops" {
+		t.Errorf("listed %q, want ops", w.Body)
+	}
+	if w := do(h, "GET", "/latest/meta-data/iam/security-credentials/dev", map[string]string{tokenHeader: tok}); w.Code != 403 {
+		t.Errorf("IMDS outside the listener's scope: %d, want 403", w.Code)
+	}
+	if w := do(h, "GET", "/latest/meta-data/iam/security-credentials/ops", map[string]string{tokenHeader: tok}); w.Code != 200 {
+		t.Errorf("IMDS inside the listener's scope: %d", w.Code)
+	}
+	// Revoked: the old token is refused at once.
+	attr = Attribution{}
+	h.SetClients([]Client{{Name: "ci", Token: []byte(ciToken + "new"), Profiles: []string{"dev"}}})
+	if code, _ := get("/v1/credentials/dev", ciToken); code != 401 {
+		t.Errorf("revoked token: %d, want 401", code)
+	}
+	if code, _ := get("/v1/credentials/dev", ciToken+"new"); code != 200 {
+		t.Errorf("new token: %d, want 200", code)
+	}
+}
+
+// TestRefusalLogFolds: 5,000 refusals with a 2 KB path from one peer make
+// one line in the daemon's log, and a count after the minute.
+func TestRefusalLogFolds(t *testing.T) {
+	var logs bytes.Buffer
+	h, clk := newTestHandler(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	path := "/latest/" + strings.Repeat("a", 2048)
+	for range 5000 {
+		do(h, "GET", path, map[string]string{"Origin": "https://evil.example"})
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 {
+		t.Fatalf("%d log lines for 5,000 refusals, want 1", n)
+	}
+	if logs.Len() > 1024 {
+		t.Errorf("the line is %d bytes: the path is not cut", logs.Len())
+	}
+	clk.Advance(time.Minute)
+	h.FlushLog()
+	if !strings.Contains(logs.String(), `"count":4999`) {
+		t.Errorf("after the minute: %s", logs.String())
+	}
+}
