@@ -5,9 +5,13 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/credd/credd/audit"
+	"github.com/credd/credd/clock"
+	"github.com/credd/credd/config"
 )
 
-func TestAllowListenerFiltersByCIDR(t *testing.T) {
+func TestListenerFiltersByCIDR(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		cidrs []string
@@ -22,10 +26,14 @@ func TestAllowListenerFiltersByCIDR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ln, err := allowOnly(raw, tc.cidrs, slog.New(slog.DiscardHandler))
+			cfg := config.Default()
+			pol, err := policyOf(cfg, config.Listener{Address: raw.Addr().String(), AllowClients: tc.cidrs})
 			if err != nil {
 				t.Fatal(err)
 			}
+			d := &Daemon{log: slog.New(slog.DiscardHandler), clock: clock.Real{}, warnings: audit.NewFold[struct{}](time.Minute, 10)}
+			ln := &listener{Listener: raw, addr: raw.Addr().String(), d: d}
+			ln.policy.Store(pol)
 			defer ln.Close()
 			accepted := make(chan bool, 1)
 			go func() {

@@ -18,11 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/credd/credd/audit"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
 	"github.com/credd/credd/login"
+	"github.com/credd/credd/peer"
 	"github.com/credd/credd/refresh"
 )
 
@@ -60,6 +62,14 @@ type Deps struct {
 	// HomeDir is the user's home directory, for the AWS CLI's SSO token
 	// cache (sso_sessions.*.share_aws_cli_cache); empty: no sharing.
 	HomeDir string
+	// Peers attributes connections to users and processes; nil: the
+	// OS's (peer.New).
+	Peers peer.Resolver
+	// Self is the user credd runs as, in the form of peer.Peer.User
+	// ("self" in allow_users); empty: peer.Self().
+	Self string
+	// Audit records credentials answers and refusals; nil: none.
+	Audit AuditLog
 }
 
 // Daemon is a configured credd.
@@ -76,6 +86,23 @@ type Daemon struct {
 	sessions  *sessions
 	logins    *logins
 	skew      *skewWatch
+	clock     clock.Clock
+	peers     peer.Resolver
+	self      string
+	users     atomic.Pointer[users]
+	auditLog  AuditLog
+	warnings  *audit.Fold[struct{}]
+	// serving is Run's: its server and listeners, for reloads.
+	serving *serving
+}
+
+// serving is what Run serves with; only Run's goroutine touches it.
+type serving struct {
+	srv  *http.Server
+	wg   *sync.WaitGroup
+	errc chan error
+	lns  map[string]*listener // extra listeners by configured address
+	hops int
 }
 
 type reloadRequest struct {
@@ -96,6 +123,32 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	}
 	if d.http == nil {
 		d.http = &http.Client{Timeout: 30 * time.Second}
+	}
+	d.clock = clock.Or(deps.Clock)
+	d.warnings = audit.NewFold[struct{}](time.Minute, 256)
+	d.auditLog = deps.Audit
+	d.peers, d.self = deps.Peers, deps.Self
+	if d.peers == nil {
+		r, err := peer.New()
+		if err != nil {
+			return nil, fmt.Errorf("attributing connections: %w", err)
+		}
+		d.peers = r
+	}
+	if d.self == "" {
+		var err error
+		if d.self, err = peer.Self(); err != nil {
+			return nil, err
+		}
+	}
+	u, err := resolveUsers(cfg.AllowUsers, d.self)
+	if err != nil {
+		return nil, err
+	}
+	d.users.Store(u)
+	clients, err := loadClients(cfg.StateDir, cfg)
+	if err != nil {
+		return nil, err
 	}
 	// Every upstream answer is checked against this machine's clock.
 	base := d.http.Transport
@@ -137,7 +190,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		Metrics:        m,
 		MetricsHandler: mh,
 		Console:        imdsConsole{d},
+		Attribute:      d.attribute,
+		Audit:          d.recordAudit,
 	})
+	d.handler.SetClients(clients)
 	return d, nil
 }
 
@@ -219,6 +275,7 @@ func (d *Daemon) Server() *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+		ConnContext:       d.connContext,
 	}
 }
 
@@ -234,20 +291,14 @@ const MaxHeaderBytes = MaxRequestHead - 4096
 // Run serves on the listeners and runs every refresher until ctx ends, then
 // stops accepting, lets in-flight requests finish (up to 10 s) and stops the
 // refreshers. It owns and closes the listeners. The first listener is the
-// loopback one; any further ones (extra_listen) accept only clients from
-// allow_clients. Reloads are applied here, between requests.
+// loopback one; the others are extra_listen's, in order (as Listen opens
+// them), and accept only clients from their allow_clients. Reloads are
+// applied here, between requests: listeners added to extra_listen are
+// opened, removed ones closed, changed ones take their new policy.
 func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	cfg := d.gen.Load().cfg
-	for i := 1; i < len(listeners); i++ {
-		var nets []string
-		if i <= len(cfg.ExtraListen) {
-			nets = cfg.Networks(cfg.ExtraListen[i-1])
-		}
-		ln, err := allowOnly(listeners[i], nets, d.log)
-		if err != nil {
-			return err
-		}
-		listeners[i] = ln
+	if len(listeners) == 0 {
+		return errors.New("no listener to serve on")
 	}
 	// The refresh loops outlive the listeners' shutdown: a request in
 	// flight when the signal came may be waiting on an upstream fetch.
@@ -258,20 +309,33 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	d.startSessions(rctx, &wg)
 
 	srv := d.Server()
-	errc := make(chan error, len(listeners))
-	for _, ln := range listeners {
-		ln = hopLimited(ln, cfg.IMDS.HopLimit)
-		d.log.Info("listening", "addr", ln.Addr().String())
-		wg.Go(func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errc <- fmt.Errorf("serving on %s: %w", ln.Addr(), err)
-			}
-		})
+	sv := &serving{srv: srv, wg: &wg, errc: make(chan error, 1), lns: map[string]*listener{}, hops: cfg.IMDS.HopLimit}
+	d.serving = sv
+	main := &listener{Listener: listeners[0], addr: cfg.Listen, main: true, d: d}
+	main.policy.Store(&listenPolicy{})
+	d.serve(sv, main)
+	for i, ln := range listeners[1:] {
+		if i >= len(cfg.ExtraListen) {
+			ln.Close()
+			continue
+		}
+		pol, err := policyOf(cfg, cfg.ExtraListen[i])
+		if err != nil {
+			ln.Close()
+			continue
+		}
+		l := &listener{Listener: ln, addr: cfg.ExtraListen[i].Address, d: d}
+		l.policy.Store(pol)
+		sv.lns[l.addr] = l
+		d.serve(sv, l)
 	}
 	changes := d.watchConfig(rctx, &wg)
 	d.watchSSOCaches(rctx, &wg)
 	summary := d.summaryTicker()
 	defer summary.Stop()
+	flush := time.NewTicker(flushEvery)
+	defer flush.Stop()
+	errc := sv.errc
 	var err error
 loop:
 	for {
@@ -290,6 +354,8 @@ loop:
 		case now := <-summary.C:
 			d.logSummary()
 			d.warnSessionEnds(now)
+		case <-flush.C:
+			d.flushLogs()
 		}
 	}
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -300,7 +366,86 @@ loop:
 	}
 	cancel()
 	wg.Wait()
+	d.flushLogs()
 	return err
+}
+
+// serve serves one listener (hop-limited; its connections tagged with it).
+func (d *Daemon) serve(sv *serving, l *listener) {
+	l.Listener = hopLimited(l.Listener, sv.hops)
+	d.log.Info("listening", "addr", l.Addr().String())
+	sv.wg.Go(func() {
+		err := sv.srv.Serve(l)
+		if err != nil && !errors.Is(err, http.ErrServerClosed) && !l.closed.Load() {
+			select {
+			case sv.errc <- fmt.Errorf("serving on %s: %w", l.Addr(), err):
+			default:
+			}
+		}
+	})
+}
+
+// openListeners opens the listeners that cfg adds to those in force; on
+// any failure it closes what it opened and says which entry failed.
+func (d *Daemon) openListeners(cfg config.Config) (map[string]*listener, error) {
+	sv := d.serving
+	opened := map[string]*listener{}
+	if sv == nil {
+		return opened, nil
+	}
+	for i, e := range cfg.ExtraListen {
+		pol, err := policyOf(cfg, e)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := sv.lns[e.Address]; ok {
+			continue
+		}
+		ln, err := net.Listen("tcp", e.Address)
+		if err != nil {
+			for _, l := range opened {
+				l.Close()
+			}
+			return nil, config.Errors{{Key: fmt.Sprintf("extra_listen[%d]", i), Msg: fmt.Sprintf("cannot listen on %s: %v", e.Address, err)}}
+		}
+		l := &listener{Listener: ln, addr: e.Address, d: d}
+		l.policy.Store(pol)
+		opened[e.Address] = l
+	}
+	return opened, nil
+}
+
+// applyListeners starts the listeners opened for cfg, gives the others
+// their new policy, and closes those cfg no longer has (their open
+// connections are refused from now on).
+func (d *Daemon) applyListeners(cfg config.Config, opened map[string]*listener) (added, removed []string) {
+	sv := d.serving
+	if sv == nil {
+		return nil, nil
+	}
+	want := map[string]bool{}
+	for _, e := range cfg.ExtraListen {
+		want[e.Address] = true
+		if l, ok := opened[e.Address]; ok {
+			sv.lns[e.Address] = l
+			d.serve(sv, l)
+			added = append(added, e.Address)
+			continue
+		}
+		pol, _ := policyOf(cfg, e)
+		sv.lns[e.Address].policy.Store(pol)
+	}
+	for addr, l := range sv.lns {
+		if want[addr] {
+			continue
+		}
+		l.policy.Store(&listenPolicy{removed: true})
+		l.closed.Store(true)
+		l.Close()
+		delete(sv.lns, addr)
+		removed = append(removed, addr)
+	}
+	return added, removed
 }
 
 // startEntries starts the loops of g's entries that are not running yet.
@@ -336,12 +481,27 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	}
 	old := d.gen.Load()
 	restart := keepStartOnly(old.cfg, &cfg) // the values in force stay until a restart
+	users, uerr := resolveUsers(cfg.AllowUsers, d.self)
+	clients, cerr := loadClients(cfg.StateDir, cfg)
+	if err := errors.Join(uerr, cerr); err != nil {
+		d.log.Error("reload refused: the configuration in force stays", "reason", reason, "error", err)
+		return fmt.Errorf("reload refused, the configuration in force stays: %w", err)
+	}
+	opened, err := d.openListeners(cfg)
+	if err != nil {
+		d.log.Error("reload refused: the configuration in force stays", "reason", reason, "error", err)
+		return fmt.Errorf("reload refused, the configuration in force stays: %w", err)
+	}
+	d.users.Store(users)
+	d.handler.SetClients(clients)
+	lnAdded, lnRemoved := d.applyListeners(cfg, opened)
 	d.syncLogins(ctx, cfg)
 	d.startSessions(ctx, wg)
 	g := d.buildGeneration(ctx, cfg, old)
 	d.startEntries(ctx, wg, g)
 	d.gen.Store(g)
 	d.handler.SetDefaults(g.defaultProfile, g.region)
+	d.handler.SetHosts(cfg.Addresses())
 	var kept, added, removed []string
 	for name, e := range old.entries {
 		if g.entries[name] == e {
@@ -361,6 +521,9 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	sort.Strings(added)
 	sort.Strings(removed)
 	d.log.Info("reloaded", "reason", reason, "kept", kept, "new_or_changed", added, "stopped", removed)
+	if len(lnAdded)+len(lnRemoved) > 0 {
+		d.log.Info("reload: listeners changed", "opened", lnAdded, "closed", lnRemoved)
+	}
 	if len(restart) > 0 {
 		d.log.Warn("reload: not applied until credd restarts", "keys", restart)
 	}

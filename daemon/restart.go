@@ -1,14 +1,11 @@
 package daemon
 
 import (
-	"reflect"
-	"slices"
-
 	"github.com/credd/credd/config"
 )
 
-// startOnly are the settings read only when credd starts: the listeners and
-// who may use them, the state dir (lock, token, control socket) and the
+// startOnly are the settings read only when credd starts: the loopback
+// listener, the state dir (lock, token, control socket) and the
 // session store. Each has the key that names it, how to tell a change, and
 // how to keep the value in force.
 var startOnly = []struct {
@@ -17,8 +14,6 @@ var startOnly = []struct {
 	keep    func(old, cfg *config.Config)
 }{
 	{"listen", func(o, c *config.Config) bool { return o.Listen != c.Listen }, func(o, c *config.Config) { c.Listen = o.Listen }},
-	{"extra_listen", func(o, c *config.Config) bool { return !reflect.DeepEqual(o.ExtraListen, c.ExtraListen) }, func(o, c *config.Config) { c.ExtraListen = o.ExtraListen }},
-	{"allow_clients", func(o, c *config.Config) bool { return !slices.Equal(o.AllowClients, c.AllowClients) }, func(o, c *config.Config) { c.AllowClients = o.AllowClients }},
 	{"imds.allow_v1", func(o, c *config.Config) bool { return o.IMDS.AllowV1 != c.IMDS.AllowV1 }, func(o, c *config.Config) { c.IMDS.AllowV1 = o.IMDS.AllowV1 }},
 	{"imds.hop_limit", func(o, c *config.Config) bool { return o.IMDS.HopLimit != c.IMDS.HopLimit }, func(o, c *config.Config) { c.IMDS.HopLimit = o.IMDS.HopLimit }},
 	{"state_dir", func(o, c *config.Config) bool { return o.StateDir != c.StateDir }, func(o, c *config.Config) { c.StateDir = o.StateDir }},

@@ -17,7 +17,6 @@ func TestReloadKeepsStartOnlySettings(t *testing.T) {
 		kept           func(config.Config) bool
 	}{
 		{"listen", "listen: 127.0.0.1:1\n", "listen", func(c config.Config) bool { return c.Listen != "127.0.0.1:1" }},
-		{"extra_listen and allow_clients", "extra_listen: [127.0.0.2:9955]\nallow_clients: [127.0.0.0/8]\n", "extra_listen", func(c config.Config) bool { return len(c.ExtraListen) == 0 && len(c.AllowClients) == 0 }},
 		{"imds.allow_v1", "imds: {allow_v1: true}\n", "imds.allow_v1", func(c config.Config) bool { return !c.IMDS.AllowV1 }},
 		{"imds.hop_limit", "imds: {hop_limit: 3}\n", "imds.hop_limit", func(c config.Config) bool { return c.IMDS.HopLimit != 3 }},
 		{"state_dir", "state_dir: /elsewhere\n", "state_dir", func(c config.Config) bool { return c.StateDir != "/elsewhere" }},

@@ -75,7 +75,7 @@ type Handler struct {
 	clock  clock.Clock
 	log    *slog.Logger
 	tokens *tokens
-	hosts  map[string]bool
+	hosts  atomic.Pointer[map[string]bool]
 	// docs caches the encoded credentials documents per profile (string
 	// -> *encodedDocs); see docFor.
 	docs sync.Map
@@ -147,20 +147,26 @@ func New(o Options) *Handler {
 		clock:    clock.Or(o.Clock),
 		log:      o.Logger,
 		tokens:   newTokens(o.MaxTokens),
-		hosts:    map[string]bool{},
 		refusals: audit.NewFold[refusal](time.Minute, 1024),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	h.SetDefaults(o.DefaultProfile, o.Region)
-	for _, host := range append([]string{dockerHost}, o.Hosts...) {
+	h.SetHosts(o.Hosts)
+	return h
+}
+
+// SetHosts replaces Options.Hosts, for a reload that changes listeners.
+func (h *Handler) SetHosts(hosts []string) {
+	m := map[string]bool{}
+	for _, host := range append([]string{dockerHost}, hosts...) {
 		if hn, _, err := net.SplitHostPort(host); err == nil {
 			host = hn
 		}
-		h.hosts[strings.ToLower(strings.Trim(host, "[]"))] = true
+		m[strings.ToLower(strings.Trim(host, "[]"))] = true
 	}
-	return h
+	h.hosts.Store(&m)
 }
 
 // status records what a handler answered, for metrics and the audit log.
@@ -291,7 +297,7 @@ func (h *Handler) allowedHost(host string) bool {
 	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
 		return true
 	}
-	return h.hosts[strings.ToLower(host)]
+	return (*h.hosts.Load())[strings.ToLower(host)]
 }
 
 func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) int {

@@ -1,0 +1,292 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/credd/credd/audit"
+	"github.com/credd/credd/config"
+	"github.com/credd/credd/imds"
+	"github.com/credd/credd/peer"
+)
+
+// AuditLog records credentials answers and refusals (*audit.Log).
+type AuditLog interface {
+	Write(e audit.Entry) error
+	Refused(key string, e audit.Entry, fill func(*audit.Entry)) error
+	Flush() error
+}
+
+var _ AuditLog = (*audit.Log)(nil)
+
+// listener is one of the daemon's listeners with its policy, which a
+// reload may change (or end: a removed listener's connections are refused
+// from then on).
+type listener struct {
+	net.Listener
+	addr   string // as configured
+	main   bool   // the loopback listener: connections of unknown owner are refused
+	policy atomic.Pointer[listenPolicy]
+	closed atomic.Bool // closed by a reload: Serve's error is expected
+	d      *Daemon
+}
+
+// listenPolicy is what a listener allows.
+type listenPolicy struct {
+	removed bool
+	nets    []netip.Prefix // extra listeners: the client networks
+	profile string
+	client  string
+	scope   []string // nil: every profile
+}
+
+func (p *listenPolicy) allows(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, n := range p.nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// policyOf builds an extra listener's policy from its entry.
+func policyOf(cfg config.Config, l config.Listener) (*listenPolicy, error) {
+	p := &listenPolicy{profile: l.Profile, client: l.Client}
+	for _, c := range cfg.Networks(l) {
+		n, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, err
+		}
+		p.nets = append(p.nets, n.Masked())
+	}
+	if l.Profile != "" {
+		p.scope = []string{l.Profile}
+	}
+	if l.Client != "" {
+		cp := cfg.Clients[l.Client].Profiles
+		if p.scope == nil {
+			p.scope = slices.Clone(cp)
+		} else if !slices.Contains(cp, l.Profile) {
+			p.scope = []string{} // nothing: the client may not take the listener's profile
+		}
+		if p.profile == "" && len(cp) > 0 {
+			p.profile = cp[0]
+		}
+	}
+	return p, nil
+}
+
+// Accept closes connections from outside the listener's networks before
+// a byte is read, and tags the rest with their listener.
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return c, err
+		}
+		if !l.main {
+			if ap, ok := addrPort(c.RemoteAddr()); !ok || !l.policy.Load().allows(ap.Addr()) {
+				l.d.foldedWarn("refused a connection from outside allow_clients", ap.Addr().String()+"|"+l.addr,
+					"remote", c.RemoteAddr().String(), "listener", l.addr)
+				c.Close()
+				continue
+			}
+		}
+		return &acceptedConn{Conn: c, ln: l}, nil
+	}
+}
+
+// acceptedConn is a connection with the listener that accepted it.
+type acceptedConn struct {
+	net.Conn
+	ln *listener
+}
+
+func addrPort(a net.Addr) (netip.AddrPort, bool) {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+	}
+	return netip.AddrPort{}, false
+}
+
+// conn is one accepted connection; its owner is looked up once, at its
+// first request, and its process once, when an audit line needs it.
+type conn struct {
+	ln            *listener
+	local, remote netip.AddrPort
+
+	once sync.Once
+	peer peer.Peer
+	err  error
+
+	procOnce sync.Once
+	proc     peer.Process
+}
+
+type connKey struct{}
+
+// connContext (http.Server.ConnContext) tags a connection's context with
+// its conn. Nothing is looked up here: this runs in the accept loop.
+func (d *Daemon) connContext(ctx context.Context, c net.Conn) context.Context {
+	ac, ok := c.(*acceptedConn)
+	if !ok {
+		return ctx
+	}
+	cn := &conn{ln: ac.ln}
+	cn.local, _ = addrPort(c.LocalAddr())
+	cn.remote, _ = addrPort(c.RemoteAddr())
+	return context.WithValue(ctx, connKey{}, cn)
+}
+
+func (d *Daemon) lookup(cn *conn) {
+	cn.once.Do(func() {
+		cn.peer, cn.err = d.peers.Lookup(cn.local, cn.remote)
+		if cn.err != nil && !errors.Is(cn.err, peer.ErrNotFound) {
+			d.foldedWarn("cannot tell who opened a connection", "lookup|"+cn.ln.addr, "remote", cn.remote.String(), "error", cn.err)
+		}
+	})
+}
+
+func (d *Daemon) process(cn *conn) peer.Process {
+	cn.procOnce.Do(func() {
+		if cn.err == nil {
+			cn.proc, _ = d.peers.Process(cn.peer)
+		}
+	})
+	return cn.proc
+}
+
+// users is allow_users resolved to user IDs.
+type users struct {
+	ids  map[string]bool
+	list []string // as configured, for messages
+}
+
+// resolveUsers resolves allow_users: self, UIDs (SIDs on Windows), names.
+func resolveUsers(list []string, self string) (*users, error) {
+	u := &users{ids: map[string]bool{}, list: list}
+	var errs config.Errors
+	for i, name := range list {
+		if name == config.Self {
+			if self == "" {
+				errs = append(errs, config.FieldError{Key: fmt.Sprintf("allow_users[%d]", i), Msg: "credd cannot tell which user it runs as"})
+			}
+			u.ids[self] = true
+			continue
+		}
+		id, err := peer.UserID(name)
+		if err != nil {
+			errs = append(errs, config.FieldError{Key: fmt.Sprintf("allow_users[%d]", i), Msg: err.Error()})
+			continue
+		}
+		u.ids[id] = true
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return u, nil
+}
+
+// attribute implements imds.Options.Attribute: who is on the other end of
+// r's connection, and what this listener gives it. A request that did not
+// come through the daemon's server (in-process) is not attributed.
+func (d *Daemon) attribute(r *http.Request) imds.Attribution {
+	cn, _ := r.Context().Value(connKey{}).(*conn)
+	if cn == nil {
+		return imds.Attribution{}
+	}
+	pol := cn.ln.policy.Load()
+	switch {
+	case pol.removed:
+		return imds.Attribution{Reason: "listener", Refusal: "listener " + cn.ln.addr + " is no longer in the configuration"}
+	case !cn.ln.main && !pol.allows(cn.remote.Addr()):
+		return imds.Attribution{Reason: "network", Refusal: cn.remote.Addr().String() + " is not in allow_clients of listener " + cn.ln.addr}
+	}
+	d.lookup(cn)
+	if cn.err == nil {
+		if u := d.users.Load(); !u.ids[cn.peer.User] {
+			return imds.Attribution{Reason: "user", Refusal: fmt.Sprintf(
+				"user %s may not use this credd (allow_users: [%s]); its owner may add the user to allow_users in credd's config",
+				cn.peer.User, strings.Join(u.list, ", "))}
+		}
+	} else if cn.ln.main {
+		// Fail closed: on loopback every client is a local process.
+		return imds.Attribution{Reason: "unknown-peer", Refusal: fmt.Sprintf(
+			"credd cannot tell which user opened this connection (%v), so it refuses it; `credd doctor` says what this system lets credd see", cn.err)}
+	}
+	// Otherwise a connection from another network namespace (a container
+	// on a bridge), let in by allow_clients.
+	return imds.Attribution{Profile: pol.profile, Scope: pol.scope, Client: pol.client}
+}
+
+// recordAudit implements imds.Options.Audit.
+func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
+	if d.auditLog == nil {
+		return
+	}
+	e := audit.Entry{Time: d.clock.Now(), Endpoint: ev.Endpoint, Profile: ev.Profile, Status: ev.Status, Client: ev.Client}
+	if ev.Endpoint == imds.EndpointOps {
+		e.Endpoint = audit.EndpointMetrics
+	}
+	cn, _ := r.Context().Value(connKey{}).(*conn)
+	key := "in-process"
+	var fill func(*audit.Entry)
+	if cn != nil {
+		d.lookup(cn)
+		e.Listener, e.Remote, e.UID = cn.ln.addr, cn.remote.String(), cn.peer.User
+		key = "uid:" + cn.peer.User
+		if cn.err != nil {
+			key = "addr:" + cn.remote.Addr().String() + "@" + cn.ln.addr
+		}
+		fill = func(e *audit.Entry) {
+			p := d.process(cn)
+			e.PID, e.Exe, e.Cmdline = p.PID, p.Exe, peer.CmdlineString(p.Cmdline, audit.MaxCmdline)
+		}
+	}
+	var err error
+	if ev.Refused() {
+		e.Reason = ev.Message
+		err = d.auditLog.Refused(key+"|"+ev.Reason, e, fill)
+	} else {
+		if fill != nil {
+			fill(&e)
+		}
+		err = d.auditLog.Write(e)
+	}
+	if err != nil {
+		d.foldedWarn("the audit log cannot be written", "audit", "error", err)
+	}
+}
+
+// foldedWarn logs a warning at most once a minute per key.
+func (d *Daemon) foldedWarn(msg, key string, args ...any) {
+	if write, n := d.warnings.Add(key, d.clock.Now(), struct{}{}); write {
+		if n > 1 {
+			args = append(args, "times_since_last", n)
+		}
+		d.log.Warn(msg, args...)
+	}
+}
+
+// flushTicker paces the audit log's writes and the folded log lines.
+const flushEvery = time.Second
+
+func (d *Daemon) flushLogs() {
+	d.handler.FlushLog()
+	if d.auditLog != nil {
+		if err := d.auditLog.Flush(); err != nil {
+			d.foldedWarn("the audit log cannot be written", "audit", "error", err)
+		}
+	}
+}

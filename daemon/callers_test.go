@@ -1,0 +1,214 @@
+package daemon
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credd/credd/audit"
+	"github.com/credd/credd/peer"
+)
+
+// TestAllowUsers: the real resolver attributes the test's own connections
+// to the user the test runs as. Pretending credd runs as another user
+// (Deps.Self) makes them another user's: refused with 403 everywhere but
+// /healthz, unless allow_users names that user.
+func TestAllowUsers(t *testing.T) {
+	me, err := peer.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const profiles = "profiles:\n  dev: {aws_profile: dev}\n"
+	aws := processProfile(t, "dev", "ASIADEV", "s", "t")
+	for _, tc := range []struct {
+		name   string
+		yaml   string
+		self   string
+		peers  peer.Resolver
+		code   int
+		inBody string
+	}{
+		{"self", profiles, "", nil, 200, "AccessKeyId"},
+		{"another user", profiles, "4242", nil, 403, "user " + me + " may not use this credd (allow_users: [self])"},
+		{"another user, allowed by UID", "allow_users: [self, '" + me + "']\n" + profiles, "4242", nil, 200, "AccessKeyId"},
+		{"owner unknown", profiles, "", &peer.Fake{}, 403, "credd cannot tell which user opened this connection"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startWith(t, tc.yaml, aws, func(d *Deps) { d.Self, d.Peers = tc.self, tc.peers })
+			code, body := r.get(t, "/v1/credentials/dev", auth)
+			if code != tc.code || !strings.Contains(body, tc.inBody) {
+				t.Fatalf("%d %s, want %d with %q", code, body, tc.code, tc.inBody)
+			}
+			if tc.code == 403 {
+				for _, p := range []string{"/metrics", "/latest/meta-data/iam/security-credentials/"} {
+					if code, _ := r.get(t, p, nil); code != 403 {
+						t.Errorf("%s: %d, want 403", p, code)
+					}
+				}
+			}
+			if code, _ := r.get(t, "/healthz", nil); code != 200 {
+				t.Errorf("/healthz: %d", code)
+			}
+		})
+	}
+}
+
+// TestAuditLog: an answer and a refusal each make a line naming the
+// endpoint, profile, status, client, listener, and the calling process
+// (this test: its PID and executable).
+func TestAuditLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	log, err := audit.Open(audit.Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	r := startWith(t, "profiles:\n  dev: {aws_profile: dev}\n", processProfile(t, "dev", "ASIADEV", "s", "t"), func(d *Deps) { d.Audit = log })
+	if code, body := r.get(t, "/v1/credentials/dev", auth); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if code, _ := r.get(t, "/v1/credentials/dev", map[string]string{"Authorization": "guessed-token-xyz"}); code != 401 {
+		t.Fatalf("wrong token: %d", code)
+	}
+	if err := log.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var got []audit.Entry
+	if err := audit.Read(path, audit.Filter{}, func(e audit.Entry) { got = append(got, e) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d lines: %+v", len(got), got)
+	}
+	exe, _ := os.Executable()
+	me, _ := peer.Self()
+	for i, want := range []audit.Entry{
+		{Endpoint: "container", Profile: "dev", Status: 200, Client: "default"},
+		{Endpoint: "container", Status: 401, Count: 1},
+	} {
+		e := got[i]
+		if e.Endpoint != want.Endpoint || e.Profile != want.Profile || e.Status != want.Status || e.Client != want.Client || e.Count != want.Count {
+			t.Errorf("line %d = %+v, want %+v", i, e, want)
+		}
+		if e.PID != os.Getpid() || !sameFile(e.Exe, exe) || e.UID != me || e.Listener == "" || !strings.HasPrefix(e.Remote, "127.0.0.1:") {
+			t.Errorf("line %d attributes %+v; want pid %d, exe %s, uid %s", i, e, os.Getpid(), exe, me)
+		}
+	}
+	raw, _ := os.ReadFile(path)
+	for _, secret := range []string{"client-token-0123456789abcdef0123", "guessed-token-xyz", "\"s\""} {
+		if strings.Contains(string(raw), secret) {
+			t.Errorf("the audit log holds %q", secret)
+		}
+	}
+}
+
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}
+
+// freePort finds a port free on host.
+func freePort(t *testing.T, host string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", host, err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestReloadAppliesListeners: an extra listener added to the config is
+// opened on reload with its policy (its profile served over IMDS), a
+// changed policy applies to new and open connections alike, and a
+// removed listener is closed and its open connections refused.
+func TestReloadAppliesListeners(t *testing.T) {
+	extra := freePort(t, "127.0.0.2")
+	aws := processProfile(t, "dev", "ASIADEV", "s", "t") + processProfile(t, "ops", "ASIAOPS", "s", "t")
+	base := "session_store: memory\nprofiles:\n  dev: {aws_profile: dev}\n  ops: {aws_profile: ops}\ndefault_profile: dev\n"
+	r := startReloadable(t, base, aws)
+	listener := func(nets string) string {
+		return fmt.Sprintf("extra_listen:\n  - {address: %q, allow_clients: [%s], profile: ops}\n", extra, nets)
+	}
+	writeAtomic(t, r.cfgPath, base+listener("127.0.0.0/8"))
+	r.reload(t)
+
+	c, err := net.Dial("tcp", extra)
+	if err != nil {
+		t.Fatalf("the added listener is not open: %v", err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	send := func(method, path string, hdr ...string) (int, string) {
+		t.Helper()
+		fmt.Fprintf(c, "%s %s HTTP/1.1\r\nHost: %s\r\n%s\r\n", method, path, extra, strings.Join(hdr, ""))
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = bufio.NewReader(resp.Body).WriteTo(&b)
+		return resp.StatusCode, b.String()
+	}
+	code, tok := send("PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds: 60\r\n")
+	if code != 200 {
+		t.Fatalf("token: %d %s", code, tok)
+	}
+	th := "X-aws-ec2-metadata-token: " + tok + "\r\n"
+	if code, body := send("GET", "/latest/meta-data/iam/security-credentials/", th); code != 200 || body != "ops" {
+		t.Fatalf("IMDS lists %d %q on the listener, want ops", code, body)
+	}
+	if code, _ := send("GET", "/latest/meta-data/iam/security-credentials/dev", th); code != 403 {
+		t.Fatalf("dev on the ops listener: %d, want 403", code)
+	}
+
+	// Narrowed: the open connection is refused at its next request, a
+	// new one at accept.
+	writeAtomic(t, r.cfgPath, base+listener("10.0.0.0/8"))
+	r.reload(t)
+	if code, body := send("GET", "/latest/meta-data/iam/security-credentials/ops", th); code != 403 || !strings.Contains(body, "not in allow_clients") {
+		t.Fatalf("after narrowing: %d %s, want 403", code, body)
+	}
+	c2, err := net.Dial("tcp", extra)
+	if err == nil {
+		c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, err := c2.Read(make([]byte, 1)); n != 0 || err == nil {
+			t.Errorf("a new connection from outside allow_clients could read")
+		}
+		c2.Close()
+	}
+
+	// Removed: closed.
+	writeAtomic(t, r.cfgPath, base)
+	r.reload(t)
+	if c3, err := net.Dial("tcp", extra); err == nil {
+		c3.Close()
+		t.Errorf("the removed listener still accepts")
+	}
+	if !strings.Contains(r.logs.String(), `"closed":["`+extra+`"]`) {
+		t.Errorf("no log of the closed listener:\n%s", r.logs)
+	}
+}
+
+// TestReloadRefusesUnknownUser: a name in allow_users that is no local
+// user is refused with its key, and the users in force stay.
+func TestReloadRefusesUnknownUser(t *testing.T) {
+	base := "session_store: memory\nprofiles:\n  dev: {aws_profile: dev}\n"
+	r := startReloadable(t, base, processProfile(t, "dev", "ASIADEV", "s", "t"))
+	writeAtomic(t, r.cfgPath, base+"allow_users: [self, no-such-user-credd]\n")
+	err := r.d.Reload(t.Context(), "test")
+	if err == nil || !strings.Contains(err.Error(), `allow_users[1]: no local user "no-such-user-credd"`) {
+		t.Fatalf("reload: %v", err)
+	}
+	if code, _ := r.served(t, "dev"); code != 200 {
+		t.Errorf("after the refused reload: %d", code)
+	}
+}
