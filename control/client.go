@@ -87,6 +87,17 @@ func (c *Client) Assignments(ctx context.Context, req AssignmentsRequest) (Assig
 	return as, c.do(ctx, http.MethodPost, "/v1/sso/assignments", req, &as)
 }
 
+// ClientToken returns a scoped client's token, creating it when missing;
+// revoke replaces it.
+func (c *Client) ClientToken(ctx context.Context, name string, revoke bool) (ClientToken, error) {
+	op := "token"
+	if revoke {
+		op = "revoke"
+	}
+	var tok ClientToken
+	return tok, c.do(ctx, http.MethodPost, "/v1/clients/"+url.PathEscape(name)+"/"+op, nil, &tok)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {

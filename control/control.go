@@ -180,6 +180,22 @@ type Assignment struct {
 	Role        string `json:"role"`
 }
 
+// ClientToken is a scoped client's token and where it is kept.
+type ClientToken struct {
+	Name  string `json:"name"`
+	Path  string `json:"path"`
+	Token string `json:"token"`
+}
+
+// ClientTokens is the part of a Backend that hands out scoped clients'
+// tokens (POST /v1/clients/{name}/token and /revoke); a Backend without
+// it answers 404 there.
+type ClientTokens interface {
+	// ClientToken returns client name's token, creating it when missing;
+	// revoke replaces it, and the old one is refused from then on.
+	ClientToken(ctx context.Context, name string, revoke bool) (ClientToken, error)
+}
+
 // Error is every error answer: {"code": "...", "message": "...", "kind":
 // "..."}. Status and Code are the HTTP answer (imds.ErrorStatus maps
 // credd's error kinds to them, as on every HTTP endpoint); Kind is the
@@ -408,6 +424,13 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 	// Known paths with another method get 405; everything else 404, both
 	// in the {code, message} shape.
 	methods := map[string]string{"/v1/status": "GET", "/v1/reload": "POST", "/v1/logout": "POST", "/v1/login": "POST", "/v1/console": "POST", "/v1/sso/assignments": "POST"}
+	if ct, ok := b.(ClientTokens); ok {
+		for _, op := range []string{"token", "revoke"} {
+			handle("POST /v1/clients/{name}/"+op, internal, func(r *http.Request) (any, error) {
+				return ct.ClientToken(r.Context(), r.PathValue("name"), op == "revoke")
+			})
+		}
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if m, ok := methods[r.URL.Path]; ok || strings.HasPrefix(r.URL.Path, "/v1/credentials/") {
 			if !ok {

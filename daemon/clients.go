@@ -14,6 +14,8 @@ import (
 
 	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
 )
 
@@ -81,4 +83,29 @@ func loadClients(stateDir string, cfg config.Config) ([]imds.Client, error) {
 		out = append(out, imds.Client{Name: name, Token: tok, Profiles: slices.Clone(cfg.Clients[name].Profiles)})
 	}
 	return out, errors.Join(errs...)
+}
+
+// ClientToken returns client name's token (see the package function),
+// and serves the tokens anew: a revoked token is refused once this
+// returns.
+func (d *Daemon) ClientToken(name string, revoke bool) (control.ClientToken, error) {
+	d.clientsMu.Lock()
+	defer d.clientsMu.Unlock()
+	cfg := d.gen.Load().cfg
+	if _, ok := cfg.Clients[name]; !ok {
+		return control.ClientToken{}, cred.Errorf(cred.ErrInvalid, "no client %q in the configuration: add it under clients, e.g. clients: {%s: {profiles: [dev]}}", name, name)
+	}
+	path, tok, err := ClientToken(cfg.StateDir, name, revoke)
+	if err != nil {
+		return control.ClientToken{}, err
+	}
+	cs, err := loadClients(cfg.StateDir, cfg)
+	if err != nil {
+		return control.ClientToken{}, err
+	}
+	d.handler.SetClients(cs)
+	if revoke {
+		d.log.Info("client token revoked: the old one is refused", "client", name)
+	}
+	return control.ClientToken{Name: name, Path: path, Token: string(tok)}, nil
 }

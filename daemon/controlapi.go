@@ -88,3 +88,11 @@ func (b controlBackend) Assignments(ctx context.Context, req control.Assignments
 	}
 	return out, nil
 }
+
+var _ control.ClientTokens = controlBackend{}
+
+// ClientToken implements control.ClientTokens: the token file is written
+// first, then the daemon's tokens are read again, before the answer.
+func (b controlBackend) ClientToken(ctx context.Context, name string, revoke bool) (control.ClientToken, error) {
+	return b.d.ClientToken(name, revoke)
+}

@@ -92,6 +92,7 @@ type Daemon struct {
 	users     atomic.Pointer[users]
 	auditLog  AuditLog
 	warnings  *audit.Fold[struct{}]
+	clientsMu sync.Mutex // serializes reading the client tokens and serving them
 	// serving is Run's: its server and listeners, for reloads.
 	serving *serving
 }
@@ -493,7 +494,12 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 		return fmt.Errorf("reload refused, the configuration in force stays: %w", err)
 	}
 	d.users.Store(users)
+	d.clientsMu.Lock()
+	if fresh, err := loadClients(cfg.StateDir, cfg); err == nil {
+		clients = fresh // read again under the lock: a revoke may have come between
+	}
 	d.handler.SetClients(clients)
+	d.clientsMu.Unlock()
 	lnAdded, lnRemoved := d.applyListeners(cfg, opened)
 	d.syncLogins(ctx, cfg)
 	d.startSessions(ctx, wg)

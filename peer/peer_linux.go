@@ -30,7 +30,7 @@ func New() (*System, error) {
 // Support implements the doctor's question.
 func (s *System) Support() Support {
 	sup := Support{
-		Owner:   "the socket's owner UID in /proc/net/tcp and /proc/net/tcp6",
+		Owner:   "the socket's owner UID from the kernel (sock_diag, else /proc/net/tcp and tcp6)",
 		Process: "the socket's inode under /proc/<pid>/fd",
 		Limits:  "connections from other network namespaces (containers on a bridge) have no local owner",
 	}

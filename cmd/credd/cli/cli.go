@@ -191,7 +191,7 @@ func (a *app) root() *cobra.Command {
 	f.StringVar(&a.stateDir, "state-dir", "", "state directory (overrides the config's state_dir)")
 	root.AddCommand(a.serveCmd(), a.configCmd(), a.versionCmd(), a.envCmd(), a.execCmd(),
 		a.statusCmd(), a.reloadCmd(), a.logoutCmd(), a.credentialProcessCmd(), a.exportCmd(), a.doctorCmd(), a.serviceCmd(), a.loginCmd(),
-		a.consoleCmd(), a.rotateCmd())
+		a.consoleCmd(), a.rotateCmd(), a.clientCmd(), a.auditCmd())
 	typedUsage(root)
 	return root
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/daemon"
+	"github.com/credd/credd/peer"
 )
 
 // finding is one doctor check: ok, or a problem with its fix.
@@ -107,6 +108,9 @@ func (a *app) diagnose(ctx context.Context, cfg config.Config) []finding {
 			fs = append(fs, finding{warn: true, what: "session store: " + p, fix: "`credd logout` forgets unreadable sessions; sign in again"})
 		}
 	}
+	// 6. Whether this system tells credd who is on the other end of a
+	// connection: where it cannot, credd refuses every loopback client.
+	fs = append(fs, checkPeers())
 	for _, f := range []string{filepath.Join(cfg.StateDir, daemon.TokenFile)} {
 		if _, err := os.Stat(f); err == nil {
 			if err := daemon.CheckPrivate(f); err != nil {
@@ -234,4 +238,39 @@ func checkSkew(ctx context.Context, cfg config.Config) finding {
 		return finding{what: fmt.Sprintf("clock is off by about %s against STS: AWS refuses signatures more than 15 minutes off", skew.Round(time.Minute)), fix: "enable time sync (timedatectl set-ntp true; or your OS's equivalent)"}
 	}
 	return finding{ok: true, what: fmt.Sprintf("clock within %s of STS", skew.Round(time.Second)+time.Second)}
+}
+
+// checkPeers attributes a loopback connection of its own, as the daemon
+// does every client's, and says how and with what limits.
+func checkPeers() finding {
+	fail := func(err error, how string) finding {
+		return finding{what: "this system does not tell credd who opened a connection (" + err.Error() + "): credd refuses every client" + how,
+			fix: "see the peer attribution section of docs/security.md for what each OS offers"}
+	}
+	r, err := peer.New()
+	if err != nil {
+		return fail(err, "")
+	}
+	sup := r.Support()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return finding{warn: true, what: "peer attribution not checked: " + err.Error()}
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return finding{warn: true, what: "peer attribution not checked: " + err.Error()}
+	}
+	defer c.Close()
+	local := ln.Addr().(*net.TCPAddr).AddrPort()
+	remote := c.LocalAddr().(*net.TCPAddr).AddrPort()
+	p, err := r.Lookup(local, remote)
+	if err != nil {
+		return fail(err, " (owner via "+sup.Owner+")")
+	}
+	self, _ := peer.Self()
+	if p.User != self {
+		return finding{what: fmt.Sprintf("peer attribution named user %s for credd's own connection, not %s", p.User, self), fix: "report this: credd would refuse its own user"}
+	}
+	return finding{ok: true, what: "peer attribution: the owner of each connection via " + sup.Owner + "; its program via " + sup.Process + ". Not known: " + sup.Limits}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"maps"
 	"net"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -30,10 +31,13 @@ type clientEnv struct {
 	unset []string
 }
 
-func (a *app) clientEnv(profile string) (clientEnv, error) {
+func (a *app) clientEnv(profile, client string) (clientEnv, error) {
 	l, err := a.clientConfig()
 	if err != nil {
 		return clientEnv{}, err
+	}
+	if client != "" {
+		return a.scopedEnv(l, profile, client)
 	}
 	// With a config that has problems (the warning said so), the profiles
 	// may be only partly known: the daemon judges the name instead.
@@ -50,6 +54,35 @@ func (a *app) clientEnv(profile string) (clientEnv, error) {
 	if err != nil {
 		return clientEnv{}, exitf(ExitFailure, "reading the client token: %w", err)
 	}
+	return endpointEnv(l, profile, tokenPath, token), nil
+}
+
+// scopedEnv is clientEnv with a scoped client's token, for one of its
+// profiles (the default profile if it may take it, else its first).
+func (a *app) scopedEnv(l loaded, profile, client string) (clientEnv, error) {
+	cl, ok := l.cfg.Clients[client]
+	if !ok {
+		return clientEnv{}, exitf(ExitUsage, "no client %q in the config: add it under clients, e.g. clients: {%s: {profiles: [dev]}}", client, client)
+	}
+	switch {
+	case profile != "" && !slices.Contains(cl.Profiles, profile):
+		return clientEnv{}, exitf(ExitUsage, "client %q may not take profile %q (its profiles: %s)", client, profile, strings.Join(cl.Profiles, ", "))
+	case profile == "" && !slices.Contains(cl.Profiles, l.cfg.DefaultProfile) && len(cl.Profiles) > 0:
+		profile = cl.Profiles[0]
+	}
+	path := daemon.ClientTokenPath(l.cfg.StateDir, client)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return clientEnv{}, exitf(ExitUsage, "client %q has no token yet: run `credd client token %s` first", client, client)
+	}
+	if err != nil {
+		return clientEnv{}, exitf(ExitFailure, "reading the client token: %v", err)
+	}
+	return endpointEnv(l, profile, path, []byte(strings.TrimSpace(string(b)))), nil
+}
+
+// endpointEnv points at the container endpoint with a token.
+func endpointEnv(l loaded, profile, tokenPath string, token []byte) clientEnv {
 	_, port, _ := net.SplitHostPort(l.cfg.Listen)
 	host := "127.0.0.1" // the one host every SDK generation accepts in an http URI
 	if h, _, _ := net.SplitHostPort(l.cfg.Listen); h == "::1" {
@@ -72,11 +105,11 @@ func (a *app) clientEnv(profile string) (clientEnv, error) {
 	if r := l.cfg.Profiles[name].Region; r != "" {
 		e.set = append(e.set, [2]string{"AWS_REGION", r}, [2]string{"AWS_DEFAULT_REGION", r})
 	}
-	return e, nil
+	return e
 }
 
 func (a *app) envCmd() *cobra.Command {
-	var profile, shell string
+	var profile, shell, client string
 	c := &cobra.Command{
 		Use:   "env",
 		Short: "Print the environment that points SDKs at credd's container endpoint",
@@ -94,7 +127,7 @@ IMDS: AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9955/ (mind the
 trailing slash), which serves default_profile.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := a.clientEnv(profile)
+			e, err := a.clientEnv(profile, client)
 			if err != nil {
 				return err
 			}
@@ -102,6 +135,7 @@ trailing slash), which serves default_profile.`,
 		},
 	}
 	c.Flags().StringVar(&profile, "profile", "", "profile to serve (default: default_profile)")
+	c.Flags().StringVar(&client, "client", "", "use this scoped client's token (clients in the config; see `credd client token`)")
 	c.Flags().StringVar(&shell, "shell", "sh", "shell syntax: sh, fish, powershell, cmd")
 	return c
 }
@@ -142,13 +176,13 @@ func shQuote(s string) string {
 }
 
 func (a *app) execCmd() *cobra.Command {
-	var profile string
+	var profile, client string
 	c := &cobra.Command{
 		Use:   "exec [--profile X] -- CMD [ARGS...]",
 		Short: "Run a command with the environment of `credd env`",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.clientEnv(profile)
+			e, err := a.clientEnv(profile, client)
 			if err != nil {
 				return err
 			}
@@ -169,6 +203,7 @@ func (a *app) execCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&profile, "profile", "", "profile to serve (default: default_profile)")
+	c.Flags().StringVar(&client, "client", "", "use this scoped client's token (clients in the config; see `credd client token`)")
 	return c
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/audit"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/daemon"
@@ -86,6 +88,11 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return exitf(ExitUsage, "%w", err)
 			}
+			auditLog, err := audit.Open(audit.Options{Path: filepath.Join(l.cfg.StateDir, AuditFile)})
+			if err != nil {
+				return exitf(ExitUsage, "refusing to start: %v", err)
+			}
+			defer auditLog.Close()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			home, _ := homeDir(a.io.Getenv) // none: the AWS CLI's SSO cache is not shared
@@ -103,6 +110,7 @@ func (a *app) serveCmd() *cobra.Command {
 				Secret:             a.io.Getenv,
 				Notifier:           a.notifier(),
 				HomeDir:            home,
+				Audit:              auditLog,
 				// A reload reads everything again, as a start would: the
 				// file (or, with none, the profiles of the shared AWS
 				// config, listed anew), the environment and flags; and a
