@@ -251,7 +251,9 @@ func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
 		}
 		fill = func(e *audit.Entry) {
 			p := d.process(cn)
-			e.PID, e.Exe, e.Cmdline = p.PID, p.Exe, peer.CmdlineString(p.Cmdline, audit.MaxCmdline)
+			e.PID, e.Exe = p.PID, p.Exe
+			// Redacted whole, then cut: a token cut in two would not match.
+			e.Cmdline = peer.CmdlineString([]string{d.handler.Redact(strings.Join(p.Cmdline, " "))}, audit.MaxCmdline)
 		}
 	}
 	var err error

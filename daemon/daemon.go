@@ -402,7 +402,7 @@ func (d *Daemon) openListeners(cfg config.Config) (map[string]*listener, error) 
 		if _, ok := sv.lns[e.Address]; ok {
 			continue
 		}
-		ln, err := net.Listen("tcp", e.Address)
+		ln, err := listenExtra(e.Address)
 		if err != nil {
 			for _, l := range opened {
 				l.Close()
@@ -539,8 +539,12 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 // Listen opens the configured listeners: listen, then extra_listen.
 func Listen(cfg config.Config) ([]net.Listener, error) {
 	var out []net.Listener
-	for _, addr := range cfg.Addresses() {
-		ln, err := net.Listen("tcp", addr)
+	for i, addr := range cfg.Addresses() {
+		listen := listenExtra
+		if i == 0 {
+			listen = func(a string) (net.Listener, error) { return net.Listen("tcp", a) }
+		}
+		ln, err := listen(addr)
 		if err != nil {
 			for _, l := range out {
 				l.Close()

@@ -36,10 +36,19 @@ type credd struct {
 	Reg       *prometheus.Registry
 }
 
+// setup is what a creddOption may change before the daemon starts.
+type setup struct {
+	cfg       *config.Config
+	deps      *daemon.Deps
+	listeners *[]net.Listener // the loopback one first; extra ones after, as cfg.ExtraListen
+}
+
+type creddOption func(*testing.T, setup)
+
 // startCredd runs a daemon with cfgYAML (listen and state_dir are filled
 // in) and awsConfig as the shared AWS config file, on a free loopback port.
 // It stops when the test ends.
-func startCredd(t *testing.T, cfgYAML, awsConfig string) *credd {
+func startCredd(t *testing.T, cfgYAML, awsConfig string, opts ...creddOption) *credd {
 	t.Helper()
 	dir := t.TempDir()
 	awsCfgPath := filepath.Join(dir, "aws-config")
@@ -61,21 +70,26 @@ func startCredd(t *testing.T, cfgYAML, awsConfig string) *credd {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	d, err := daemon.New(t.Context(), cfg, daemon.Deps{
+	deps := daemon.Deps{
 		Registerer:         reg,
 		Gatherer:           reg,
 		AWSConfigFiles:     []string{awsCfgPath},
 		AWSCredentialFiles: []string{awsCredPath},
 		UserName:           "e2e-tester",
 		ClientToken:        token,
-	})
+	}
+	lns := []net.Listener{ln}
+	for _, o := range opts {
+		o(t, setup{cfg: &cfg, deps: &deps, listeners: &lns})
+	}
+	d, err := daemon.New(t.Context(), cfg, deps)
 	if err != nil {
 		t.Fatalf("daemon.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := d.Run(ctx, ln); err != nil {
+		if err := d.Run(ctx, lns...); err != nil {
 			t.Errorf("daemon.Run: %v", err)
 		}
 	})

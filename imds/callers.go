@@ -103,3 +103,20 @@ func endpointOf(path string) string {
 	}
 	return EndpointOps
 }
+
+// Redact replaces every client token (the owner's and the scoped ones) in
+// s: a command line may carry one (curl -H "Authorization: ...").
+func (h *Handler) Redact(s string) string {
+	toks := [][]byte{h.o.ClientToken()}
+	if cs := h.clients.Load(); cs != nil {
+		for _, c := range *cs {
+			toks = append(toks, c.Token)
+		}
+	}
+	for _, t := range toks {
+		if len(t) > 0 {
+			s = strings.ReplaceAll(s, string(t), "<redacted>")
+		}
+	}
+	return s
+}

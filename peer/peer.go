@@ -12,8 +12,9 @@
 //     address is the connection's remote one and the other way round), read
 //     with prometheus/procfs, already a dependency of the metrics. The
 //     process is found by the socket's inode among the links under
-//     /proc/<pid>/fd, looking first at the processes of the owning UID,
-//     newest first. Reading another user's /proc/<pid>/fd needs root, so a
+//     /proc/<pid>/fd, looking first at the last few processes found (a
+//     client without keep-alive opens one connection after another), then
+//     at the processes of the owning UID, newest first. Reading another user's /proc/<pid>/fd needs root, so a
 //     daemon running as a user names the owner of every connection but the
 //     process only of its own user's. A connection from another network
 //     namespace (a container on a bridge) has no socket here: its owner is

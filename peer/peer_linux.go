@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/prometheus/procfs"
@@ -14,7 +15,15 @@ import (
 // System is the OS's resolver.
 type System struct {
 	fs procfs.FS
+
+	mu     sync.Mutex
+	recent []int // PIDs found last, most recent first: looked at first
 }
+
+// recentPIDs bounds System.recent. A client without keep-alive (a script
+// in a loop, an SDK that closes its connections) opens many connections
+// from one process: its PID is looked at first, before any scan.
+const recentPIDs = 8
 
 var _ Resolver = (*System)(nil)
 
@@ -89,29 +98,54 @@ func (s *System) Process(p Peer) (Process, error) {
 	if p.inode == 0 {
 		return Process{}, ErrNotFound // closed, or orphaned: no process holds it
 	}
+	target := "socket:[" + strconv.FormatUint(p.inode, 10) + "]"
+	s.mu.Lock()
+	recent := slices.Clone(s.recent)
+	s.mu.Unlock()
+	for _, pid := range recent {
+		if pr, err := s.fs.Proc(pid); err == nil && holds(pr, target) {
+			s.found(pid)
+			return describe(pr), nil
+		}
+	}
 	procs, err := s.fs.AllProcs()
 	if err != nil {
 		return Process{}, fmt.Errorf("listing processes: %w", err)
 	}
 	slices.Reverse(procs) // AllProcs sorts by PID
 	uid, _ := strconv.ParseUint(p.User, 10, 32)
-	target := "socket:[" + strconv.FormatUint(p.inode, 10) + "]"
 	var others []procfs.Proc
 	for _, pr := range procs {
+		if slices.Contains(recent, pr.PID) {
+			continue
+		}
 		if !s.ownedBy(pr.PID, uint32(uid)) {
 			others = append(others, pr)
 			continue
 		}
 		if holds(pr, target) {
+			s.found(pr.PID)
 			return describe(pr), nil
 		}
 	}
 	for _, pr := range others {
 		if holds(pr, target) {
+			s.found(pr.PID)
 			return describe(pr), nil
 		}
 	}
 	return Process{}, ErrNotFound
+}
+
+// found puts pid first among the recent ones.
+func (s *System) found(pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recent = slices.DeleteFunc(s.recent, func(p int) bool { return p == pid })
+	s.recent = slices.Insert(s.recent, 0, pid)
+	if len(s.recent) > recentPIDs {
+		s.recent = s.recent[:recentPIDs]
+	}
 }
 
 // ownedBy says whether /proc/<pid> belongs to uid (the process's effective

@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+
+	"github.com/credd/credd/audit"
+	"github.com/credd/credd/internal/peertest"
+	"github.com/credd/credd/peer"
+)
+
+// peerClient is e2e/testdata/peerclient built static (CGO_ENABLED=0) into
+// a directory every user may read, once per test binary.
+var peerClient = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "credd-peerclient-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "peerclient")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/peerclient")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", &buildError{out: string(out), err: err}
+	}
+	return bin, nil
+})
+
+type buildError struct {
+	out string
+	err error
+}
+
+func (e *buildError) Error() string { return "building peerclient: " + e.err.Error() + "\n" + e.out }
+
+// clientResult is what peerclient prints.
+type clientResult struct {
+	IMDS, Container struct {
+		AccessKeyID string `json:"access_key_id"`
+		Status      int    `json:"status"`
+		Error       string `json:"error"`
+	}
+}
+
+// runClient runs peerclient (prefix: e.g. setpriv and its options, or
+// podman run ...) and returns its result and its PID.
+func runPeerClient(t *testing.T, prefix []string, args ...string) (clientResult, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*peertest.Timeout)
+	defer cancel()
+	argv := append(append([]string{}, prefix...), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s%s", strings.Join(argv, " "), err, out.String(), errb.String())
+	}
+	var res clientResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("peerclient printed %q: %v (stderr %s)", out.String(), err, errb.String())
+	}
+	return res, cmd.Process.Pid
+}
+
+// withAudit gives the daemon an audit log in its state dir.
+func withAudit(path *string) creddOption {
+	return func(t *testing.T, s setup) {
+		*path = filepath.Join(s.cfg.StateDir, "audit.jsonl")
+		l, err := audit.Open(audit.Options{Path: *path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		s.deps.Audit = l
+	}
+}
+
+// auditLines reads the audit log once the daemon has flushed it (every
+// second) with n lines at least.
+func auditLines(t *testing.T, path string, n int) []audit.Entry {
+	t.Helper()
+	var got []audit.Entry
+	waitFor(t, "the audit log", func() bool {
+		got = nil
+		_ = audit.Read(path, audit.Filter{}, func(e audit.Entry) { got = append(got, e) })
+		return len(got) >= n
+	})
+	return got
+}
+
+// TestOtherUserIsRefused: a real process of another user (UID 65534,
+// through setpriv) gets 403 from IMDS and from the container endpoint
+// even with the right token; the owner gets credentials; the audit log
+// holds both, with each client's PID and executable.
+func TestOtherUserIsRefused(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("setpriv is Linux's")
+	}
+	if os.Geteuid() != 0 {
+		peertest.Require(t, "root (to run a client as another UID)", os.ErrPermission)
+	}
+	setpriv := peertest.Tool(t, "setpriv", "apt-get install util-linux")
+	bin, err := peerClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, awsCfg := newProcessProfile(t, "dev")
+	var auditPath string
+	c := startCredd(t, "default_profile: dev\nprofiles:\n  dev: {aws_profile: dev}\n", awsCfg, withAudit(&auditPath))
+
+	other, otherPID := runPeerClient(t, []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin}, "-url", c.URL, "-token", c.Token)
+	for name, a := range map[string]struct {
+		AccessKeyID string `json:"access_key_id"`
+		Status      int    `json:"status"`
+		Error       string `json:"error"`
+	}{"imds": other.IMDS, "container": other.Container} {
+		// The SDK's IMDS client does not show the body; the container
+		// provider does.
+		if a.AccessKeyID != "" || a.Status != 403 || name == "container" && !strings.Contains(a.Error, "user 65534 may not use this credd") {
+			t.Errorf("%s as UID 65534: %+v, want 403 naming the user", name, a)
+		}
+	}
+	owner, ownerPID := runPeerClient(t, []string{bin}, "-url", c.URL, "-token", c.Token)
+	if owner.IMDS.AccessKeyID != dev.AccessKeyID || owner.Container.AccessKeyID != dev.AccessKeyID {
+		t.Fatalf("the owner got %+v, want dev's credentials from both", owner)
+	}
+
+	// Three refusals of one user for one reason (the token PUT, the SDK's
+	// IMDSv1 fallback, the container endpoint) fold into one line within
+	// the minute; the two answers are lines of their own.
+	lines := auditLines(t, auditPath, 3)
+	var refused, served []audit.Entry
+	for _, e := range lines {
+		switch {
+		case e.Status == 403 && e.UID == "65534":
+			refused = append(refused, e)
+		case e.Status == 200:
+			served = append(served, e)
+		}
+	}
+	if len(refused) == 0 || len(served) != 2 {
+		t.Fatalf("audit log: %+v; want the refusals of 65534 and two answers", lines)
+	}
+	for _, e := range refused {
+		if e.PID != otherPID || e.Exe != bin || e.Count < 1 || !strings.Contains(e.Reason, "allow_users") {
+			t.Errorf("refusal %+v, want pid %d, exe %s, a count and the reason", e, otherPID, bin)
+		}
+	}
+	self, _ := peer.Self()
+	endpoints := map[string]bool{}
+	for _, e := range served {
+		endpoints[e.Endpoint] = true
+		if e.PID != ownerPID || e.Exe != bin || e.UID != self || e.Profile != "dev" {
+			t.Errorf("answer %+v, want pid %d, exe %s, uid %s, profile dev", e, ownerPID, bin, self)
+		}
+	}
+	if !endpoints["imds"] || !endpoints["container"] {
+		t.Errorf("answers audited for %v, want imds and container", endpoints)
+	}
+	if raw, _ := os.ReadFile(auditPath); bytes.Contains(raw, []byte(c.Token)) || bytes.Contains(raw, []byte(dev.Secret)) {
+		t.Error("the audit log holds a secret")
+	}
+}
+
+// TestScopedClientToken: a scoped client's token gets its profiles and 403
+// for the others, judged by the SDK's container provider; revoking it
+// refuses the old token at once and serves the new one.
+func TestScopedClientToken(t *testing.T) {
+	dev, devCfg := newProcessProfile(t, "dev")
+	_, opsCfg := newProcessProfile(t, "ops")
+	c := startCredd(t, "default_profile: dev\nclients:\n  ci: {profiles: [dev]}\nprofiles:\n  dev: {aws_profile: dev}\n  ops: {aws_profile: ops}\n", devCfg+opsCfg)
+	tok, err := c.D.ClientToken("ci", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(tok.Path); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file %s: %v %v", tok.Path, fi.Mode(), err)
+	}
+	retrieve := func(profile, token string) (string, error) {
+		cr, err := endpointcreds.New(c.URL+"/v1/credentials/"+profile, func(o *endpointcreds.Options) { o.AuthorizationToken = token }).Retrieve(t.Context())
+		return cr.AccessKeyID, err
+	}
+	if id, err := retrieve("dev", tok.Token); err != nil || id != dev.AccessKeyID {
+		t.Fatalf("ci for dev: %q %v", id, err)
+	}
+	if _, err := retrieve("ops", tok.Token); err == nil || !strings.Contains(err.Error(), "Forbidden") || !strings.Contains(err.Error(), `client "ci" may not take profile "ops"`) {
+		t.Fatalf("ci for ops: %v, want 403 naming the client and the profile", err)
+	}
+	if _, err := retrieve("ops", c.Token); err != nil {
+		t.Fatalf("the owner token for ops: %v", err)
+	}
+	again, err := c.D.ClientToken("ci", false)
+	if err != nil || again.Token != tok.Token {
+		t.Fatalf("a second `client token` changed the token: %v", err)
+	}
+	revoked, err := c.D.ClientToken("ci", true)
+	if err != nil || revoked.Token == tok.Token {
+		t.Fatalf("revoke: %v", err)
+	}
+	if _, err := retrieve("dev", tok.Token); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+		t.Fatalf("the revoked token: %v, want 401", err)
+	}
+	if id, err := retrieve("dev", revoked.Token); err != nil || id != dev.AccessKeyID {
+		t.Fatalf("the new token: %q %v", id, err)
+	}
+	if _, err := c.D.ClientToken("nobody", false); err == nil || !strings.Contains(err.Error(), `no client "nobody"`) {
+		t.Fatalf("an unconfigured client: %v", err)
+	}
+}
