@@ -114,11 +114,15 @@ const (
 	EndpointRefused   = "refused"
 )
 
-// dockerHost is the name under which Docker Desktop's containers reach the
-// host's loopback. Accepting it as a Host opens no rebinding hole: a web
-// page cannot take on a name it does not control, and requests from pages
-// are refused by Origin and Sec-Fetch-Site anyway.
-const dockerHost = "host.docker.internal"
+// dockerHost and podmanHost are the names under which containers reach
+// the host (Docker Desktop's loopback; podman's bridge gateway).
+// Accepting them as a Host opens no rebinding hole: a web page cannot take
+// on a name it does not control, and requests from pages are refused by
+// Origin and Sec-Fetch-Site anyway.
+const (
+	dockerHost = "host.docker.internal"
+	podmanHost = "host.containers.internal"
+)
 
 // MaxTokenTTL is the longest IMDSv2 session, as on EC2.
 const MaxTokenTTL = 21600
@@ -160,7 +164,7 @@ func New(o Options) *Handler {
 // SetHosts replaces Options.Hosts, for a reload that changes listeners.
 func (h *Handler) SetHosts(hosts []string) {
 	m := map[string]bool{}
-	for _, host := range append([]string{dockerHost}, hosts...) {
+	for _, host := range append([]string{dockerHost, podmanHost}, hosts...) {
 		if hn, _, err := net.SplitHostPort(host); err == nil {
 			host = hn
 		}

@@ -141,6 +141,8 @@ func TestBadInput(t *testing.T) {
 		{"Sec-Fetch-Site none is a user's own navigation", "GET", "/healthz", map[string]string{"Sec-Fetch-Site": "none"}, 200, "ok"},
 		{"localhost host", "GET", "/healthz", map[string]string{"Host": "localhost:9955"}, 200, ""},
 		{"IPv6 loopback host", "GET", "/healthz", map[string]string{"Host": "[::1]:9955"}, 200, ""},
+		{"docker host name", "GET", "/healthz", map[string]string{"Host": "host.docker.internal:9955"}, 200, ""},
+		{"podman host name", "GET", "/healthz", map[string]string{"Host": "host.containers.internal:9955"}, 200, ""},
 		{"container default profile", "GET", "/v1/credentials", auth, 200, "ASIADEVEXAMPLE"},
 		{"IMDS credentials", "GET", "/latest/meta-data/iam/security-credentials/dev", withTok(nil), 200, "ASIADEVEXAMPLE"},
 	} {
