@@ -51,6 +51,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/credd/credd/config"
+	"github.com/credd/credd/audit"
 	"github.com/credd/credd/daemon"
 )
 
@@ -286,6 +287,13 @@ func startCredd(ctx context.Context) (addr string, clientToken []byte, stop func
 		return fail(err)
 	}
 	reg := prometheus.NewRegistry()
+	// As credd serve: every connection attributed (the OS's resolver),
+	// every answer a line of the audit log.
+	auditLog, err := audit.Open(audit.Options{Path: filepath.Join(cfg.StateDir, "audit.jsonl")})
+	if err != nil {
+		ln.Close()
+		return fail(err)
+	}
 	d, err := daemon.New(ctx, cfg, daemon.Deps{
 		Registerer:         reg,
 		Gatherer:           reg,
@@ -293,15 +301,17 @@ func startCredd(ctx context.Context) (addr string, clientToken []byte, stop func
 		AWSCredentialFiles: []string{awsCreds},
 		UserName:           "credd-load",
 		ClientToken:        token,
+		Audit:              auditLog,
 	})
 	if err != nil {
 		ln.Close()
+		auditLog.Close()
 		return fail(err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = d.Run(rctx, ln) }()
-	return cfg.Listen, token, func() { cancel(); <-done; cleanup() }, nil
+	return cfg.Listen, token, func() { cancel(); <-done; auditLog.Close(); cleanup() }, nil
 }
 
 // fetchOnce gets an IMDSv2 token and the credentials document from credd
