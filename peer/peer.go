@@ -67,6 +67,9 @@ type Peer struct {
 	inode uint64
 }
 
+// Inode is the client socket's inode (Linux; 0 elsewhere).
+func (p Peer) Inode() uint64 { return p.inode }
+
 // Process is the program behind a connection.
 type Process struct {
 	PID     int

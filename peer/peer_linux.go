@@ -62,10 +62,13 @@ func (s *System) Lookup(local, remote netip.AddrPort) (Peer, error) {
 
 // table reads /proc/net/tcp and tcp6. A client end in IPv4 may sit in
 // either (an IPv6 socket connecting to an IPv4-mapped address shows in
-// tcp6).
+// tcp6). procfs deprecates these readers in favour of netlink, which is
+// Lookup's first way; this one is for where netlink is not allowed.
 func (s *System) table(local, remote netip.AddrPort) (Peer, error) {
+	//lint:ignore SA1019 the fallback of sock_diag (see above)
 	tables := []func() (procfs.NetTCP, error){s.fs.NetTCP6}
 	if remote.Addr().Is4() {
+		//lint:ignore SA1019 the fallback of sock_diag (see above)
 		tables = []func() (procfs.NetTCP, error){s.fs.NetTCP, s.fs.NetTCP6}
 	}
 	for _, table := range tables {
