@@ -219,7 +219,8 @@ func TestProofs(t *testing.T) {
 		{"private key in the jwk", func(u string) string {
 			return key.proof(u, func(h, _ map[string]any) {
 				j := key.jwk()
-				j["d"] = base64.RawURLEncoding.EncodeToString(key.priv.D.Bytes())
+				d, _ := key.priv.Bytes()
+				j["d"] = base64.RawURLEncoding.EncodeToString(d)
 				h["jwk"] = j
 			})
 		}, "private key"},
