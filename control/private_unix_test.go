@@ -134,7 +134,7 @@ func TestPrepareDirRefuses(t *testing.T) {
 			if err := os.Chown(dir, 65534, 65534); err != nil {
 				t.Fatal(err)
 			}
-		}, []string{"belongs to user 65534", "chmod 700"}},
+		}, []string{"belongs to user 65534", "set another state_dir"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(shortDir(t), "s")

@@ -36,6 +36,10 @@ func EnsureToken(stateDir string) (path string, token []byte, err error) {
 	switch {
 	case err == nil:
 		if err := CheckPrivate(path); err != nil {
+			var ie *store.InsecureFileError
+			if errors.As(err, &ie) && ie.Owner != "" {
+				ie.Fix = "remove it (rm " + path + ") and start credd again to make a new one"
+			}
 			return "", nil, err
 		}
 		tok := strings.TrimSpace(string(b))
@@ -54,6 +58,31 @@ func EnsureToken(stateDir string) (path string, token []byte, err error) {
 	default:
 		return "", nil, fmt.Errorf("reading client token: %w", err)
 	}
+}
+
+// RemoveStaleTemps removes the temporary files that a credd killed while
+// it replaced its token left in the state dir (atomicfile's
+// .tmp-token-*), and returns their names. Only the daemon holding the
+// state dir's lock writes the token, so any such file is a leftover: call
+// it after Lock.
+func RemoveStaleTemps(stateDir string) ([]string, error) {
+	des, err := os.ReadDir(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, de := range des {
+		if !strings.HasPrefix(de.Name(), atomicfile.TempPrefix+TokenFile+"-") || !de.Type().IsRegular() {
+			continue
+		}
+		if err := os.Remove(filepath.Join(stateDir, de.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, de.Name())
+	}
+	return removed, errors.Join(errs...)
 }
 
 // ReadToken reads an existing token (for `credd env`).

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"syscall"
+
+	"github.com/credd/credd/private"
 )
 
 // openEntry opens an entry for reading without following a symbolic link
@@ -21,9 +23,13 @@ func openEntry(path string) (*os.File, error) {
 	return f, err
 }
 
-// checkPrivate refuses a file or directory that group or others may write.
+// checkPrivate refuses a file or directory that group or others may
+// write, or that another user owns.
 func checkPrivate(path string, fi fs.FileInfo, mode string) error {
 	perm := fi.Mode().Perm()
+	if owner, foreign := private.Foreign(fi); foreign {
+		return &InsecureFileError{Path: path, Mode: uint32(perm), Owner: owner, Fix: "credd reads only its own user's files"}
+	}
 	if perm&0o022 != 0 {
 		return &InsecureFileError{Path: path, Mode: uint32(perm), Fix: "chmod " + mode + " " + shellQuote(path)}
 	}

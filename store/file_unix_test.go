@@ -4,6 +4,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +75,34 @@ func TestFileLoadAllSkipsBadEntries(t *testing.T) {
 		if !found {
 			t.Errorf("no problem names %q with %q: %v", key, want, problems)
 		}
+	}
+}
+
+// TestFileRefusesAnotherUsersEntries: a session file another user owns is
+// refused at open and when read, naming the owner, whatever its mode (its
+// owner could rewrite it at will).
+func TestFileRefusesAnotherUsersEntries(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give a file to another user")
+	}
+	ctx := context.Background()
+	s, dir := newFile(t)
+	mustPut(t, s, "sso/planted", []byte(`{"ok":true}`))
+	mustPut(t, s, "sso/mine", []byte(`{"ok":true}`))
+	path := filepath.Join(dir, "sso%2Fplanted.json")
+	if err := os.Chown(path, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	for name, err := range map[string]error{
+		"NewFile": func() error { _, err := NewFile(dir); return err }(),
+		"Get":     func() error { _, err := s.Get(ctx, "sso/planted"); return err }(),
+	} {
+		var ie *InsecureFileError
+		if !errors.As(err, &ie) || ie.Path != path || !strings.Contains(err.Error(), "belongs to user 65534 (nobody)") {
+			t.Errorf("%s = %v, want an *InsecureFileError naming %s and its owner", name, err, path)
+		}
+	}
+	if v, err := s.Get(ctx, "sso/mine"); err != nil || string(v) != `{"ok":true}` {
+		t.Errorf("the user's own entry: %q, %v", v, err)
 	}
 }

@@ -53,21 +53,28 @@ var (
 	// store holds.
 	ErrTooLarge = errors.New("value too large")
 	// ErrInsecureFile is returned (wrapped, as an *InsecureFileError) for a
-	// session file or directory that group or others may write.
-	ErrInsecureFile = errors.New("file is writable by group or others")
+	// session file or directory that group or others may write, or that
+	// another user owns.
+	ErrInsecureFile = errors.New("file is writable by group or others, or another user's")
 )
 
 // InsecureFileError names a session file or directory that group or others
-// may write, and the command that fixes it. errors.Is(err, ErrInsecureFile)
-// holds for it.
+// may write, or that another user owns, and what fixes it.
+// errors.Is(err, ErrInsecureFile) holds for it.
 type InsecureFileError struct {
 	Path string
 	Mode uint32 // permission bits found
-	Fix  string // shell command that makes the file private
+	// Owner names the user who owns the file ("UID (name)") when it is
+	// not the user credd runs as; "" when the mode is the problem.
+	Owner string
+	Fix   string // shell command that makes the file private; with Owner, what to do
 }
 
 func (e *InsecureFileError) Error() string {
-	return fmt.Sprintf("%v: %s (mode %04o): run `%s`", ErrInsecureFile, e.Path, e.Mode, e.Fix)
+	if e.Owner != "" {
+		return fmt.Sprintf("%s belongs to user %s, not to this one: %s", e.Path, e.Owner, e.Fix)
+	}
+	return fmt.Sprintf("%s (mode %04o) is writable by group or others: run `%s`", e.Path, e.Mode, e.Fix)
 }
 
 // Is reports whether target is ErrInsecureFile.

@@ -76,6 +76,13 @@ func (a *app) serveCmd() *cobra.Command {
 				return exitf(ExitUsage, "refusing to start: %w", err)
 			}
 			defer unlock()
+			removed, err := daemon.RemoveStaleTemps(l.cfg.StateDir)
+			if len(removed) > 0 {
+				log.Info("removed the temporary files an earlier credd left", "dir", l.cfg.StateDir, "files", removed)
+			}
+			if err != nil {
+				log.Warn("could not remove the temporary files an earlier credd left", "dir", l.cfg.StateDir, "error", err)
+			}
 			_, token, err := daemon.EnsureToken(l.cfg.StateDir)
 			if err != nil {
 				return exitf(ExitUsage, "refusing to start: %w", err)
