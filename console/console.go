@@ -22,9 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
@@ -241,7 +239,7 @@ func (c *Client) signinToken(ctx context.Context, endpoint string, creds cred.Cr
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return "", fmt.Errorf("asking the federation endpoint %s for a sign-in token: %s", where, redact(err.Error(), creds))
+		return "", fmt.Errorf("asking the federation endpoint %s for a sign-in token: %s", where, cred.Redact(err.Error(), creds.Secrets()...))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
@@ -253,17 +251,17 @@ func (c *Client) signinToken(ctx context.Context, endpoint string, creds cred.Cr
 		if sessionSeconds != "" {
 			hint += " and that the role allows a console session of " + sessionSeconds + " s (console.session_duration)"
 		}
-		return "", fmt.Errorf("the federation endpoint %s refused the sign-in: %s%s; %s", where, resp.Status, excerpt(body, creds), hint)
+		return "", fmt.Errorf("the federation endpoint %s refused the sign-in: %s%s; %s", where, resp.Status, unshown(body), hint)
 	}
 	var answer struct {
 		SigninToken string
 	}
 	if err := json.Unmarshal(body, &answer); err != nil {
 		ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-		return "", fmt.Errorf("the federation endpoint %s answered with something that is not JSON (Content-Type %q%s): is console.federation_endpoint a federation endpoint (https://signin.aws.amazon.com/federation)?", where, ct, excerpt(body, creds))
+		return "", fmt.Errorf("the federation endpoint %s answered with something that is not JSON (Content-Type %q%s): is console.federation_endpoint a federation endpoint (https://signin.aws.amazon.com/federation)?", where, ct, unshown(body))
 	}
 	if answer.SigninToken == "" {
-		return "", fmt.Errorf("the federation endpoint %s answered JSON without a SigninToken%s", where, excerpt(body, creds))
+		return "", fmt.Errorf("the federation endpoint %s answered JSON without a SigninToken%s", where, unshown(body))
 	}
 	return answer.SigninToken, nil
 }
@@ -279,26 +277,13 @@ func redactedEndpoint(endpoint string) string {
 	return u.String()
 }
 
-// excerpt is a short, one-line, printable start of an answer body for an
-// error message, with the credentials blanked should the body echo them.
-func excerpt(body []byte, creds cred.Credentials) string {
-	s := strings.Join(strings.FieldsFunc(string(body), func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }), " ")
-	if s == "" {
+// unshown says how much of an answer an error leaves out. The federation
+// endpoint's answers are never quoted: one may repeat the request, whose
+// Session parameter is the credentials themselves (URL-encoded JSON, which
+// no redaction of the raw secret would catch).
+func unshown(body []byte) string {
+	if len(body) == 0 {
 		return ""
 	}
-	s = redact(s, creds)
-	if r := []rune(s); len(r) > 160 {
-		s = string(r[:160]) + "…"
-	}
-	return ": " + strconv.Quote(s)
-}
-
-// redact blanks the credentials' secrets in s.
-func redact(s string, creds cred.Credentials) string {
-	for _, secret := range []string{creds.SecretAccessKey, creds.SessionToken} {
-		if len(secret) >= 4 {
-			s = strings.ReplaceAll(s, secret, "<redacted>")
-		}
-	}
-	return s
+	return fmt.Sprintf(" (its %d-byte answer is not shown: it may repeat the request, which carries the credentials)", len(body))
 }

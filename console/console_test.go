@@ -2,11 +2,14 @@ package console
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -274,12 +277,12 @@ func TestEndpointFailures(t *testing.T) {
 		duration    time.Duration
 		want        []string
 	}{
-		{"400 with HTML", 400, "text/html", "<html><body>Bad\nRequest</body></html>", "", 0, []string{"refused the sign-in: 400 Bad Request", `"<html><body>Bad Request</body></html>"`, "credd status"}},
+		{"400 with HTML", 400, "text/html", "<html><body>Bad\nRequest</body></html>", "", 0, []string{"refused the sign-in: 400 Bad Request", "its 37-byte answer is not shown", "credd status"}},
 		{"400 with a session duration", 400, "text/html", "", "", time.Hour, []string{"400 Bad Request", "console session of 3600 s", "console.session_duration"}},
-		{"500", 500, "text/plain", "oops", "", 0, []string{"500 Internal Server Error", `"oops"`}},
+		{"500", 500, "text/plain", "oops", "", 0, []string{"500 Internal Server Error", "its 4-byte answer is not shown"}},
 		{"200 but HTML", 200, "text/html; charset=utf-8", "<html>sign in</html>", "", 0, []string{"not JSON", `Content-Type "text/html"`, "console.federation_endpoint"}},
 		{"200 JSON without a token", 200, "application/json", `{"Error":"x"}`, "", 0, []string{"without a SigninToken"}},
-		{"an answer echoing the credentials is redacted", 400, "text/plain", "bad session " + creds.SecretAccessKey + " " + creds.SessionToken, "", 0, []string{"<redacted>"}},
+		{"an answer echoing the credentials is not shown", 400, "text/plain", "bad session " + creds.SecretAccessKey + " " + creds.SessionToken, "", 0, []string{"not shown"}},
 		{"nobody listening", 0, "", "", "http://127.0.0.1:1/federation", 0, []string{"asking the federation endpoint http://127.0.0.1:1/federation for a sign-in token", "refused"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -303,6 +306,55 @@ func TestEndpointFailures(t *testing.T) {
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("error leaks %q: %v", secret, err)
 				}
+			}
+		})
+	}
+}
+
+// TestEndpointEchoingTheRequest: a federation endpoint that answers with
+// the request it got (query string, JSON, or the JSON of the Session
+// parameter) has the credentials URL-encoded or JSON-escaped in its
+// answer, where no search for the raw secret finds them. The error (which
+// becomes a 503 body and a log line) quotes no part of such an answer.
+func TestEndpointEchoingTheRequest(t *testing.T) {
+	creds := roleCreds("arn:aws:iam::111122223333:role/dev")
+	creds.SecretAccessKey = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLEKEY"
+	creds.SessionToken = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJH+token=="
+	for _, tc := range []struct {
+		name   string
+		status int
+		echo   func(r *http.Request) string
+	}{
+		{"400 with the raw query", 400, func(r *http.Request) string { return "Bad request: " + r.URL.RawQuery }},
+		{"400 with the query, lower-case escapes", 400, func(r *http.Request) string { return strings.ToLower(r.URL.RawQuery) }},
+		{"500 with the request as JSON", 500, func(r *http.Request) string {
+			b, _ := json.Marshal(map[string]any{"error": "internal", "request": r.URL.Query()})
+			return string(b)
+		}},
+		{"200 JSON without a token, echoing", 200, func(r *http.Request) string {
+			b, _ := json.Marshal(map[string]string{"Error": "no token for " + r.URL.RawQuery})
+			return string(b)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.echo(r))
+			}))
+			defer srv.Close()
+			c := &Client{Endpoint: srv.URL + "/federation", Clock: clock.NewFake(now)}
+			_, err := c.Link(t.Context(), Request{Profile: "dev", Credentials: creds})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, part := range []string{"wJalrXUtnFEMI", "bPxRfiCYzEX", "IQoJb3JpZ2lu", "sessionKey", "Session="} {
+				if strings.Contains(strings.ToLower(err.Error()), strings.ToLower(part)) {
+					t.Errorf("the error repeats %q from the echoed request: %v", part, err)
+				}
+			}
+			if !strings.Contains(err.Error(), "not shown") {
+				t.Errorf("the error does not say the answer was left out: %v", err)
 			}
 		})
 	}
