@@ -130,7 +130,7 @@ func (o *OIDC) AuthCodeURL(ctx context.Context, redirect, state string) (string,
 	return u, func(ctx context.Context, code string) (Tokens, error) {
 		t, err := conf.Exchange(o.ctx(ctx), code, oauth2.VerifierOption(verifier))
 		if err != nil {
-			return Tokens{}, fmt.Errorf("exchanging the authorization code at %s: %w", o.Issuer, err)
+			return Tokens{}, fmt.Errorf("exchanging the authorization code at %s: %w", o.Issuer, withoutAnswer(err, code, verifier, o.ClientSecret))
 		}
 		return o.tokens(ctx, p, t, nonce)
 	}, nil
@@ -147,14 +147,14 @@ func (o *OIDC) StartDevice(ctx context.Context) (DeviceStart, func(context.Conte
 	}
 	da, err := conf.DeviceAuth(o.ctx(ctx))
 	if err != nil {
-		return DeviceStart{}, nil, fmt.Errorf("starting device sign-in at %s: %w", o.Issuer, err)
+		return DeviceStart{}, nil, fmt.Errorf("starting device sign-in at %s: %w", o.Issuer, withoutAnswer(err, o.ClientSecret))
 	}
 	ds := DeviceStart{UserCode: da.UserCode, VerificationURI: da.VerificationURI, VerificationURIComplete: da.VerificationURIComplete,
 		Expires: da.Expiry, Interval: time.Duration(da.Interval) * time.Second}
 	return ds, func(ctx context.Context) (Tokens, error) {
 		t, err := conf.DeviceAccessToken(o.ctx(ctx), da)
 		if err != nil {
-			return Tokens{}, fmt.Errorf("device sign-in at %s: %w", o.Issuer, err)
+			return Tokens{}, fmt.Errorf("device sign-in at %s: %w", o.Issuer, withoutAnswer(err, da.DeviceCode, o.ClientSecret))
 		}
 		return o.tokens(ctx, p, t, "")
 	}, nil
@@ -171,9 +171,37 @@ func (o *OIDC) Refresh(ctx context.Context, old Tokens) (Tokens, error) {
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_grant" || re.Response != nil && re.Response.StatusCode/100 == 4 && re.Response.StatusCode != http.StatusTooManyRequests) {
 			return Tokens{}, fmt.Errorf("%w: %s refused the refresh token (%s)", cred.ErrLoginRequired, o.Issuer, re.ErrorCode)
 		}
-		return Tokens{}, fmt.Errorf("refreshing at %s: %w", o.Issuer, err)
+		return Tokens{}, fmt.Errorf("refreshing at %s: %w", o.Issuer, withoutAnswer(err, old.RefreshToken, o.ClientSecret))
 	}
 	return o.tokens(ctx, p, t, "")
+}
+
+// withoutAnswer is err without the token endpoint's answer. oauth2 quotes
+// an answer that is not a standard error document whole, and an error
+// page (a proxy's, say) may repeat the request, whose form carries the
+// refresh token, the client secret or the code. What stays: the HTTP
+// status, and the standard error code and description with the request's
+// secrets blanked (cred.Redact, in every encoding). Other errors pass
+// unchanged.
+func withoutAnswer(err error, secrets ...string) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		return err
+	}
+	msg := "the token endpoint answered"
+	if re.Response != nil {
+		msg += " " + re.Response.Status
+	}
+	switch {
+	case re.ErrorCode != "":
+		msg += ": " + re.ErrorCode
+		if re.ErrorDescription != "" {
+			msg += ": " + re.ErrorDescription
+		}
+	case len(re.Body) > 0:
+		msg += fmt.Sprintf(" (its %d-byte answer is not shown: it may repeat the request, which carries secrets)", len(re.Body))
+	}
+	return errors.New(cred.Redact(msg, secrets...))
 }
 
 // Claims verifies a stored ID token again and returns its claims. Tokens

@@ -346,6 +346,9 @@ type tokenEndpoint struct {
 	status int
 	body   string
 	err    error
+	// echo puts the request's form where "@FORM@" is in body, as a
+	// proxy's or a provider's error page might.
+	echo bool
 }
 
 func (te tokenEndpoint) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -355,10 +358,15 @@ func (te tokenEndpoint) RoundTrip(r *http.Request) (*http.Response, error) {
 	if te.err != nil {
 		return nil, te.err
 	}
+	body := te.body
+	if te.echo {
+		form, _ := io.ReadAll(r.Body)
+		body = strings.ReplaceAll(body, "@FORM@", string(form))
+	}
 	rec := httptest.NewRecorder()
 	rec.Header().Set("Content-Type", "application/json")
 	rec.WriteHeader(te.status)
-	_, _ = io.WriteString(rec, te.body)
+	_, _ = io.WriteString(rec, body)
 	return rec.Result(), nil
 }
 
@@ -378,6 +386,11 @@ func TestOIDCRefreshErrors(t *testing.T) {
 		{name: "server error", token: &tokenEndpoint{status: 500, body: `{"error":"server_error"}`}, text: "server_error"},
 		{name: "not JSON", token: &tokenEndpoint{status: 502, body: `<html>bad gateway</html>`}, text: "502"},
 		{name: "unreachable", token: &tokenEndpoint{err: errors.New("connection refused")}, text: "connection refused"},
+		// The answer repeats the request, refresh token and all: it is not
+		// quoted, and standard error fields are redacted.
+		{name: "an error page echoing the request", token: &tokenEndpoint{status: 502, body: `<html>upstream failed for @FORM@</html>`, echo: true}, text: "not shown"},
+		{name: "an error description echoing the request", token: &tokenEndpoint{status: 500, body: `{"error":"server_error","error_description":"cannot handle @FORM@"}`, echo: true}, text: "server_error"},
+		{name: "invalid_grant echoing the request", token: &tokenEndpoint{status: 400, body: `{"error":"invalid_grant","error_description":"@FORM@"}`, echo: true}, login: true, text: "invalid_grant"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			client := p.Client()
@@ -387,9 +400,13 @@ func TestOIDCRefreshErrors(t *testing.T) {
 				client = &http.Client{Transport: te, Timeout: 10 * time.Second}
 			}
 			m := &login.OIDC{Issuer: p.Issuer(), ClientID: p.ClientID(), HTTPClient: client}
-			_, err := m.Refresh(t.Context(), login.Tokens{RefreshToken: "not-valid-here"})
+			const refreshToken = "rt/not-valid+here=="
+			_, err := m.Refresh(t.Context(), login.Tokens{RefreshToken: refreshToken})
 			if err == nil || errors.Is(err, cred.ErrLoginRequired) != tc.login {
 				t.Fatalf("Refresh = %v, want login required=%v", err, tc.login)
+			}
+			if strings.Contains(err.Error(), "not-valid") {
+				t.Errorf("Refresh = %q: it repeats the refresh token", err)
 			}
 			if !strings.Contains(err.Error(), tc.text) || !strings.Contains(err.Error(), p.Issuer()) {
 				t.Errorf("Refresh = %q, want it to name the provider and %q", err, tc.text)
