@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/credd/credd/internal/ststest"
 )
 
 // TestProcessOutputReachesNoClientAndNoLog: a credential_process that
@@ -28,5 +30,33 @@ func TestProcessOutputReachesNoClientAndNoLog(t *testing.T) {
 		if strings.Contains(text, secret) {
 			t.Errorf("%s carries the secret key: %s", name, text)
 		}
+	}
+}
+
+// TestEmptyCredentialsAreAFailedFetch: an upstream that answers without
+// error but with empty keys (STS with an empty <Credentials/>) has failed:
+// nobody is handed empty credentials, and the profile reports the
+// failure.
+func TestEmptyCredentialsAreAFailedFetch(t *testing.T) {
+	sts := ststest.New(t)
+	sts.EmptyCredentials(true)
+	r := start(t, fmt.Sprintf(`
+sts: {endpoint: %q}
+profiles:
+  keys: {aws_profile: keys}
+  ops: {source_profile: keys, role_arn: "arn:aws:iam::111122223333:role/ops"}
+`, sts.URL), "[profile keys]\naws_access_key_id = AKIAKEYS\naws_secret_access_key = keys-secret\n")
+	code, body := r.get(t, "/v1/credentials/ops", auth)
+	if code != 503 || !strings.Contains(body, "without credentials") {
+		t.Fatalf("%d %s: want a 503 that says the upstream answered without credentials", code, body)
+	}
+	var st ProfileStatus
+	for _, s := range r.d.Status() {
+		if s.Profile == "ops" {
+			st = s
+		}
+	}
+	if st.LastError == nil || st.Failures == 0 || !st.Expires.IsZero() {
+		t.Errorf("status %+v: want a failure and nothing held", st)
 	}
 }

@@ -309,6 +309,11 @@ func (r *Refresher) fetch(ctx context.Context) {
 		}
 	}
 	now := r.clock.Now()
+	if err == nil && (c.AccessKeyID == "" || c.SecretAccessKey == "") {
+		// No error, no credentials (STS with an empty <Credentials/>): a
+		// failed fetch, never something to hand out.
+		err = errors.New("upstream answered without credentials (an empty access key or secret key)")
+	}
 	if err == nil && !c.Expires.IsZero() && !c.ValidAt(now, r.policy.MinValid) {
 		err = fmt.Errorf("upstream returned credentials that expire at %s, less than %s from now", c.Expires.UTC().Format(time.RFC3339), r.policy.MinValid)
 	}

@@ -48,6 +48,7 @@ type Server struct {
 	auth     []string
 	calls    []Call
 	fail     string
+	empty    bool
 	clock    clock.Clock
 	serial   string          // the MFA device RequireMFA registered
 	codes    map[string]bool // its codes: true once used
@@ -85,6 +86,15 @@ func (f *Server) Fail(code string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail = code
+}
+
+// EmptyCredentials makes every later successful call answer with an empty
+// <Credentials/> element (true), as a broken STS or proxy might, or with
+// credentials again (false).
+func (f *Server) EmptyCredentials(empty bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.empty = empty
 }
 
 // SetClock makes the fake date its credentials by c (nil: real time), so a
@@ -229,6 +239,9 @@ func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	call.Issued = key
 	creds := fmt.Sprintf(`<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>fake-secret</SecretAccessKey><SessionToken>fake-token</SessionToken><Expiration>%s</Expiration></Credentials>`, key, exp)
+	if f.empty {
+		creds, call.Issued = "<Credentials/>", ""
+	}
 	switch action {
 	case "GetSessionToken":
 		fmt.Fprintf(w, `<GetSessionTokenResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetSessionTokenResult>%s</GetSessionTokenResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetSessionTokenResponse>`, creds)
