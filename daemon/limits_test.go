@@ -2,10 +2,12 @@ package daemon
 
 import (
 	"bufio"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -136,4 +138,27 @@ func TestHopLimitOnAcceptedConnections(t *testing.T) {
 func startOn(t *testing.T, yaml, awsConfig string, ln net.Listener) *running {
 	t.Helper()
 	return startWithListener(t, yaml, awsConfig, nil, ln)
+}
+
+// TestServerTimeouts: the limits docs/security.md states are the ones the
+// server runs with: a client that trickles its request (slowloris) or
+// never reads the answer is cut off.
+func TestServerTimeouts(t *testing.T) {
+	srv := (&Daemon{log: slog.New(slog.DiscardHandler)}).Server()
+	for _, tc := range []struct {
+		name      string
+		got, want time.Duration
+	}{
+		{"read-header", srv.ReadHeaderTimeout, 5 * time.Second},
+		{"read", srv.ReadTimeout, 10 * time.Second},
+		{"write", srv.WriteTimeout, 30 * time.Second},
+		{"idle", srv.IdleTimeout, 2 * time.Minute},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s timeout %s, docs/security.md says %s", tc.name, tc.got, tc.want)
+		}
+	}
+	if srv.MaxHeaderBytes != MaxHeaderBytes {
+		t.Errorf("MaxHeaderBytes %d, want %d", srv.MaxHeaderBytes, MaxHeaderBytes)
+	}
 }
