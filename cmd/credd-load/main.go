@@ -50,8 +50,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/credd/credd/config"
 	"github.com/credd/credd/audit"
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/daemon"
 )
 
