@@ -13,7 +13,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -193,19 +192,14 @@ func (l *Log) write(e Entry, now bool) error {
 	if len(e.Cmdline) > MaxCmdline {
 		e.Cmdline = e.Cmdline[:MaxCmdline]
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	b = append(b, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.buf)+len(b) > bufSize {
+	if len(l.buf) > bufSize-1024 {
 		if err := l.flushBuf(); err != nil {
 			return err
 		}
 	}
-	l.buf = append(l.buf, b...)
+	l.buf = append(appendEntry(l.buf, e), '\n')
 	if now {
 		return l.flushBuf()
 	}

@@ -132,6 +132,7 @@ type conn struct {
 
 	procOnce sync.Once
 	proc     peer.Process
+	cmdline  string // proc's, redacted and cut, for the audit log
 }
 
 type connKey struct{}
@@ -158,13 +159,17 @@ func (d *Daemon) lookup(cn *conn) {
 	})
 }
 
-func (d *Daemon) process(cn *conn) peer.Process {
+// process looks cn's process up once, with its command line as the audit
+// log shows it: client tokens redacted (whole, then cut: a token cut in two
+// would not match).
+func (d *Daemon) process(cn *conn) (peer.Process, string) {
 	cn.procOnce.Do(func() {
 		if cn.err == nil {
 			cn.proc, _ = d.peers.Process(cn.peer)
+			cn.cmdline = peer.CmdlineString([]string{d.handler.Redact(strings.Join(cn.proc.Cmdline, " "))}, audit.MaxCmdline)
 		}
 	})
-	return cn.proc
+	return cn.proc, cn.cmdline
 }
 
 // users is allow_users resolved to user IDs.
@@ -250,10 +255,8 @@ func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
 			key = "addr:" + cn.remote.Addr().String() + "@" + cn.ln.addr
 		}
 		fill = func(e *audit.Entry) {
-			p := d.process(cn)
-			e.PID, e.Exe = p.PID, p.Exe
-			// Redacted whole, then cut: a token cut in two would not match.
-			e.Cmdline = peer.CmdlineString([]string{d.handler.Redact(strings.Join(p.Cmdline, " "))}, audit.MaxCmdline)
+			p, cmdline := d.process(cn)
+			e.PID, e.Exe, e.Cmdline = p.PID, p.Exe, cmdline
 		}
 	}
 	var err error
