@@ -437,3 +437,38 @@ func TestNameLengths(t *testing.T) {
 		})
 	}
 }
+
+// Profiles decoded entry by entry are what yaml.v3 decodes in one go, and
+// a duplicate profile is still refused.
+func TestParseProfilesEntryByEntry(t *testing.T) {
+	const doc = `profiles:
+  dev: {sso_session: corp, account_id: "111122223333", role_name: Dev, region: eu-west-1}
+  ops:
+    source_profile: dev
+    role_arn: arn:aws:iam::444455556666:role/ops
+    session_tags: {team: ops}
+    transitive_tag_keys: [team]
+    console: {destination: https://console.aws.amazon.com/, session_duration: 2h}
+  legacy: {aws_profile: legacy-admin}
+sso_sessions:
+  corp: {start_url: https://corp.awsapps.com/start, region: eu-west-1}
+`
+	got, err := Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal([]byte(doc), &root); err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	if err := root.Content[0].Decode(&want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("entry by entry:\n%+v\nin one go:\n%+v", got.Profiles, want.Profiles)
+	}
+	if _, err := Parse(strings.NewReader("profiles:\n  dev: {aws_profile: a}\n  dev: {aws_profile: b}\n")); err == nil || !strings.Contains(err.Error(), "already defined") {
+		t.Errorf("a duplicate profile: %v", err)
+	}
+}

@@ -44,10 +44,72 @@ func Parse(r io.Reader) (Config, error) {
 		_ = safely(func() error { return doc.Decode(&cfg) })
 		return cfg, errs
 	}
-	if err := safely(func() error { return doc.Decode(&cfg) }); err != nil {
+	if err := safely(func() error { return decode(doc, &cfg) }); err != nil {
 		return cfg, fmt.Errorf("decoding config: %w", err)
 	}
 	return cfg, nil
+}
+
+// decode decodes doc into cfg. yaml.v3 checks a mapping for duplicate
+// keys by comparing every pair, which made a config of 50,000 profiles
+// take most of a minute to read; so the profiles mapping is checked with
+// a set and decoded entry by entry. A mapping with a duplicate or a merge
+// key goes to yaml.v3 whole, which reports or merges them as it always
+// did.
+func decode(doc *yaml.Node, cfg *Config) error {
+	profiles := mappingValue(doc, "profiles")
+	if profiles == nil || profiles.Kind != yaml.MappingNode || !plainKeys(profiles) {
+		return doc.Decode(cfg)
+	}
+	entries := profiles.Content
+	profiles.Content = nil
+	err := doc.Decode(cfg)
+	profiles.Content = entries
+	if err != nil {
+		return err
+	}
+	if cfg.Profiles == nil {
+		cfg.Profiles = make(map[string]Profile, len(entries)/2)
+	}
+	for i := 0; i+1 < len(entries); i += 2 {
+		var name string
+		var p Profile
+		if err := entries[i].Decode(&name); err != nil {
+			return err
+		}
+		if err := entries[i+1].Decode(&p); err != nil {
+			return err
+		}
+		cfg.Profiles[name] = p
+	}
+	return nil
+}
+
+// mappingValue is the value of key in mapping node n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// plainKeys reports whether mapping n has only scalar keys, none twice
+// and none a merge key.
+func plainKeys(n *yaml.Node) bool {
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || k.Value == "<<" || seen[k.Value] {
+			return false
+		}
+		seen[k.Value] = true
+	}
+	return true
 }
 
 // Salvage reads what it can from a config file that Parse refuses, even
