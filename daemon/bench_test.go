@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
+	"github.com/credd/credd/internal/credproctest"
 )
 
 // Benchmarks of the credentials hot path with what production adds to
@@ -170,9 +170,6 @@ func BenchmarkDaemon(b *testing.B) {
 // newBenchDaemon runs a daemon (without listeners) until the benchmark ends.
 func newBenchDaemon(b *testing.B) *Daemon {
 	b.Helper()
-	if _, err := exec.LookPath("sh"); err != nil {
-		b.Skip("needs sh for credential_process")
-	}
 	// Nothing in the environment may steer the SDK away from the profile.
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
@@ -181,14 +178,11 @@ func newBenchDaemon(b *testing.B) *Daemon {
 		}
 	}
 	dir := b.TempDir()
-	script := filepath.Join(dir, "cred.sh")
-	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	body := fmt.Sprintf("#!/bin/sh\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIABENCHMARKKEY0001\",\"SecretAccessKey\":\"%s\",\"SessionToken\":\"%s\",\"Expiration\":\"%s\"}'\n",
-		strings.Repeat("s", 40), strings.Repeat("T", 800), exp)
+	script := credproctest.Command(b, credproctest.Spec{
+		Output: credproctest.Document("ASIABENCHMARKKEY0001", strings.Repeat("s", 40), strings.Repeat("T", 800), time.Now().Add(time.Hour))})
 	awsCfg := filepath.Join(dir, "aws-config")
 	awsCreds := filepath.Join(dir, "aws-credentials")
 	for path, content := range map[string]string{
-		script:   body,
 		awsCfg:   fmt.Sprintf("[profile %s]\nregion = eu-west-1\ncredential_process = %s\n", benchProfileName, script),
 		awsCreds: "",
 	} {

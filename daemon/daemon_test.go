@@ -25,14 +25,7 @@ import (
 // prints temporary credentials, and returns the config section.
 func processProfile(t *testing.T, name, key, secret, token string) string {
 	t.Helper()
-	dir := t.TempDir()
-	script := filepath.Join(dir, "cred.sh")
-	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	body := fmt.Sprintf("#!/bin/sh\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\",\"SessionToken\":\"%s\",\"Expiration\":\"%s\"}'\n", key, secret, token, exp)
-	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("[profile %s]\ncredential_process = %s\n", name, script)
+	return processProfileExpiring(t, name, key, secret, token, time.Now().Add(time.Hour))
 }
 
 type running struct {

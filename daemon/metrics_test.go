@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,20 +13,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/credd/credd/control"
+	"github.com/credd/credd/internal/credproctest"
 	"github.com/credd/credd/internal/oidctest"
 	"github.com/credd/credd/store"
 )
 
 // processProfileExpiring is processProfile with a chosen expiry.
-func processProfileExpiring(t *testing.T, name, key string, exp time.Time) string {
+func processProfileExpiring(t *testing.T, name, key, secret, token string, exp time.Time) string {
 	t.Helper()
-	script := filepath.Join(t.TempDir(), "cred.sh")
-	body := fmt.Sprintf("#!/bin/sh\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}'\n",
-		key, exp.UTC().Format(time.RFC3339))
-	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("[profile %s]\ncredential_process = %s\n", name, script)
+	cmd := credproctest.Command(t, credproctest.Spec{Output: credproctest.Document(key, secret, token, exp)})
+	return fmt.Sprintf("[profile %s]\ncredential_process = %s\n", name, cmd)
 }
 
 // seriesValues gathers one gauge or counter family as
@@ -62,9 +56,9 @@ func TestExpiryMetricIsTheServedCredentialsExpiry(t *testing.T) {
 	devExp := time.Now().Add(3 * time.Hour).UTC().Truncate(time.Second)
 	opsExp := time.Now().Add(5*time.Hour + 17*time.Minute).UTC().Truncate(time.Second)
 	r := start(t, "profiles:\n  dev: {aws_profile: dev}\n  team/ops: {aws_profile: ops}\n  idle: {aws_profile: idle}\n",
-		processProfileExpiring(t, "dev", "ASIADEV", devExp)+
-			processProfileExpiring(t, "ops", "ASIAOPS", opsExp)+
-			processProfileExpiring(t, "idle", "ASIAIDLE", devExp))
+		processProfileExpiring(t, "dev", "ASIADEV", "s", "t", devExp)+
+			processProfileExpiring(t, "ops", "ASIAOPS", "s", "t", opsExp)+
+			processProfileExpiring(t, "idle", "ASIAIDLE", "s", "t", devExp))
 	if got := seriesValues(t, r.reg, "credd_credentials_expiry_timestamp_seconds"); len(got) != 0 {
 		t.Fatalf("before any request: %v, want no series", got)
 	}

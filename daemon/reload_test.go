@@ -16,6 +16,7 @@ import (
 
 	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/config"
+	"github.com/credd/credd/internal/credproctest"
 )
 
 // counted is a credential_process profile that counts its runs, so tests
@@ -26,16 +27,10 @@ type counted struct {
 
 func countedProfile(t *testing.T, name, key string) counted {
 	t.Helper()
-	dir := t.TempDir()
-	c := counted{key: key, countFile: filepath.Join(dir, "count")}
-	script := filepath.Join(dir, "cred.sh")
-	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	body := fmt.Sprintf("#!/bin/sh\necho x >> %q\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"secret-of-%s\",\"SessionToken\":\"token-of-%s\",\"Expiration\":\"%s\"}'\n",
-		c.countFile, key, key, key, exp)
-	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	c.section = fmt.Sprintf("[profile %s]\ncredential_process = %s\n", name, script)
+	c := counted{key: key, countFile: filepath.Join(t.TempDir(), "count")}
+	cmd := credproctest.Command(t, credproctest.Spec{CountFile: c.countFile,
+		Output: credproctest.Document(key, "secret-of-"+key, "token-of-"+key, time.Now().Add(time.Hour))})
+	c.section = fmt.Sprintf("[profile %s]\ncredential_process = %s\n", name, cmd)
 	return c
 }
 

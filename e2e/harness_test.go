@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/daemon"
+	"github.com/credd/credd/internal/credproctest"
 	"github.com/credd/credd/internal/peertest"
 )
 
@@ -116,9 +116,6 @@ type processProfile struct {
 
 func newProcessProfile(t *testing.T, name string) (processProfile, string) {
 	t.Helper()
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("needs sh for credential_process")
-	}
 	dir := t.TempDir()
 	p := processProfile{
 		AccessKeyID:  "ASIA" + strings.ToUpper(name) + "E2EKEY0001",
@@ -127,15 +124,9 @@ func newProcessProfile(t *testing.T, name string) (processProfile, string) {
 		Expires:      time.Now().Add(time.Hour).UTC().Truncate(time.Second),
 		CountFile:    filepath.Join(dir, "count"),
 	}
-	script := filepath.Join(dir, "cred.sh")
-	body := fmt.Sprintf(`#!/bin/sh
-echo x >> %q
-printf '%%s' '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"%s","SessionToken":"%s","Expiration":"%s"}'
-`, p.CountFile, p.AccessKeyID, p.Secret, p.SessionToken, p.Expires.Format(time.RFC3339))
-	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	section := fmt.Sprintf("[profile %s]\nregion = eu-west-1\ncredential_process = %s\n", name, script)
+	cmd := credproctest.Command(t, credproctest.Spec{CountFile: p.CountFile,
+		Output: credproctest.Document(p.AccessKeyID, p.Secret, p.SessionToken, p.Expires)})
+	section := fmt.Sprintf("[profile %s]\nregion = eu-west-1\ncredential_process = %s\n", name, cmd)
 	return p, section
 }
 

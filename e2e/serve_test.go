@@ -21,6 +21,7 @@ import (
 
 	"github.com/credd/credd/cmd/credd/cli"
 	"github.com/credd/credd/control"
+	"github.com/credd/credd/internal/credproctest"
 	"github.com/credd/credd/store"
 )
 
@@ -430,10 +431,8 @@ func TestSessionsSurviveRestart(t *testing.T) {
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	dir := t.TempDir()
 	started := filepath.Join(dir, "started")
-	script := filepath.Join(dir, "slow.sh")
-	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	writeFile(t, script, fmt.Sprintf("#!/bin/sh\ntouch %q\nsleep 1\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIASLOW\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}'\n", started, exp))
-	os.Chmod(script, 0o700)
+	script := credproctest.Command(t, credproctest.Spec{StartedFile: started, Sleep: time.Second,
+		Output: credproctest.Document("ASIASLOW", "s", "t", time.Now().Add(time.Hour))})
 	s := newServed(t, "profiles:\n  slow: {aws_profile: slow}\n", "[profile slow]\ncredential_process = "+script+"\n")
 	s.start(t)
 	token := s.token(t)
