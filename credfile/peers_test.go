@@ -197,8 +197,7 @@ const debianAWSCLI = peertest.DebianAWSCLI
 
 // TestDebianAWSCLI has the old CLI export the profile WriteProfile wrote.
 func TestDebianAWSCLI(t *testing.T) {
-	_, err := os.Stat(debianAWSCLI)
-	requirePeer(t, "Debian's AWS CLI v2 at "+debianAWSCLI+" (apt-get install awscli)", err)
+	peertest.RequireDebianAWSCLI(t)
 	for _, tc := range updateCases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

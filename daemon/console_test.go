@@ -36,8 +36,10 @@ const userKeys = "aws_access_key_id = AKIAUSERKEYEXAMPLE\naws_secret_access_key 
 func startConsole(t *testing.T, profiles string) *consoleEnv {
 	t.Helper()
 	e := &consoleEnv{sts: ststest.New(t), fed: federationtest.New(t), home: t.TempDir()}
-	// The SDK finds the IAM Identity Center token cache under $HOME.
+	// The SDK finds the IAM Identity Center token cache in the home
+	// directory: $HOME, or %USERPROFILE% on Windows.
 	t.Setenv("HOME", e.home)
+	t.Setenv("USERPROFILE", e.home)
 	awsConfig := "[profile keys]\nregion = eu-central-1\n" + userKeys +
 		processProfile(t, "process", "ASIAPROCESSEXAMPLE", "process-secret-DO-NOT-LEAK", "process-token-DO-NOT-LEAK") +
 		"[profile sso]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Dev\n" +

@@ -268,8 +268,7 @@ const debianAWSCLI = peertest.DebianAWSCLI
 
 func requireDebianAWSCLI(t *testing.T) {
 	t.Helper()
-	_, err := os.Stat(debianAWSCLI)
-	requirePeer(t, "Debian's AWS CLI v2 at "+debianAWSCLI+" (apt-get install awscli)", err)
+	peertest.RequireDebianAWSCLI(t)
 }
 
 // exportCredentials is the credential_process document that

@@ -117,8 +117,7 @@ const debianAWSCLI = peertest.DebianAWSCLI
 // printing, that checks the JSON escapes, the expiry format and the
 // optional fields as well as the line formats themselves.
 func TestDebianAWSCLI(t *testing.T) {
-	_, err := os.Stat(debianAWSCLI)
-	requirePeer(t, "Debian's AWS CLI v2 at "+debianAWSCLI+" (apt-get install awscli)", err)
+	peertest.RequireDebianAWSCLI(t)
 	requireSh(t)
 	type check struct {
 		tc     exportCase

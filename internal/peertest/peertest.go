@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,19 @@ func Require(t testing.TB, what string, err error) {
 		t.Fatalf("%s is required (CREDD_REQUIRE_PEERS=1): %v", what, err)
 	}
 	t.Skipf("%s not available: %v", what, err)
+}
+
+// RequireDebianAWSCLI skips unless Debian's AWS CLI is installed (or
+// fails, under CREDD_REQUIRE_PEERS=1). On any OS but Linux it skips
+// whatever CREDD_REQUIRE_PEERS says: the program is Debian's, and a Linux
+// executable at that path (wine maps / as a drive) does not run there.
+func RequireDebianAWSCLI(t testing.TB) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skipf("Debian's AWS CLI (%s) is a Linux program: this test runs on Linux", DebianAWSCLI)
+	}
+	_, err := os.Stat(DebianAWSCLI)
+	Require(t, "Debian's AWS CLI v2 at "+DebianAWSCLI+" (apt-get install awscli)", err)
 }
 
 // Tool finds a program on PATH; install says how to get it.
