@@ -15,7 +15,7 @@ import (
 
 var errEOF = io.EOF
 
-// Client talks to a daemon's control socket.
+// Client talks to a daemon's control channel.
 type Client struct {
 	path string
 	http *http.Client
@@ -27,8 +27,7 @@ func NewClient(stateDir string) *Client {
 	return &Client{path: path, http: &http.Client{
 		Timeout: 2 * time.Minute,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			return dial(ctx, path)
 		}},
 	}}
 }

@@ -1,20 +1,19 @@
 // Package control is credd's local control API: HTTP over the Unix socket
-// <state_dir>/control.sock (mode 0600 in a 0700 directory). The daemon
-// serves it; the CLI is its only intended client. It owns the wire shapes
-// (documented in docs/control.md), the socket's life cycle and the client.
+// <state_dir>/control.sock (mode 0600 in a 0700 directory), or on Windows
+// over a named pipe whose security descriptor admits only the user. The
+// daemon serves it; the CLI is its only intended client. It owns the wire
+// shapes (documented in docs/control.md), the channel's life cycle and the
+// client.
 package control
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,11 +21,9 @@ import (
 	"github.com/credd/credd/imds"
 )
 
-// SocketName is the socket's file name under the state dir.
+// SocketName is the socket's file name under the state dir (not on
+// Windows: see SocketPath).
 const SocketName = "control.sock"
-
-// SocketPath is where the control socket of stateDir lives.
-func SocketPath(stateDir string) string { return filepath.Join(stateDir, SocketName) }
 
 // Status is the answer of GET /v1/status: a documented, stable shape that
 // `credd status --json` prints as it is. Fields are only ever added.
@@ -257,39 +254,19 @@ func PrepareDir(stateDir string) (was fs.FileMode, tightened bool, err error) {
 	return prepareDir(stateDir)
 }
 
-// Listen creates the control socket. A socket file left by a crashed
-// daemon (nobody answers) is replaced; a live one is never taken over.
-// The state dir must exist and be private (0700; PrepareDir makes it so):
-// Listen refuses one that group or others may access. The socket is
-// created under umask 0077, so it is never open to others, not even
-// before its chmod to 0600.
+// Listen creates the control channel of stateDir: the Unix socket
+// <state_dir>/control.sock, mode 0600, or on Windows a named pipe whose
+// security descriptor admits only this user (see SocketPath). A live
+// daemon's channel is never taken over (ErrAlreadyRunning); a socket file
+// left by a crashed daemon (nobody answers) is replaced. The state dir
+// must exist and be private (PrepareDir makes it so): Listen refuses one
+// that others may access.
 func Listen(stateDir string) (net.Listener, error) {
 	if err := checkDir(stateDir); err != nil {
 		return nil, err
 	}
-	path := SocketPath(stateDir)
-	if _, err := os.Lstat(path); err == nil {
-		c, err := net.DialTimeout("unix", path, time.Second)
-		if err == nil {
-			c.Close()
-			return nil, fmt.Errorf("%w (%s answers)", ErrAlreadyRunning, path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("removing stale control socket: %w", err)
-		}
-	}
-	ln, err := listenUnix(path)
-	if err != nil {
-		return nil, fmt.Errorf("creating control socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil && !isWindows() {
-		ln.Close()
-		return nil, fmt.Errorf("securing control socket: %w", err)
-	}
-	return ln, nil
+	return listen(SocketPath(stateDir))
 }
-
-func isWindows() bool { return filepath.Separator == '\\' }
 
 // Backend is what the daemon offers the control API.
 type Backend interface {
