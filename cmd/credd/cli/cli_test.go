@@ -41,7 +41,11 @@ func newFixture(t *testing.T, yaml string) *fixture {
 			t.Fatal(err)
 		}
 	}
-	f.env = map[string]string{"HOME": dir, "XDG_CONFIG_HOME": filepath.Join(dir, "xdg-config"), "XDG_STATE_HOME": filepath.Join(dir, "xdg-state")}
+	// Each OS's variables for the same dirs: HOME and the XDG ones, and
+	// on Windows %USERPROFILE%, %AppData% and %LocalAppData%.
+	config, state := filepath.Join(dir, "xdg-config"), filepath.Join(dir, "xdg-state")
+	f.env = map[string]string{"HOME": dir, "XDG_CONFIG_HOME": config, "XDG_STATE_HOME": state,
+		"USERPROFILE": dir, "AppData": config, "LocalAppData": state}
 	return f
 }
 
@@ -94,7 +98,7 @@ func TestEnvGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			out = strings.ReplaceAll(out, f.stateDir, "<STATE>")
+			out = strings.ReplaceAll(out, f.stateDir+string(filepath.Separator), "<STATE>/")
 			golden := filepath.Join("testdata", "env-"+tc.name+".golden")
 			if *update {
 				os.WriteFile(golden, []byte(out), 0o644)
@@ -396,21 +400,34 @@ func TestUnknownEnvWarnings(t *testing.T) {
 }
 
 func TestExec(t *testing.T) {
-	if _, err := os.Stat("/bin/sh"); err != nil {
-		t.Skip("needs /bin/sh")
-	}
 	f := newFixture(t, twoProfiles)
 	f.writeToken(t)
 	f.env["AWS_ACCESS_KEY_ID"] = "AKIASHADOW"
 	f.env["AWS_PROFILE"] = "elsewhere"
-	code, out, errOut := f.run(t, "--config", f.cfgPath, "exec", "--profile", "ops", "--", "/bin/sh", "-c",
-		`echo "uri=$AWS_CONTAINER_CREDENTIALS_FULL_URI key=${AWS_ACCESS_KEY_ID:-unset} profile=${AWS_PROFILE:-unset} tok=$AWS_CONTAINER_AUTHORIZATION_TOKEN"; exit 7`)
+	// The child prints its AWS_* variables, one NAME=value a line.
+	child := []string{"/bin/sh", "-c", "env | grep '^AWS_'; exit 7"}
+	if runtime.GOOS == "windows" {
+		child = []string{"cmd.exe", "/C", "set AWS_& exit 7"}
+	}
+	code, out, errOut := f.run(t, append([]string{"--config", f.cfgPath, "exec", "--profile", "ops", "--"}, child...)...)
 	if code != 7 {
 		t.Errorf("exit %d, want the child's 7 (%s)", code, errOut)
 	}
-	want := "uri=http://127.0.0.1:9955/v1/credentials/ops key=unset profile=unset tok=" + testToken
-	if strings.TrimSpace(out) != want {
-		t.Errorf("child saw %q, want %q", out, want)
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		k, v, _ := strings.Cut(strings.TrimRight(line, "\r"), "=")
+		got[k] = v
+	}
+	want := map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9955/v1/credentials/ops", "AWS_CONTAINER_AUTHORIZATION_TOKEN": testToken}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_PROFILE"} {
+		if v, ok := got[k]; ok {
+			t.Errorf("child saw %s=%s, want it unset", k, v)
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("child saw %s=%q, want %q (all: %q)", k, got[k], v, out)
+		}
 	}
 	if code, _, errOut := f.run(t, "--config", f.cfgPath, "exec", "--", "/nonexistent/cmd"); code != 1 || !strings.Contains(errOut, "/nonexistent/cmd") {
 		t.Errorf("missing command: exit %d %s", code, errOut)

@@ -87,13 +87,19 @@ func liveFixture(t *testing.T, yaml string, awsConfig, awsCredentials string) *f
 	return f
 }
 
-// runWith runs the CLI with opener as the browser (nil: none).
+// runWith runs the CLI with opener as the browser (nil: none, as in an
+// SSH login without a display, which every OS takes for no desktop).
 func (f *fixture) runWith(t *testing.T, opener func(string) error, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code = Run(context.Background(), append([]string{"--config", f.cfgPath}, args...), IO{
 		In: strings.NewReader(""), Out: &out, Err: &errb,
-		Getenv:  func(k string) string { return f.env[k] },
+		Getenv: func(k string) string {
+			if v, ok := overSSH[k]; ok && opener == nil {
+				return v
+			}
+			return f.env[k]
+		},
 		Environ: func() []string { return nil },
 		OpenURL: opener,
 	})
@@ -106,7 +112,9 @@ func consoleFixture(t *testing.T) (*fixture, *federationtest.Server) {
 	t.Helper()
 	sts, fed := ststest.New(t), federationtest.New(t)
 	home := t.TempDir()
-	t.Setenv("HOME", home) // the daemon's SDK finds the SSO token cache there
+	// The daemon's SDK finds the SSO token cache in the home directory.
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home)
 	sum := sha1.Sum([]byte("corp"))
 	cache := filepath.Join(home, ".aws", "sso", "cache", hex.EncodeToString(sum[:])+".json")
 	if err := os.MkdirAll(filepath.Dir(cache), 0o700); err != nil {
