@@ -1,6 +1,8 @@
 // Package daemon wires credd together: one refresher per configured profile,
 // the endpoints in front of them, the listeners, the client token and the
-// metrics. It owns every goroutine it starts and stops them on cancel.
+// metrics. Serve runs it as `credd serve` does: the private, locked state
+// dir, the session store and the control socket around it. It owns every
+// goroutine it starts and stops them on cancel.
 package daemon
 
 import (

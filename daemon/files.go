@@ -15,8 +15,12 @@ import (
 	"github.com/credd/credd/store"
 )
 
-// TokenFile is the container endpoint's client token under the state dir.
-const TokenFile = "token"
+// Files under the state dir: the container endpoint's client token, and
+// the audit log.
+const (
+	TokenFile = "token"
+	AuditFile = "audit.jsonl"
+)
 
 // ErrInsecureFile is returned for a file group or others may write. It is
 // the session store's sentinel, so one errors.Is covers every file credd

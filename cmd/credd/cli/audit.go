@@ -14,10 +14,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credd/credd/audit"
+	"github.com/credd/credd/daemon"
 )
 
-// AuditFile is the audit log under the state dir.
-const AuditFile = "audit.jsonl"
+// AuditFile is the audit log under the state dir (daemon.AuditFile).
+const AuditFile = daemon.AuditFile
 
 func (a *app) auditCmd() *cobra.Command {
 	var asJSON, follow bool

@@ -18,6 +18,7 @@ import (
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/daemon"
 )
 
 // Exit codes (DESIGN.md §3).
@@ -92,7 +93,7 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &ee):
 		return ee.code
-	case errors.As(err, &ue), configErrs:
+	case errors.As(err, &ue), configErrs, errors.Is(err, daemon.ErrRefused):
 		return ExitUsage
 	case errors.Is(err, control.ErrNotRunning):
 		return ExitNotRunning

@@ -12,15 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+
 	"testing"
 	"time"
 
 	"github.com/credd/credd/config"
-	"github.com/credd/credd/control"
 	"github.com/credd/credd/daemon"
 	"github.com/credd/credd/internal/federationtest"
 	"github.com/credd/credd/internal/ststest"
+	"github.com/credd/credd/store"
 )
 
 // shortStateDir is a state dir short enough for a Unix socket path.
@@ -68,22 +68,26 @@ func liveFixture(t *testing.T, yaml string, awsConfig, awsCredentials string) *f
 		t.Fatal(err)
 	}
 	cfg.Listen = ln.Addr().String()
-	d, err := daemon.New(t.Context(), cfg, daemon.Deps{
+	deps := daemon.Deps{
 		AWSConfigFiles: []string{awsCfg}, AWSCredentialFiles: []string{awsCreds}, UserName: "tester",
-		ClientToken: []byte(testToken), LoadConfig: func() (config.Config, error) { return cfg, nil },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctl, err := control.Listen(f.stateDir)
-	if err != nil {
-		t.Fatal(err)
+		ClientToken: []byte(testToken), Sessions: store.NewMemory(), LoadConfig: func() (config.Config, error) { return cfg, nil },
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = d.Run(ctx, ln) })
-	wg.Go(func() { _ = control.Serve(ctx, ctl, d.ControlBackend(daemon.ControlInfo{}), nil) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	started, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- daemon.Serve(ctx, cfg, deps, daemon.ServeOptions{Listeners: []net.Listener{ln}, Started: func(*daemon.Daemon) { close(started) }})
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("daemon.Serve: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon.Serve: %v", err)
+		}
+	})
 	return f
 }
 

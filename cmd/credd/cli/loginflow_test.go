@@ -85,15 +85,8 @@ func serveLoginBackend(t *testing.T) (cfgPath string, b *loginBackend) {
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := control.Listen(state)
-	if err != nil {
-		t.Fatal(err)
-	}
 	b = &loginBackend{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = control.Serve(ctx, ln, b, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
+	serveControl(t, state, b)
 	return cfgPath, b
 }
 

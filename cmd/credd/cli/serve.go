@@ -1,21 +1,15 @@
 package cli
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
-	"github.com/credd/credd/audit"
 	"github.com/credd/credd/config"
-	"github.com/credd/credd/control"
 	"github.com/credd/credd/daemon"
 )
 
@@ -46,11 +40,7 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if l.fromFile {
-				if err := daemon.CheckPrivate(l.path); err != nil {
-					return exitf(ExitUsage, "refusing to start: %w", err)
-				}
-			} else {
+			if !l.fromFile {
 				log.Info("no config file: serving the profiles of the shared AWS config", "config", l.path, "profiles", len(l.cfg.Profiles), "default_profile", l.cfg.DefaultProfile)
 				if len(l.skipped) > 0 {
 					log.Warn("AWS profiles with names credd cannot serve were skipped", "profiles", strings.Join(l.skipped, ", "))
@@ -62,54 +52,18 @@ func (a *app) serveCmd() *cobra.Command {
 					_ = a.io.Unsetenv(v)
 				}
 			}
-			// The state dir holds the token and the control socket: only
-			// its owner may enter it.
-			was, tightened, err := control.PrepareDir(l.cfg.StateDir)
-			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %w", err)
-			}
-			if tightened {
-				log.Warn("the state dir was open to group or others: made it private (0700)", "dir", l.cfg.StateDir, "mode_was", fmt.Sprintf("%04o", was))
-			}
-			unlock, err := daemon.Lock(l.cfg.StateDir)
-			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %w", err)
-			}
-			defer unlock()
-			removed, err := daemon.RemoveStaleTemps(l.cfg.StateDir)
-			if len(removed) > 0 {
-				log.Info("removed the temporary files an earlier credd left", "dir", l.cfg.StateDir, "files", removed)
-			}
-			if err != nil {
-				log.Warn("could not remove the temporary files an earlier credd left", "dir", l.cfg.StateDir, "error", err)
-			}
-			_, token, err := daemon.EnsureToken(l.cfg.StateDir)
-			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %w", err)
-			}
-			sessions, err := a.openStore(cmd.Context(), l.cfg, log)
-			if err != nil {
-				return err
-			}
 			awsFiles, err := a.awsFiles()
 			if err != nil {
 				return exitf(ExitUsage, "%w", err)
 			}
-			auditLog, err := audit.Open(audit.Options{Path: filepath.Join(l.cfg.StateDir, AuditFile)})
-			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %v", err)
-			}
-			defer auditLog.Close()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			home, _ := homeDir(a.io.Getenv) // none: the AWS CLI's SSO cache is not shared
 			deps := daemon.Deps{
-				Logger:      log,
-				Registerer:  reg,
-				Gatherer:    reg,
-				UserName:    currentUser(a.io.Getenv),
-				ClientToken: token,
-				Sessions:    sessions,
+				Logger:     log,
+				Registerer: reg,
+				Gatherer:   reg,
+				UserName:   currentUser(a.io.Getenv),
 				// The SDK would read AWS_CONFIG_FILE itself; cmd owns the
 				// environment, so it says where the files are.
 				AWSConfigFiles:     []string{awsFiles.Config},
@@ -117,7 +71,6 @@ func (a *app) serveCmd() *cobra.Command {
 				Secret:             a.io.Getenv,
 				Notifier:           a.notifier(),
 				HomeDir:            home,
-				Audit:              auditLog,
 				// A reload reads everything again, as a start would: the
 				// file (or, with none, the profiles of the shared AWS
 				// config, listed anew), the environment and flags; and a
@@ -133,53 +86,15 @@ func (a *app) serveCmd() *cobra.Command {
 				},
 			}
 			if l.fromFile {
-				deps.ConfigPath = l.path
+				deps.ConfigPath = l.path // refused if others may write it, and watched
 			}
-			d, err := daemon.New(cmd.Context(), l.cfg, deps)
-			if err != nil {
-				return err
-			}
-			ctl, err := control.Listen(l.cfg.StateDir)
-			if err != nil {
-				return exitf(ExitUsage, "refusing to start: %w", err)
-			}
-			lns, err := daemon.Listen(l.cfg)
-			if err != nil {
-				ctl.Close()
-				return exitf(ExitFailure, "%w", err)
-			}
-			ctx, cancel := context.WithCancel(cmd.Context())
-			defer cancel()
-			var wg sync.WaitGroup
-			defer wg.Wait()
-			wg.Go(func() {
-				if err := control.Serve(ctx, ctl, d.ControlBackend(daemon.ControlInfo{Version: version(), ConfigPath: l.path}), log.With("component", "control")); err != nil {
-					log.Error("control socket stopped", "error", err)
-				}
-			})
 			hup := make(chan os.Signal, 1)
 			stopHUP := notifyReload(hup)
 			defer stopHUP()
-			wg.Go(func() {
-				for {
-					select {
-					case <-ctx.Done():
-						return
-					case <-hup:
-						if err := d.Reload(ctx, "SIGHUP"); err != nil && ctx.Err() == nil {
-							log.Error("reload failed", "error", err)
-						}
-					}
-				}
+			return daemon.Serve(cmd.Context(), l.cfg, deps, daemon.ServeOptions{
+				Info:   daemon.ControlInfo{Version: version(), ConfigPath: l.path},
+				Reload: hup,
 			})
-			log.Info("credd started", "version", version(), "profiles", len(l.cfg.Profiles), "state_dir", l.cfg.StateDir, "control", control.SocketPath(l.cfg.StateDir))
-			err = d.Run(ctx, lns...)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("daemon stopped: %w", err)
-			}
-			log.Info("credd stopped")
-			return nil
 		},
 	}
 }

@@ -49,15 +49,23 @@ func (d *fakeDaemon) Status(context.Context) control.Status {
 func startFakeDaemon(t *testing.T, stateDir string, st control.Status) *fakeDaemon {
 	t.Helper()
 	d := &fakeDaemon{status: st}
+	serveControl(t, stateDir, d)
+	return d
+}
+
+// serveControl serves a stand-in daemon's control API on stateDir's
+// socket, as daemon.Serve serves a daemon's, until the test ends. Tests
+// with a real daemon run daemon.Serve itself (liveFixture).
+func serveControl(t *testing.T, stateDir string, b control.Backend) {
+	t.Helper()
 	ln, err := control.Listen(stateDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = control.Serve(ctx, ln, d, nil) }()
+	go func() { defer close(done); _ = control.Serve(ctx, ln, b, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return d
 }
 
 const serviceConfig = `profiles:
