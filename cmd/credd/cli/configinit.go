@@ -118,7 +118,7 @@ func (a *app) roles(ctx context.Context, l loaded, session string, sc config.SSO
 	case !errors.Is(err, control.ErrNotRunning):
 		return nil, clientErr(err)
 	}
-	home, err := homeDir(a.io.Getenv)
+	home, err := config.HomeDir(a.io.Getenv)
 	if err != nil {
 		return nil, exitf(ExitFailure, "%w", err)
 	}

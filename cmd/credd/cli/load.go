@@ -114,7 +114,7 @@ func (a *app) read() (l loaded, problems error, err error) {
 	}
 	found = append(found, a.applyOverrides(&l.cfg)...)
 	if l.cfg.StateDir == "" {
-		dir, err := defaultStateDir(a.io.Getenv)
+		dir, err := config.DefaultStateDir(a.io.Getenv)
 		if err != nil {
 			return l, nil, exitf(ExitUsage, "finding a state directory: %w; set state_dir in the config", err)
 		}
@@ -134,11 +134,11 @@ func (a *app) resolveConfigPath() (path string, explicit bool, err error) {
 	if p := a.io.Getenv("CREDD_CONFIG"); p != "" {
 		return p, true, nil
 	}
-	dir, err := userConfigDir(a.io.Getenv)
+	path, err = config.DefaultPath(a.io.Getenv)
 	if err != nil {
 		return "", false, exitf(ExitUsage, "finding the config directory: %w; pass --config", err)
 	}
-	return filepath.Join(dir, "credd", "config.yaml"), false, nil
+	return path, false, nil
 }
 
 // applyOverrides merges CREDD_<KEY> variables and then flags (later wins)
@@ -195,7 +195,7 @@ func (a *app) awsFiles() (awsfile.Paths, error) {
 	if p.Config != "" && p.Credentials != "" {
 		return p, nil
 	}
-	home, err := homeDir(a.io.Getenv)
+	home, err := config.HomeDir(a.io.Getenv)
 	if err != nil {
 		return p, fmt.Errorf("finding the home directory: %w", err)
 	}

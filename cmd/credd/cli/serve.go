@@ -58,7 +58,7 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			home, _ := homeDir(a.io.Getenv) // none: the AWS CLI's SSO cache is not shared
+			home, _ := config.HomeDir(a.io.Getenv) // none: the AWS CLI's SSO cache is not shared
 			deps := daemon.Deps{
 				Logger:     log,
 				Registerer: reg,

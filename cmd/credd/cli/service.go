@@ -161,11 +161,11 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 	if err != nil {
 		return nil, err
 	}
-	home, err := homeDir(a.io.Getenv)
+	home, err := config.HomeDir(a.io.Getenv)
 	if err != nil {
 		return nil, exitf(ExitUsage, "finding the home directory: %w", err)
 	}
-	configHome, err := userConfigDir(a.io.Getenv)
+	configHome, err := config.UserConfigDir(a.io.Getenv)
 	if err != nil {
 		return nil, exitf(ExitUsage, "finding the config directory: %w", err)
 	}
@@ -239,7 +239,7 @@ func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope inst
 	if u, err := user.Current(); err == nil && runtime.GOOS == "windows" {
 		spec.UserID = u.Uid // the SID
 	}
-	spec.Home, _ = homeDir(a.io.Getenv)
+	spec.Home, _ = config.HomeDir(a.io.Getenv)
 	if scope == install.System {
 		spec.UserName = cmp.Or(sf.runAs, a.io.Getenv("SUDO_USER"), currentUser(a.io.Getenv))
 	}
@@ -262,8 +262,8 @@ func (a *app) xdgPins(cmd *cobra.Command, scope install.Scope, l loaded) (args, 
 		}
 		return a.io.Getenv(k)
 	}
-	shellState, err1 := defaultStateDir(a.io.Getenv)
-	bareState, err2 := defaultStateDir(withoutXDG)
+	shellState, err1 := config.DefaultStateDir(a.io.Getenv)
+	bareState, err2 := config.DefaultStateDir(withoutXDG)
 	if err1 == nil && err2 == nil && shellState != bareState && l.cfg.StateDir == shellState &&
 		!cmd.Flags().Changed("state-dir") && !configSetsStateDir(l) {
 		args = append(args, "--state-dir", shellState)
@@ -281,8 +281,8 @@ func (a *app) xdgPins(cmd *cobra.Command, scope install.Scope, l loaded) (args, 
 // service without XDG_CONFIG_HOME would (the same where XDG does not apply
 // or either cannot be found).
 func (a *app) configDirs() (shell, bare string) {
-	shell, err1 := userConfigDir(a.io.Getenv)
-	bare, err2 := userConfigDir(func(k string) string {
+	shell, err1 := config.UserConfigDir(a.io.Getenv)
+	bare, err2 := config.UserConfigDir(func(k string) string {
 		if k == "XDG_CONFIG_HOME" {
 			return ""
 		}

@@ -1,22 +1,22 @@
-package cli
+package config
 
 import (
 	"errors"
 	"path/filepath"
 )
 
-var homeVars = []string{"USERPROFILE"}
+const homeVar = "USERPROFILE"
 
-// userConfigDir is %AppData%, as os.UserConfigDir.
-func userConfigDir(getenv func(string) string) (string, error) {
+// UserConfigDir is %AppData%, as os.UserConfigDir.
+func UserConfigDir(getenv func(string) string) (string, error) {
 	if d := getenv("AppData"); d != "" {
 		return d, nil
 	}
 	return "", errors.New("%AppData% is not set")
 }
 
-// defaultStateDir is %LocalAppData%\credd.
-func defaultStateDir(getenv func(string) string) (string, error) {
+// DefaultStateDir is %LocalAppData%\credd.
+func DefaultStateDir(getenv func(string) string) (string, error) {
 	if d := getenv("LocalAppData"); d != "" {
 		return filepath.Join(d, "credd"), nil
 	}

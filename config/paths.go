@@ -1,0 +1,29 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// The per-OS places of DESIGN.md §6. getenv is the environment as cmd
+// reads it (tests pass their own); nothing here reads it otherwise.
+
+// HomeDir is the user's home directory: $HOME (%USERPROFILE% on Windows),
+// else what the user database says.
+func HomeDir(getenv func(string) string) (string, error) {
+	if h := getenv(homeVar); h != "" {
+		return h, nil
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return h, nil
+	}
+	return "", errors.New("neither " + homeVar + " nor the user database names a home directory")
+}
+
+// DefaultPath is the configuration file's default location:
+// <UserConfigDir>/credd/config.yaml.
+func DefaultPath(getenv func(string) string) (string, error) {
+	dir, err := UserConfigDir(getenv)
+	return filepath.Join(dir, "credd", "config.yaml"), err
+}

@@ -1,0 +1,17 @@
+package config
+
+import "path/filepath"
+
+const homeVar = "HOME"
+
+// UserConfigDir is ~/Library/Application Support, as os.UserConfigDir.
+func UserConfigDir(getenv func(string) string) (string, error) {
+	home, err := HomeDir(getenv)
+	return filepath.Join(home, "Library", "Application Support"), err
+}
+
+// DefaultStateDir is ~/Library/Application Support/credd.
+func DefaultStateDir(getenv func(string) string) (string, error) {
+	home, err := HomeDir(getenv)
+	return filepath.Join(home, "Library", "Application Support", "credd"), err
+}
