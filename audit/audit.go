@@ -4,8 +4,13 @@
 // which endpoint and listener. Never a secret, token or link.
 //
 // The file is 0600 and rotated by size (10 MB, three old files kept, by
-// default) with gopkg.in/natefinch/lumberjack.v2, the rotation library most
-// Go services use; credd does not rotate by hand. Refusals are folded
+// default) with github.com/DeRuina/timberjack; credd does not rotate by
+// hand. timberjack is a maintained fork of lumberjack (the same Logger,
+// fields and rotation): lumberjack v2.2.1, its last release, starts a
+// goroutine at the first write that trims old files, and nothing ever
+// stops it (one leaked per log opened; natefinch/lumberjack#56, #205).
+// timberjack's Close stops that goroutine and waits for it, so a closed
+// Log leaves nothing running (TestCloseStopsEveryGoroutine). Refusals are folded
 // (see Fold): at most one line per peer and reason per minute, with a
 // count, so that nothing refused can fill the disk or push the real
 // entries out of the rotation. Read reads the file and its rotated
@@ -20,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"gopkg.in/natefinch/lumberjack.v2"
+	"github.com/DeRuina/timberjack"
 
 	"github.com/credd/credd/clock"
 )
@@ -80,7 +85,7 @@ type Log struct {
 	fold  *Fold[pending]
 
 	mu  sync.Mutex
-	w   *lumberjack.Logger
+	w   *timberjack.Logger
 	buf []byte // whole lines not yet written: a write(2) per answer cost more than the answer
 }
 
@@ -118,7 +123,7 @@ func Open(o Options) (*Log, error) {
 	if err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		return nil, fmt.Errorf("opening the audit log: %w", err)
 	}
-	w := &lumberjack.Logger{Filename: o.Path, MaxSize: o.MaxSizeMB, MaxBackups: o.MaxBackups}
+	w := &timberjack.Logger{Filename: o.Path, MaxSize: o.MaxSizeMB, MaxBackups: o.MaxBackups, FileMode: 0o600}
 	return &Log{
 		clock: clock.Or(o.Clock),
 		fold:  NewFold[pending](o.Window, o.MaxPeers),
@@ -179,7 +184,8 @@ func (l *Log) flush(all bool) error {
 	return errors.Join(errs...)
 }
 
-// Close writes every folded refusal and closes the file.
+// Close writes every folded refusal and closes the file. It returns when
+// the rotation's cleanup of old files, if one is under way, is done.
 func (l *Log) Close() error {
 	err := l.flush(true)
 	l.mu.Lock()

@@ -239,16 +239,14 @@ func TestRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Old backups are removed in the rotation library's goroutine, after
+	// the rotation; Close waits for it.
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 	files, err := Files(path)
 	if err != nil {
 		t.Fatal(err)
-	}
-	// lumberjack removes old backups in its own goroutine, after the
-	// rotation: wait for it.
-	deadline := time.Now().Add(10 * time.Second)
-	for len(files) > 3 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-		files, _ = Files(path)
 	}
 	if len(files) != 3 {
 		t.Fatalf("files = %q, want two backups and the current one", files)
@@ -332,5 +330,43 @@ func TestFollow(t *testing.T) {
 	defer mu.Unlock()
 	if seen[0].PID != 0 || seen[1].PID != 1 || seen[2].PID != 2 {
 		t.Fatalf("seen %+v", seen)
+	}
+}
+
+// TestCloseStopsEveryGoroutine: a Log that was opened, written, rotated
+// (its backups trimmed) and closed leaves no goroutine behind. The
+// rotation library's cleanup runs in a goroutine of its own, started at
+// the first write; Close must stop it and wait for it.
+func TestCloseStopsEveryGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	const logs = 5
+	for range logs {
+		l, err := Open(Options{Path: filepath.Join(t.TempDir(), "audit.jsonl"), MaxSizeMB: 1, MaxBackups: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pad := strings.Repeat("x", 200)
+		for range 12000 { // about 3 MB: two rotations, one backup removed
+			if err := l.Write(Entry{Time: t0, Endpoint: EndpointIMDS, Status: 200, Cmdline: pad}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Goroutines that end are gone by the time Close returns; give the
+	// runtime a moment only to let exited goroutines be counted out.
+	var after int
+	for range 50 {
+		if after = runtime.NumGoroutine(); after <= before {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if after > before {
+		buf := make([]byte, 1<<16)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("%d goroutines before %d logs were opened, rotated and closed, %d after:\n%s", before, logs, after, buf)
 	}
 }

@@ -26,8 +26,9 @@ func (f Filter) match(e Entry) bool {
 	return f.Profile == "" || e.Profile == f.Profile
 }
 
-// Files lists the log's files, oldest first: the rotated ones (lumberjack
-// names them NAME-<UTC time>.EXT), then the current one.
+// Files lists the log's files, oldest first: the rotated ones (named
+// NAME-<UTC time>-<reason>.EXT; NAME-<UTC time>.EXT as lumberjack named
+// them), then the current one.
 func Files(path string) ([]string, error) {
 	ext := filepath.Ext(path)
 	old, err := filepath.Glob(strings.TrimSuffix(path, ext) + "-*" + ext)
