@@ -1,0 +1,83 @@
+//go:build windows
+
+package proc
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/windows"
+)
+
+// The test binary is its own helper: with CREDD_PROC_ROLE=parent it
+// starts itself as a child, writes the child's PID to
+// $CREDD_PROC_PIDFILE and sleeps; a child only sleeps. Both hold the
+// stdout they inherited, as a helper's children do.
+func TestMain(m *testing.M) {
+	switch os.Getenv("CREDD_PROC_ROLE") {
+	case "parent":
+		child := exec.Command(os.Args[0])
+		child.Env = append(os.Environ(), "CREDD_PROC_ROLE=child")
+		child.Stdout = os.Stdout
+		if err := child.Start(); err != nil {
+			os.Exit(3)
+		}
+		os.WriteFile(os.Getenv("CREDD_PROC_PIDFILE"), []byte(strconv.Itoa(child.Process.Pid)), 0o600)
+		time.Sleep(240 * time.Second)
+		os.Exit(0)
+	case "child":
+		time.Sleep(240 * time.Second)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestJobKillsTheTree: at the deadline the job object ends the helper and
+// the child it started, which holds the helper's stdout.
+func TestJobKillsTheTree(t *testing.T) {
+	exe, err := filepath.Abs(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(exe, " &^") {
+		t.Skipf("the test binary's path %q needs quoting for cmd.exe", exe)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	t.Setenv("CREDD_PROC_ROLE", "parent")
+	t.Setenv("CREDD_PROC_PIDFILE", pidFile)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := Command(ctx, exe)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run() }()
+	select {
+	case err = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the helper still runs two minutes after its deadline")
+	}
+	if err == nil {
+		t.Fatal("Run succeeded")
+	}
+	b, rerr := os.ReadFile(pidFile)
+	if rerr != nil {
+		t.Fatalf("the helper wrote no PID (%v); Run = %v", rerr, err)
+	}
+	pid, _ := strconv.Atoi(string(b))
+	h, oerr := windows.OpenProcess(windows.SYNCHRONIZE, false, uint32(pid))
+	if oerr != nil {
+		return // no such process: it ended
+	}
+	defer windows.CloseHandle(h)
+	if ev, _ := windows.WaitForSingleObject(h, 10_000); ev != windows.WAIT_OBJECT_0 {
+		t.Errorf("the helper's child (PID %d) runs on after the deadline", pid)
+	}
+}
