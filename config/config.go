@@ -115,6 +115,9 @@ type IMDS struct {
 type Refresh struct {
 	Ahead     Duration `yaml:"ahead,omitempty"`
 	IdleAfter Duration `yaml:"idle_after,omitempty"`
+	// FetchTimeout bounds every upstream fetch; a credential_process still
+	// running then is killed with its process group.
+	FetchTimeout Duration `yaml:"fetch_timeout,omitempty"`
 }
 
 // STS configures the Security Token Service client.
@@ -263,7 +266,7 @@ func Default() Config {
 		AllowUsers:   []string{Self},
 		SessionStore: "auto",
 		IMDS:         IMDS{HopLimit: 1},
-		Refresh:      Refresh{Ahead: Dur(20 * time.Minute), IdleAfter: Dur(12 * time.Hour)},
+		Refresh:      Refresh{Ahead: Dur(20 * time.Minute), IdleAfter: Dur(12 * time.Hour), FetchTimeout: Dur(time.Minute)},
 		STS:          STS{Region: "us-east-1"},
 		Console:      Console{Issuer: "credd"},
 	}

@@ -62,7 +62,7 @@ profiles:
 	if err := c.Validate(); err != nil {
 		t.Fatalf("the DESIGN.md example should validate:\n%v", err)
 	}
-	if c.Refresh.Ahead.Duration != 10*time.Minute || c.Refresh.IdleAfter.Duration != 12*time.Hour {
+	if c.Refresh.Ahead.Duration != 10*time.Minute || c.Refresh.IdleAfter.Duration != 12*time.Hour || c.Refresh.FetchTimeout.Duration != time.Minute {
 		t.Errorf("refresh = %+v", c.Refresh)
 	}
 	if c.STS.Region != "us-east-1" || c.SessionStore != "auto" || c.IMDS.HopLimit != 1 || c.Console.Issuer != "credd" {
@@ -218,6 +218,9 @@ func TestValidateReportsEveryErrorWithItsKey(t *testing.T) {
 	}{
 		{"bad duration", "refresh: {ahead: 20x}\n", []string{`refresh.ahead: invalid duration "20x"`}},
 		{"zero duration", "refresh: {idle_after: 0s}\n", []string{"refresh.idle_after: must be a positive duration"}},
+		{"fetch timeout zero", "refresh: {fetch_timeout: 0s}\n", []string{"refresh.fetch_timeout: must be a positive duration"}},
+		{"fetch timeout too short", "refresh: {fetch_timeout: 500ms}\n", []string{"refresh.fetch_timeout: must be between 1s and 1h"}},
+		{"fetch timeout too long", "refresh: {fetch_timeout: 2h}\n", []string{"refresh.fetch_timeout: must be between 1s and 1h"}},
 		{"listen not host:port", "listen: localhost\n", []string{`listen: must be host:port`}},
 		{"listen port not a number", "listen: 127.0.0.1:http\n", []string{"listen: port must be a number"}},
 		{"listen not loopback", "listen: 0.0.0.0:9955\n", []string{"listen: must be a loopback address", "extra_listen"}},
@@ -309,12 +312,13 @@ func TestSet(t *testing.T) {
 	for _, kv := range [][2]string{
 		{"listen", "127.0.0.2:1234"}, {"extra_listen", "172.17.0.1:9955, 10.0.0.1:9955"}, {"allow_users", "self, 1001"}, {"iam.endpoint", "http://127.0.0.1:9001"},
 		{"imds.allow_v1", "true"}, {"imds.hop_limit", "2"}, {"refresh.ahead", "5m"}, {"sts.endpoint", "http://127.0.0.1:9000"},
+		{"refresh.fetch_timeout", "90s"},
 	} {
 		if err := c.Set(kv[0], kv[1]); err != nil {
 			t.Fatalf("Set(%s): %v", kv[0], err)
 		}
 	}
-	if c.Listen != "127.0.0.2:1234" || len(c.ExtraListen) != 2 || c.ExtraListen[1].Address != "10.0.0.1:9955" || len(c.AllowUsers) != 2 || !c.IMDS.AllowV1 || c.IMDS.HopLimit != 2 || c.Refresh.Ahead.Duration != 5*time.Minute || c.STS.Endpoint != "http://127.0.0.1:9000" || c.IAM.Endpoint != "http://127.0.0.1:9001" {
+	if c.Listen != "127.0.0.2:1234" || len(c.ExtraListen) != 2 || c.ExtraListen[1].Address != "10.0.0.1:9955" || len(c.AllowUsers) != 2 || !c.IMDS.AllowV1 || c.IMDS.HopLimit != 2 || c.Refresh.Ahead.Duration != 5*time.Minute || c.Refresh.FetchTimeout.Duration != 90*time.Second || c.STS.Endpoint != "http://127.0.0.1:9000" || c.IAM.Endpoint != "http://127.0.0.1:9001" {
 		t.Errorf("Set did not apply: %+v", c)
 	}
 	for _, tc := range []struct{ key, val, want string }{

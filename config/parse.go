@@ -290,7 +290,7 @@ func AsErrors(err error) (Errors, bool) {
 // CREDD_<KEY> environment variables.
 var EnvKeys = []string{
 	"listen", "allow_users", "extra_listen", "allow_clients", "state_dir", "default_profile", "session_store",
-	"imds.allow_v1", "imds.hop_limit", "refresh.ahead", "refresh.idle_after",
+	"imds.allow_v1", "imds.hop_limit", "refresh.ahead", "refresh.idle_after", "refresh.fetch_timeout",
 	"sts.region", "sts.endpoint", "iam.endpoint", "console.issuer", "console.federation_endpoint",
 }
 
@@ -333,6 +333,8 @@ func (c *Config) Set(key, value string) error {
 		err = c.Refresh.Ahead.set(value)
 	case "refresh.idle_after":
 		err = c.Refresh.IdleAfter.set(value)
+	case "refresh.fetch_timeout":
+		err = c.Refresh.FetchTimeout.set(value)
 	case "sts.region":
 		c.STS.Region = value
 	case "sts.endpoint":

@@ -36,6 +36,9 @@ const (
 	MaxDuration    = 12 * time.Hour
 	MaxSessionTags = 50
 	MaxHopLimit    = 64
+	// refresh.fetch_timeout's range.
+	MinFetchTimeout = time.Second
+	MaxFetchTimeout = time.Hour
 	// GetSessionToken's range for IAM users.
 	MinMFASessionDuration = 15 * time.Minute
 	MaxMFASessionDuration = 36 * time.Hour
@@ -104,6 +107,11 @@ func (c *Config) Validate() error {
 	}
 	v.positive("refresh.ahead", c.Refresh.Ahead)
 	v.positive("refresh.idle_after", c.Refresh.IdleAfter)
+	if ft := c.Refresh.FetchTimeout; ft.bad || ft.Duration <= 0 {
+		v.positive("refresh.fetch_timeout", ft)
+	} else {
+		v.rangeDur("refresh.fetch_timeout", ft, MinFetchTimeout, MaxFetchTimeout)
+	}
 	v.region("sts.region", c.STS.Region, true)
 	v.url("sts.endpoint", c.STS.Endpoint, false)
 	v.url("iam.endpoint", c.IAM.Endpoint, false)

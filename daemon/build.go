@@ -44,6 +44,7 @@ func (b *builder) awsProfile(name string) *source.AWSProfile {
 		DefaultRegion:   region,
 		HTTPClient:      b.deps.HTTPClient,
 		View:            b.view(p.AWSProfile),
+		FetchTimeout:    b.d.policy(b.cfg).FetchTimeout,
 	}
 	b.awsProfiles[name] = ap
 	return ap

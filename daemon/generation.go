@@ -60,10 +60,10 @@ func specKey(cfg config.Config, name string, keys map[string]string, awsKey func
 		Parent  string
 		Shared  string
 		STS     config.STS
-		Refresh [2]string
+		Refresh [3]string
 		IdP     config.IdentityProvider
 		SSO     config.SSOSession
-	}{p, parent, shared, cfg.STS, [2]string{cfg.Refresh.Ahead.String(), cfg.Refresh.IdleAfter.String()}, cfg.IdentityProviders[p.IdentityProvider], cfg.SSOSessions[p.SSOSession]})
+	}{p, parent, shared, cfg.STS, [3]string{cfg.Refresh.Ahead.String(), cfg.Refresh.IdleAfter.String(), cfg.Refresh.FetchTimeout.String()}, cfg.IdentityProviders[p.IdentityProvider], cfg.SSOSessions[p.SSOSession]})
 	k := digest(b)
 	keys[name] = k
 	return k
@@ -170,5 +170,8 @@ func (d *Daemon) policy(cfg config.Config) refresh.Policy {
 	}
 	p.Ahead = cfg.Refresh.Ahead.Duration
 	p.IdleAfter = cfg.Refresh.IdleAfter.Duration
+	if ft := cfg.Refresh.FetchTimeout.Duration; ft > 0 {
+		p.FetchTimeout = ft
+	}
 	return p
 }

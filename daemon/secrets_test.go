@@ -1,11 +1,14 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/credd/credd/internal/ststest"
 )
@@ -58,5 +61,48 @@ profiles:
 	}
 	if st.LastError == nil || st.Failures == 0 || !st.Expires.IsZero() {
 		t.Errorf("status %+v: want a failure and nothing held", st)
+	}
+}
+
+// TestHungCredentialProcessEndsAtFetchTimeout: refresh.fetch_timeout
+// bounds a credential_process run; at it, the helper and what it started
+// are killed, the request learns why, and the next attempt runs the
+// helper afresh. Before, the helper's child kept the SDK's run alive past
+// the deadline, and every later attempt joined that run and timed out
+// too, until the child exited (240 s here; never, for some helpers).
+func TestHungCredentialProcessEndsAtFetchTimeout(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the helper is a POSIX shell script")
+	}
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	script := filepath.Join(dir, "helper.sh")
+	body := `#!/bin/sh
+if [ -e READY ]; then
+  printf '%s' '{"Version":1,"AccessKeyId":"ASIAGOOD","SecretAccessKey":"s","SessionToken":"t"}'
+  exit 0
+fi
+sleep 240 &
+wait
+`
+	if err := os.WriteFile(script, []byte(strings.ReplaceAll(body, "READY", ready)), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, "refresh: {fetch_timeout: 1s}\nprofiles:\n  dev: {aws_profile: dev}\n", "[profile dev]\ncredential_process = "+script+"\n")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := r.d.Current(ctx, "dev")
+	if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "refresh.fetch_timeout (1s)") {
+		t.Fatalf("Current = %v (ctx: %v), want the fetch timed out after refresh.fetch_timeout, well before the minute", err, ctx.Err())
+	}
+	// The helper answers now; the next attempt (at once, not after the
+	// backoff) must run it rather than wait on the killed one.
+	if err := os.WriteFile(ready, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r.d.gen.Load().entries["dev"].r.Kick()
+	c, err := r.d.Current(ctx, "dev")
+	if err != nil || c.AccessKeyID != "ASIAGOOD" {
+		t.Fatalf("the attempt after the timeout: %v, %v; want the helper's new answer", c, err)
 	}
 }

@@ -299,6 +299,9 @@ func (r *Refresher) fetch(ctx context.Context) {
 	drops := r.drops.Load()
 	fctx, cancel := context.WithTimeout(ctx, r.policy.FetchTimeout)
 	c, err := r.src.Retrieve(fctx)
+	if err != nil && ctx.Err() == nil && errors.Is(fctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("no answer within refresh.fetch_timeout (%s): %w", r.policy.FetchTimeout, err)
+	}
 	cancel()
 	if err == nil && r.drops.Load() != drops {
 		// The sign-in these credentials rest on ended while they were

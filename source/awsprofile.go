@@ -40,6 +40,9 @@ type AWSProfile struct {
 	// and does not keep the whole file in memory with the profile's
 	// configuration. The credentials files are still read as they are.
 	View *SharedView
+	// FetchTimeout bounds a credential_process run (0: the SDK's minute);
+	// the process and everything it started are killed then (proc).
+	FetchTimeout time.Duration
 
 	once sync.Mutex // guards cfg
 	cfg  *aws.Config
@@ -89,6 +92,9 @@ func (p *AWSProfile) load(ctx context.Context) (aws.Config, error) {
 		opts = append(opts, awsconfig.WithSharedCredentialsFiles(p.CredentialFiles))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err == nil {
+		cfg, err = ownProcess(ctx, cfg, opts, p.FetchTimeout)
+	}
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS profile %q: %w", p.Name, err)
 	}

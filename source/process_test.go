@@ -1,12 +1,16 @@
 package source
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/credd/credd/internal/ststest"
 )
 
 // secretMark in a fuzzed or test process output is replaced by a secret
@@ -123,4 +127,103 @@ func FuzzCredentialProcess(f *testing.F) {
 			t.Fatalf("credentials without a key: %q / %d bytes of secret", c.AccessKeyID, len(c.SecretAccessKey))
 		}
 	})
+}
+
+// hungHelper writes a credential_process script that never answers, in
+// the given way, and returns the profile section's line and the file
+// where the script writes the PID of the process that holds its stdout.
+func hungHelper(t *testing.T, body string) (line, pidFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	pidFile = filepath.Join(dir, "pid")
+	script := filepath.Join(dir, "hung.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"+strings.ReplaceAll(body, "PIDFILE", pidFile)+"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return script, pidFile
+}
+
+// gone reports whether the process whose PID is in pidFile has ended (a
+// zombie left for init to reap counts). A killed process closes its files
+// before it becomes a zombie, so this waits a little for the kernel to
+// finish what the kill started.
+func gone(t *testing.T, pidFile string) bool {
+	t.Helper()
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("the helper did not write its PID: %v", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(string(b)) + "/stat")
+		if err != nil {
+			return true
+		}
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(fields) > 0 && (fields[0] == "Z" || fields[0] == "X") {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
+// TestHungCredentialProcessIsKilledWithItsGroup: a credential_process
+// that never answers is killed at the fetch timeout together with
+// everything it started, so Retrieve returns then, and so does the next
+// attempt. The SDK's own runner killed only the shell: a helper's child
+// kept the pipe open and Retrieve waited for it (240 s here, forever for
+// a helper that never exits).
+func TestHungCredentialProcessIsKilledWithItsGroup(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("POSIX shell helpers; proc_windows_test.go covers job objects")
+	}
+	sts := ststest.New(t)
+	for _, tc := range []struct {
+		name, body string
+		chain      bool // the helper signs the first hop of a role chain
+	}{
+		{"a child holds the pipe", "sleep 240 &\necho $! > PIDFILE\nwait", false},
+		{"the helper execs sleep", "echo $$ > PIDFILE\nexec sleep 240", false},
+		{"a grandchild holds the pipe", "sh -c 'sleep 240 & echo $! > PIDFILE; wait' &\nwait", false},
+		{"at the root of a role chain", "sleep 240 &\necho $! > PIDFILE\nwait", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line, pidFile := hungHelper(t, tc.body)
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "config")
+			sections := "[profile hung]\ncredential_process = " + line + "\n"
+			name := "hung"
+			if tc.chain {
+				sections += "[profile ops]\nsource_profile = hung\nrole_arn = arn:aws:iam::111122223333:role/ops\nregion = us-east-1\nendpoint_url = " + sts.URL + "\n"
+				name = "ops"
+			}
+			if err := os.WriteFile(cfg, []byte(sections), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p := &AWSProfile{Name: name, ConfigFiles: []string{cfg}, CredentialFiles: []string{filepath.Join(dir, "none")}, FetchTimeout: 500 * time.Millisecond}
+			for attempt := 1; attempt <= 2; attempt++ {
+				done := make(chan error, 1)
+				go func() {
+					_, err := p.Retrieve(context.Background())
+					done <- err
+				}()
+				var err error
+				select {
+				case err = <-done:
+				case <-time.After(60 * time.Second):
+					t.Fatalf("attempt %d: Retrieve still waits a minute after the 500ms deadline: the helper's group was not killed", attempt)
+				}
+				if err == nil || !strings.Contains(err.Error(), "timed out") {
+					t.Errorf("attempt %d: Retrieve = %v, want the credential process timed out", attempt, err)
+				}
+				if !gone(t, pidFile) {
+					t.Errorf("attempt %d: the process that held the helper's stdout still runs", attempt)
+				}
+			}
+			if n := len(sts.Calls()); n != 0 {
+				t.Errorf("%d STS calls without credentials to sign them", n)
+			}
+		})
+	}
 }
