@@ -25,22 +25,23 @@ import (
 const CodeLen = 6
 
 // ErrBadCode: the text is not an MFA code (six digits). Nothing was sent
-// to STS.
+// to STS. Its errors are of kind cred.ErrInvalid.
 var ErrBadCode = errors.New("an MFA code is 6 digits")
 
 // ErrCodeRefused: STS refused the code (wrong, already used, or not of
-// this device). The code is gone; only a new one helps.
+// this device). The code is gone; only a new one helps: its errors are of
+// kind cred.ErrMFARequired.
 var ErrCodeRefused = errors.New("STS refused the MFA code")
 
 // CheckCode reports whether code is six digits, so a typo never reaches
 // STS (where it would count as a failed attempt).
 func CheckCode(code string) error {
 	if len(code) != CodeLen {
-		return fmt.Errorf("%w, got %d characters", ErrBadCode, len(code))
+		return cred.Errorf(cred.ErrInvalid, "%w, got %d characters", ErrBadCode, len(code))
 	}
 	for _, r := range code {
 		if r < '0' || r > '9' {
-			return fmt.Errorf("%w, got a character that is not a digit", ErrBadCode)
+			return cred.Errorf(cred.ErrInvalid, "%w, got a character that is not a digit", ErrBadCode)
 		}
 	}
 	return nil
@@ -75,7 +76,7 @@ func GetSessionToken(ctx context.Context, client SessionTokenGetter, serial, cod
 	var api smithy.APIError
 	switch {
 	case errors.As(err, &api) && api.ErrorCode() == "AccessDenied":
-		return cred.Credentials{}, fmt.Errorf("%w for %s: %s", ErrCodeRefused, serial, api.ErrorMessage())
+		return cred.Credentials{}, cred.Errorf(cred.ErrMFARequired, "%w for %s: %s", ErrCodeRefused, serial, api.ErrorMessage())
 	case err != nil:
 		return cred.Credentials{}, fmt.Errorf("sts:GetSessionToken with MFA device %s: %w", serial, err)
 	case out.Credentials == nil:
