@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/credd/credd/proc"
 )
 
 // DefaultProcessTimeout bounds an mfa_process command: long enough to
@@ -19,7 +21,8 @@ const maxOutput = 4 << 10
 
 // Process is an mfa_process command (aws-vault's key): a shell command
 // that prints the device's current code, such as
-// `ykman oath accounts code --single aws`.
+// `ykman oath accounts code --single aws`. It runs as credential_process
+// does (package proc): sh -c, or cmd.exe /C on Windows.
 type Process struct {
 	Command string
 	// Timeout bounds the command (0: DefaultProcessTimeout); when it
@@ -37,10 +40,11 @@ func (p Process) Code(ctx context.Context) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := shellCommand(ctx, p.Command)
+	// In a process group (a job object on Windows) of its own, killed
+	// whole when ctx ends.
+	cmd := proc.Command(ctx, p.Command)
 	var out, errOut limitedBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.WaitDelay = time.Second // a child that keeps the pipes open does not hold us
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		return "", fmt.Errorf("mfa_process %q did not finish within %s (killed)", p.Command, timeout)
