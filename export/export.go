@@ -1,7 +1,9 @@
-// Package export owns the text formats credd prints raw credentials in. The
-// formats of `aws configure export-credentials` (process, env,
-// env-no-export, powershell, windows-cmd) are reproduced byte for byte,
-// quirks included; fish and ini are credd's own.
+// Package export owns the text formats credd prints raw credentials in,
+// and the environment that points SDKs at credd instead (ContainerEnv,
+// for `credd env` and `credd exec`). The formats of `aws configure
+// export-credentials` (process, env, env-no-export, powershell,
+// windows-cmd) are reproduced byte for byte, quirks included; fish and
+// ini are credd's own.
 //
 // The AWS CLI's quirks, as its exportcreds.py has them:
 //   - process is json.dumps(indent=2) with keys in the order Version,
