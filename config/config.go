@@ -1,12 +1,14 @@
 // Package config owns credd's configuration: the schema of DESIGN.md §2,
-// defaults, strict parsing (unknown keys are errors) and validation that
-// reports every problem at once, each with its key path; the configuration
-// made of the shared AWS files when there is no file (AWSProfiles); and
-// what `credd config init` adds to a file (PlanImport, PlanRoles), written
-// into it without touching anything else (ImportPlan.Apply, WriteFile).
+// defaults (the per-OS places of §6 among them), strict parsing (unknown
+// keys are errors) and validation that reports every problem at once, each
+// with its key path; the CREDD_<KEY> variables' names (EnvName,
+// UnknownEnv); the configuration made of the shared AWS files when there
+// is no file (AWSProfiles); and what `credd config init` adds to a file
+// (PlanImport, PlanRoles), written into it without touching anything else
+// (ImportPlan.Apply, WriteFile).
 //
 // Nothing here reads flags or the environment: cmd/credd does that and
-// hands the result over through Set.
+// hands the result over through Set, or passes its getenv.
 package config
 
 import (

@@ -332,28 +332,6 @@ func TestOverridePrecedence(t *testing.T) {
 	}
 }
 
-func TestUnknownEnv(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		environ []string
-		want    []unknownVar
-	}{
-		{"none", []string{"PATH=/bin", "CREDD_LISTEN=127.0.0.1:1", "CREDD_CONFIG=/c", "CREDD_IMDS_ALLOW_V1=false"}, nil},
-		{"CI and test variables are known", []string{"CREDD_REQUIRE_PEERS=1", "CREDD_MINIO_BIN=/m", "CREDD_CI_CACHE=/c", "CREDD_TEST_REAL_KEYRING=1", "CREDD_STORE_CRASH_CHILD_DIR=/d", "CREDD_CREDPROC_BIN=/h"}, nil},
-		{"a typo", []string{"CREDD_LISTN=127.0.0.1:1"}, []unknownVar{{"CREDD_LISTN", "CREDD_LISTEN"}}},
-		{"several, sorted", []string{"CREDD_STATEDIR=/s", "CREDD_IMDS_ALLOW_V2=true", "CREDD_REQUIRE_PEER=1"},
-			[]unknownVar{{"CREDD_IMDS_ALLOW_V2", "CREDD_IMDS_ALLOW_V1"}, {"CREDD_REQUIRE_PEER", "CREDD_REQUIRE_PEERS"}, {"CREDD_STATEDIR", "CREDD_STATE_DIR"}}},
-		{"only the CREDD_ prefix counts", []string{"CREDDLISTEN=x", "MY_CREDD_LISTN=x", "credd_listen=x"}, nil},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := unknownEnv(tc.environ)
-			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
-				t.Errorf("unknownEnv = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
-
 // TestUnknownEnvWarnings: config check and serve name an unknown CREDD_*
 // variable and the closest known one, go on, and never print its value.
 func TestUnknownEnvWarnings(t *testing.T) {

@@ -16,7 +16,7 @@ func (a *app) configCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, u := range a.unknownEnv() {
-				fmt.Fprintf(a.io.Err, "credd: warning: %s is not a credd variable and is ignored: did you mean %s? (docs/configuration.md lists them)\n", u.name, u.closest)
+				fmt.Fprintf(a.io.Err, "credd: warning: %s is not a credd variable and is ignored: did you mean %s? (docs/configuration.md lists them)\n", u.Name, u.Closest)
 			}
 			l, err := a.load()
 			if err != nil {

@@ -148,7 +148,7 @@ func (a *app) resolveConfigPath() (path string, explicit bool, err error) {
 func (a *app) applyOverrides(cfg *config.Config) config.Errors {
 	v := viper.New()
 	for _, k := range config.EnvKeys {
-		if val := a.io.Getenv(envName(k)); val != "" {
+		if val := a.io.Getenv(config.EnvName(k)); val != "" {
 			v.Set(k, val)
 		}
 	}

@@ -34,7 +34,7 @@ func (a *app) serveCmd() *cobra.Command {
 				return err
 			}
 			for _, u := range a.unknownEnv() {
-				log.Warn("ignoring an environment variable credd does not know", "variable", u.name, "did_you_mean", u.closest)
+				log.Warn("ignoring an environment variable credd does not know", "variable", u.Name, "did_you_mean", u.Closest)
 			}
 			l, err := a.load()
 			if err != nil {
