@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -122,6 +124,12 @@ func (d *Daemon) Logout(ctx context.Context, name string) ([]string, error) {
 	if s.store == nil {
 		return nil, nil
 	}
+	if name != "" {
+		var err error
+		if name, err = storedName(name, d.sessionNames()); err != nil {
+			return nil, err
+		}
+	}
 	// Sign-in sessions forget their tokens in memory and in the store.
 	d.logins.mu.Lock()
 	var signins []*signin
@@ -164,10 +172,48 @@ func (d *Daemon) Logout(ctx context.Context, name string) ([]string, error) {
 	s.list = keep
 	sort.Strings(removed)
 	if name != "" && len(removed) == 0 {
-		return nil, cred.Errorf(cred.ErrUnknownSession, "no session %q", name)
+		return nil, cred.Errorf(cred.ErrUnknownSession, "no sign-in session %q", name)
 	}
 	d.log.Info("logged out", "sessions", removed)
 	return removed, nil
+}
+
+// sessionNames lists the sessions the daemon knows: configured, and
+// stored.
+func (d *Daemon) sessionNames() []string {
+	d.logins.mu.Lock()
+	names := slices.Collect(maps.Keys(d.logins.byName))
+	d.logins.mu.Unlock()
+	d.sessions.mu.Lock()
+	for _, x := range d.sessions.list {
+		names = append(names, x.name)
+	}
+	d.sessions.mu.Unlock()
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// storedName is the name a session is kept under ("sso/corp") for name as
+// a user writes it: that name, or the configuration's name for it
+// ("corp", the sso_sessions or identity_providers entry) when only one
+// known session has it.
+func storedName(name string, known []string) (string, error) {
+	if strings.Contains(name, "/") || slices.Contains(known, name) {
+		return name, nil
+	}
+	var matches []string
+	for _, k := range known {
+		if _, n, _ := strings.Cut(k, "/"); n == name {
+			matches = append(matches, k)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return name, nil // the caller says there is no such session
+	case 1:
+		return matches[0], nil
+	}
+	return "", cred.Errorf(cred.ErrInvalid, "%q names sessions %s: name one of them", name, strings.Join(matches, " and "))
 }
 
 var sessionExpiryDesc = prometheus.NewDesc("credd_session_expiry_timestamp_seconds",

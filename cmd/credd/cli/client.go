@@ -186,7 +186,7 @@ func (a *app) logoutCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&session, "session", "", "the session to forget (default: all)")
+	c.Flags().StringVar(&session, "session", "", "the session to forget: sso/corp, oidc/okta, or the name in the config (corp) if one session has it (default: all)")
 	return c
 }
 
