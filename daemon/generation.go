@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"sort"
+	"slices"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
@@ -98,7 +98,7 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 	for name := range cfg.Profiles {
 		g.names = append(g.names, name)
 	}
-	sort.Strings(g.names)
+	slices.SortFunc(g.names, compareNatural) // status lists p2 before p10
 	shared := readShared(d.deps)
 	views := map[string]*source.SharedView{} // by AWS profile name
 	view := func(profile string) *source.SharedView {

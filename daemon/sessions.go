@@ -67,7 +67,7 @@ func (d *Daemon) loadSessions(ctx context.Context) {
 		}
 		s.list = append(s.list, sessionInfo{name: k, kind: env.Kind, expires: env.ExpiresAt})
 	}
-	sort.Slice(s.list, func(i, j int) bool { return s.list[i].name < s.list[j].name })
+	slices.SortFunc(s.list, func(a, b sessionInfo) int { return compareNatural(a.name, b.name) })
 	d.log.Info("sessions loaded", "store", s.store.Kind(), "sessions", len(s.list), "problems", len(s.probs))
 }
 
@@ -92,7 +92,7 @@ func (s *sessions) note(name string, expires time.Time) {
 	}
 	kind, _, _ := strings.Cut(name, "/") // "oidc/okta", "sso/corp"
 	s.list = append(s.list, sessionInfo{name: name, kind: kind, expires: expires})
-	sort.Slice(s.list, func(i, j int) bool { return s.list[i].name < s.list[j].name })
+	slices.SortFunc(s.list, func(a, b sessionInfo) int { return compareNatural(a.name, b.name) })
 }
 
 func (d *Daemon) sessionStatus() (control.StoreStatus, []control.SessionStatus) {
