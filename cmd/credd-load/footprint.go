@@ -408,6 +408,19 @@ func start(ctx context.Context, argv, env []string, listen string, timeout time.
 // when it first answered: the cost of starting, whatever the neighbours.
 func startCPU(ctx context.Context, argv, env []string, listen string, timeout time.Duration) (*proc, *syncBuffer, time.Duration, time.Duration, error) {
 	out := &syncBuffer{}
+	p, d, cpu, err := startLogging(ctx, argv, env, listen, timeout, out)
+	return p, out, d, cpu, err
+}
+
+// startLogging is startCPU with the output going to out; errors quote
+// out's tail if it is a *syncBuffer.
+func startLogging(ctx context.Context, argv, env []string, listen string, timeout time.Duration, out io.Writer) (*proc, time.Duration, time.Duration, error) {
+	tail := func() string {
+		if sb, ok := out.(*syncBuffer); ok {
+			return sb.tail()
+		}
+		return ""
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = out, out
@@ -415,7 +428,7 @@ func startCPU(ctx context.Context, argv, env []string, listen string, timeout ti
 	url := "http://" + listen + "/healthz"
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, nil, 0, 0, err
+		return nil, 0, 0, err
 	}
 	p := &proc{cmd: cmd, exited: make(chan struct{})}
 	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
@@ -428,20 +441,20 @@ func startCPU(ctx context.Context, argv, env []string, listen string, timeout ti
 			if resp.StatusCode == http.StatusOK {
 				d := time.Since(t0)
 				cpu, _ := cpuTime(cmd.Process.Pid)
-				return p, out, d, cpu, nil
+				return p, d, cpu, nil
 			}
 		}
 		select {
 		case <-p.exited:
-			return nil, out, 0, 0, fmt.Errorf("%s exited before serving: %v\n%s", argv[0], p.waitErr, out.tail())
+			return nil, 0, 0, fmt.Errorf("%s exited before serving: %v\n%s", argv[0], p.waitErr, tail())
 		case <-ctx.Done():
 			_ = p.stop()
-			return nil, out, 0, 0, ctx.Err()
+			return nil, 0, 0, ctx.Err()
 		case <-time.After(time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			_ = p.stop()
-			return nil, out, 0, 0, fmt.Errorf("not serving /healthz after %s\n%s", timeout, out.tail())
+			return nil, 0, 0, fmt.Errorf("not serving /healthz after %s\n%s", timeout, tail())
 		}
 	}
 }

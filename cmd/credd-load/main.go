@@ -3,7 +3,8 @@
 // `credd-load footprint`, the real binary's memory, start, reload and idle
 // CPU as the number of profiles grows (footprint.go); with `credd-load
 // wrk`, the real binary under wrk against a bare handler and a peer
-// server (wrk.go).
+// server (wrk.go); with `credd-load soak`, the real binary served to
+// clients without pause while a fake STS fails at random (soak.go).
 //
 // It starts credd's real stack (daemon.New with an aws_profile whose
 // credentials come from a credential_process, so that the SDK resolution and
@@ -76,6 +77,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "wrk" {
 		return runWrk(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "soak" {
+		return runSoak(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("credd-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
