@@ -15,6 +15,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/cred"
 )
 
@@ -44,14 +45,14 @@ type AWSProfile struct {
 	// the process and everything it started are killed then (proc).
 	FetchTimeout time.Duration
 
-	once sync.Mutex // guards cfg
-	cfg  *aws.Config
+	mu  sync.Mutex // guards cfg
+	cfg *aws.Config
 }
 
 // Config loads (once) and returns the SDK's configuration for the profile.
 func (p *AWSProfile) Config(ctx context.Context) (aws.Config, error) {
-	p.once.Lock()
-	defer p.once.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.cfg != nil {
 		return *p.cfg, nil
 	}
@@ -107,8 +108,8 @@ func (p *AWSProfile) load(ctx context.Context) (aws.Config, error) {
 // Reset drops the loaded SDK configuration, so the next call re-reads the
 // shared config files (after a reload).
 func (p *AWSProfile) Reset() {
-	p.once.Lock()
-	defer p.once.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.cfg = nil
 }
 
@@ -119,9 +120,9 @@ func (p *AWSProfile) Reset() {
 // HTTP transport) is not kept between refreshes an hour apart, which
 // would cost memory for every profile ever used.
 func (p *AWSProfile) Retrieve(ctx context.Context) (cred.Credentials, error) {
-	p.once.Lock()
+	p.mu.Lock()
 	cached := p.cfg
-	p.once.Unlock()
+	p.mu.Unlock()
 	var cfg aws.Config
 	if cached != nil {
 		cfg = *cached
@@ -232,7 +233,7 @@ var ErrLongTermKeys = errors.New("profile rests on long-term IAM user keys")
 type SessionOnly struct {
 	Profile  string
 	Base     Retriever
-	STS      STSConfig
+	STS      awsapi.Config
 	Duration time.Duration
 	// Client overrides the STS client (tests); nil builds one from STS.
 	Client func(signer cred.Credentials) SessionTokenGetter
@@ -245,7 +246,9 @@ func (s *SessionOnly) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	}
 	client := s.Client
 	if client == nil {
-		client = func(signer cred.Credentials) SessionTokenGetter { return s.STS.Client(static(signer)) }
+		client = func(signer cred.Credentials) SessionTokenGetter {
+			return sts.NewFromConfig(s.STS.AWS(awsapi.Static(signer)))
+		}
 	}
 	out, err := client(c).GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: durationSeconds(s.Duration)})
 	if err != nil {
