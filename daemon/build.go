@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/refresh"
@@ -22,8 +23,8 @@ type builder struct {
 	shared      *source.SharedFiles
 }
 
-func (b *builder) sts() source.STSConfig {
-	return source.STSConfig{Region: b.cfg.STS.Region, Endpoint: b.cfg.STS.Endpoint, HTTPClient: b.http}
+func (b *builder) sts() awsapi.Config {
+	return awsapi.Config{Region: b.cfg.STS.Region, Endpoint: b.cfg.STS.Endpoint, HTTPClient: b.http}
 }
 
 // awsProfile returns one shared SDK resolution per credd profile, so the
@@ -123,7 +124,7 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 			Profile:   name,
 			Session:   p.SSOSession,
 			Tokens:    accessTokens{d: b.d, key: ssoKey(p.SSOSession)},
-			Portal:    source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint, HTTPClient: b.http},
+			Portal:    awsapi.Config{Region: sc.Region, Endpoint: sc.Endpoint, HTTPClient: b.http},
 			AccountID: p.AccountID,
 			RoleName:  p.RoleName,
 			LoginHint: "credd login --sso-session " + p.SSOSession,

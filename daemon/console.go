@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/console"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
-	"github.com/credd/credd/source"
 )
 
 // ConsoleRequest asks for a console sign-in link; empty fields take the
@@ -101,7 +101,6 @@ func (d *Daemon) consoleCredentials(ctx context.Context, g *generation, name str
 		// need it).
 		if keys, err := e.aws.Signer().Retrieve(ctx); err == nil && !keys.Temporary() {
 			p := g.cfg.Profiles[name]
-			sts := source.STSConfig{Region: g.cfg.STS.Region, Endpoint: g.cfg.STS.Endpoint, HTTPClient: d.http}
 			f := console.Federation{
 				Profile:    name,
 				Name:       d.deps.UserName,
@@ -112,7 +111,8 @@ func (d *Daemon) consoleCredentials(ctx context.Context, g *generation, name str
 			if f.Duration == 0 {
 				f.Duration = p.SessionDuration()
 			}
-			return f.Get(ctx, sts.Client(credentials.NewStaticCredentialsProvider(keys.AccessKeyID, keys.SecretAccessKey, "")))
+			api := awsapi.Config{Region: g.cfg.STS.Region, Endpoint: g.cfg.STS.Endpoint, HTTPClient: d.http}
+			return f.Get(ctx, sts.NewFromConfig(api.AWS(awsapi.Static(keys))))
 		}
 	}
 	return d.Current(ctx, name)

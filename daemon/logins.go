@@ -15,8 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/aws/smithy-go"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
@@ -554,7 +556,7 @@ func (d *Daemon) Assignments(ctx context.Context, name string) ([]source.Assignm
 	if err != nil {
 		return nil, fmt.Errorf("sso session %s: %w", name, err)
 	}
-	client := source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint, HTTPClient: d.http}.Client()
+	client := sso.NewFromConfig(awsapi.Config{Region: sc.Region, Endpoint: sc.Endpoint, HTTPClient: d.http}.AWS(nil))
 	found, err := source.Discover(ctx, client, tok.AccessToken)
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnauthorizedException" {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/atomicfile"
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/cred"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -102,16 +103,13 @@ func (s *SSO) Kind() string { return "sso" }
 
 func (s *SSO) now() time.Time { return clock.Or(s.Clock).Now() }
 
-func (s *SSO) client() *ssooidc.Client {
-	o := ssooidc.Options{Region: s.Region}
-	if s.HTTPClient != nil {
-		o.HTTPClient = s.HTTPClient
-	}
-	if s.Endpoint != "" {
-		o.BaseEndpoint = aws.String(s.Endpoint)
-	}
-	return ssooidc.New(o)
+// api is where the OIDC and portal APIs of the session's Identity Center
+// are.
+func (s *SSO) api() awsapi.Config {
+	return awsapi.Config{Region: s.Region, Endpoint: s.Endpoint, HTTPClient: s.HTTPClient}
 }
+
+func (s *SSO) client() *ssooidc.Client { return ssooidc.NewFromConfig(s.api().AWS(nil)) }
 
 func (s *SSO) scopes() []string {
 	if len(s.Scopes) > 0 {
@@ -314,7 +312,7 @@ func (s *SSO) StartDevice(ctx context.Context) (DeviceStart, func(context.Contex
 				ClientId: aws.String(r.ClientID), ClientSecret: aws.String(r.ClientSecret),
 				GrantType: aws.String(grantDeviceCode), DeviceCode: da.DeviceCode,
 			})
-			switch code := errorCode(err); {
+			switch code := awsapi.ErrorCode(err); {
 			case err == nil:
 				return s.tokens(out, r, "")
 			case code == "AuthorizationPendingException":
@@ -365,20 +363,12 @@ func (s *SSO) Refresh(ctx context.Context, old Tokens) (Tokens, error) {
 		GrantType: aws.String(grantRefresh), RefreshToken: aws.String(old.RefreshToken),
 	})
 	if err != nil {
-		if code := errorCode(err); refusals[code] {
+		if code := awsapi.ErrorCode(err); refusals[code] {
 			return Tokens{}, fmt.Errorf("%w: IAM Identity Center refused the refresh token (%s)", cred.ErrLoginRequired, code)
 		}
 		return Tokens{}, fmt.Errorf("refreshing the IAM Identity Center token: %w", err)
 	}
 	return s.tokens(out, r, old.RefreshToken)
-}
-
-func errorCode(err error) string {
-	var ae interface{ ErrorCode() string }
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 var _ Method = (*SSO)(nil)
@@ -506,14 +496,7 @@ func (s *SSO) Logout(ctx context.Context, sess *Session) error {
 	sess.mu.Unlock()
 	var errs []error
 	if have && tok != "" {
-		o := sso.Options{Region: s.Region}
-		if s.HTTPClient != nil {
-			o.HTTPClient = s.HTTPClient
-		}
-		if s.Endpoint != "" {
-			o.BaseEndpoint = aws.String(s.Endpoint)
-		}
-		if _, err := sso.New(o).Logout(ctx, &sso.LogoutInput{AccessToken: aws.String(tok)}); err != nil && errorCode(err) != "UnauthorizedException" {
+		if _, err := sso.NewFromConfig(s.api().AWS(nil)).Logout(ctx, &sso.LogoutInput{AccessToken: aws.String(tok)}); err != nil && awsapi.ErrorCode(err) != "UnauthorizedException" {
 			errs = append(errs, fmt.Errorf("signing out at IAM Identity Center: %w", err))
 		}
 	}

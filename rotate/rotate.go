@@ -31,16 +31,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/credd/credd/atomicfile"
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
-	"github.com/credd/credd/source"
 )
 
 // IAM is the IAM API rotation needs.
@@ -401,7 +400,7 @@ func userFlag(user string) string {
 type SDKClients struct {
 	Region      string // signing region; IAM itself is global per partition
 	IAMEndpoint string // "" : the partition's IAM endpoint
-	STSConfig   source.STSConfig
+	STSConfig   awsapi.Config
 	HTTPClient  *http.Client // nil: the SDK's default
 	// MaxAttempts bounds the SDK's own retries of throttling and server
 	// errors (0: the SDK's default).
@@ -409,24 +408,13 @@ type SDKClients struct {
 }
 
 func (c SDKClients) IAM(keys cred.Credentials) IAM {
-	o := iam.Options{Region: c.Region, Credentials: static(keys), RetryMaxAttempts: c.MaxAttempts}
-	if c.HTTPClient != nil {
-		o.HTTPClient = c.HTTPClient
-	}
-	if c.IAMEndpoint != "" {
-		o.BaseEndpoint = aws.String(c.IAMEndpoint)
-	}
-	return iam.New(o)
+	cfg := awsapi.Config{Region: c.Region, Endpoint: c.IAMEndpoint, HTTPClient: c.HTTPClient}.AWS(awsapi.Static(keys))
+	cfg.RetryMaxAttempts = c.MaxAttempts
+	return iam.NewFromConfig(cfg)
 }
 
 func (c SDKClients) STS(keys cred.Credentials) Identity {
-	client := c.STSConfig.Client(static(keys))
-	if c.MaxAttempts == 0 {
-		return client
-	}
-	return sts.New(client.Options(), func(o *sts.Options) { o.RetryMaxAttempts = c.MaxAttempts })
-}
-
-func static(k cred.Credentials) aws.CredentialsProvider {
-	return credentials.NewStaticCredentialsProvider(k.AccessKeyID, k.SecretAccessKey, k.SessionToken)
+	cfg := c.STSConfig.AWS(awsapi.Static(keys))
+	cfg.RetryMaxAttempts = c.MaxAttempts
+	return sts.NewFromConfig(cfg)
 }

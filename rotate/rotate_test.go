@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/credd/credd/atomicfile"
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/credfile"
 	"github.com/credd/credd/internal/iamtest"
-	"github.com/credd/credd/source"
 )
 
 var now = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -84,7 +84,7 @@ func newFixture(t *testing.T) *fixture {
 	f.original = strings.NewReplacer("OLDID", f.old.ID, "OLDSECRET", f.old.Secret).Replace(credentialsFile)
 	write(t, f.cfgFile, "[profile legacy]\nregion = eu-west-1\n")
 	write(t, f.credsFile, f.original)
-	f.clients = SDKClients{Region: "us-east-1", IAMEndpoint: f.fake.URL, STSConfig: source.STSConfig{Region: "us-east-1", Endpoint: f.fake.URL}, MaxAttempts: 1}
+	f.clients = SDKClients{Region: "us-east-1", IAMEndpoint: f.fake.URL, STSConfig: awsapi.Config{Region: "us-east-1", Endpoint: f.fake.URL}, MaxAttempts: 1}
 	return f
 }
 

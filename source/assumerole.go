@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/cred"
 )
 
@@ -27,7 +28,7 @@ const ChainedMaxDuration = time.Hour
 type AssumeRole struct {
 	Profile           string
 	Signer            Retriever
-	STS               STSConfig
+	STS               awsapi.Config
 	RoleARN           string
 	SessionName       string
 	ExternalID        string
@@ -92,7 +93,7 @@ func (a *AssumeRole) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	in.TransitiveTagKeys = a.TransitiveTagKeys
 	client := a.Client
 	if client == nil {
-		client = func(s cred.Credentials) RoleAssumer { return a.STS.Client(static(s)) }
+		client = func(s cred.Credentials) RoleAssumer { return sts.NewFromConfig(a.STS.AWS(awsapi.Static(s))) }
 	}
 	out, err := client(signer).AssumeRole(ctx, in)
 	if err != nil {

@@ -6,12 +6,10 @@ package source
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/credd/credd/cred"
@@ -21,39 +19,6 @@ import (
 // a refresher's cache (so a chain refreshes each hop once).
 type Retriever interface {
 	Retrieve(ctx context.Context) (cred.Credentials, error)
-}
-
-// STSConfig says how to reach STS.
-type STSConfig struct {
-	Region     string
-	Endpoint   string       // empty: the regional endpoint
-	HTTPClient *http.Client // nil: the SDK's default client
-}
-
-// Client returns an STS client signing with creds (nil: unsigned calls).
-func (c STSConfig) Client(creds aws.CredentialsProvider) *sts.Client {
-	o := sts.Options{Region: c.Region, Credentials: creds}
-	if c.HTTPClient != nil { // a typed nil would reach the SDK as non-nil
-		o.HTTPClient = c.HTTPClient
-	}
-	if c.Endpoint != "" {
-		o.BaseEndpoint = aws.String(c.Endpoint)
-	}
-	return sts.New(o)
-}
-
-// static turns credd credentials into an SDK provider for one call.
-func static(c cred.Credentials) aws.CredentialsProvider {
-	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{
-			AccessKeyID:     c.AccessKeyID,
-			SecretAccessKey: c.SecretAccessKey,
-			SessionToken:    c.SessionToken,
-			CanExpire:       !c.Expires.IsZero(),
-			Expires:         c.Expires,
-			Source:          "credd",
-		}, nil
-	})
 }
 
 // fromSTS converts STS's credential shape.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/ststest"
 )
@@ -21,7 +22,7 @@ var longTerm = cred.Credentials{AccessKeyID: "AKIALONGTERM0001", SecretAccessKey
 
 func TestSessionOnlyTurnsLongTermKeysIntoASession(t *testing.T) {
 	f := ststest.New(t)
-	s := &SessionOnly{Profile: "legacy", Base: staticRetriever(longTerm), STS: STSConfig{Region: "us-east-1", Endpoint: f.URL}, Duration: 2 * time.Hour}
+	s := &SessionOnly{Profile: "legacy", Base: staticRetriever(longTerm), STS: awsapi.Config{Region: "us-east-1", Endpoint: f.URL}, Duration: 2 * time.Hour}
 	c, err := s.Retrieve(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +41,7 @@ func TestSessionOnlyTurnsLongTermKeysIntoASession(t *testing.T) {
 func TestSessionOnlyPassesTemporaryCredentialsThrough(t *testing.T) {
 	f := ststest.New(t)
 	tmp := cred.Credentials{AccessKeyID: "ASIATEMP", SecretAccessKey: "s", SessionToken: "t"}
-	s := &SessionOnly{Base: staticRetriever(tmp), STS: STSConfig{Region: "us-east-1", Endpoint: f.URL}}
+	s := &SessionOnly{Base: staticRetriever(tmp), STS: awsapi.Config{Region: "us-east-1", Endpoint: f.URL}}
 	c, err := s.Retrieve(t.Context())
 	if err != nil || c.AccessKeyID != "ASIATEMP" {
 		t.Fatalf("got %v, %v", c, err)
@@ -53,7 +54,7 @@ func TestSessionOnlyPassesTemporaryCredentialsThrough(t *testing.T) {
 func TestSessionOnlyNeverLeaksKeysWhenSTSRefuses(t *testing.T) {
 	f := ststest.New(t)
 	f.Fail("InvalidParameterValue")
-	s := &SessionOnly{Profile: "legacy", Base: staticRetriever(longTerm), STS: STSConfig{Region: "us-east-1", Endpoint: f.URL}}
+	s := &SessionOnly{Profile: "legacy", Base: staticRetriever(longTerm), STS: awsapi.Config{Region: "us-east-1", Endpoint: f.URL}}
 	c, err := s.Retrieve(t.Context())
 	if !errors.Is(err, ErrLongTermKeys) {
 		t.Fatalf("err = %v, want ErrLongTermKeys", err)
@@ -85,7 +86,7 @@ func TestAssumeRoleSendsEveryParameter(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := ststest.New(t)
 			a := &AssumeRole{
-				Profile: "ops", Signer: staticRetriever(tc.signer), STS: STSConfig{Region: "us-east-1", Endpoint: f.URL},
+				Profile: "ops", Signer: staticRetriever(tc.signer), STS: awsapi.Config{Region: "us-east-1", Endpoint: f.URL},
 				RoleARN: "arn:aws:iam::444455556666:role/ops", SessionName: "alice", ExternalID: "ext-123",
 				SourceIdentity: "alice@example.com", Duration: tc.duration,
 				Tags: map[string]string{"team": "ops", "Project": "x"}, TransitiveTagKeys: []string{"team"},
@@ -120,7 +121,7 @@ func TestAssumeRoleSendsEveryParameter(t *testing.T) {
 func TestAssumeRoleErrorsNameTheProfile(t *testing.T) {
 	f := ststest.New(t)
 	f.Fail("AccessDenied")
-	a := &AssumeRole{Profile: "ops", Signer: staticRetriever(longTerm), STS: STSConfig{Region: "us-east-1", Endpoint: f.URL}, RoleARN: "arn:aws:iam::1:role/x", SessionName: "s1", Duration: time.Hour}
+	a := &AssumeRole{Profile: "ops", Signer: staticRetriever(longTerm), STS: awsapi.Config{Region: "us-east-1", Endpoint: f.URL}, RoleARN: "arn:aws:iam::1:role/x", SessionName: "s1", Duration: time.Hour}
 	_, err := a.Retrieve(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "profile ops") || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Errorf("err = %v", err)

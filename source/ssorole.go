@@ -3,12 +3,12 @@ package source
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 )
@@ -31,33 +31,13 @@ type RoleCredentialsGetter interface {
 	GetRoleCredentials(ctx context.Context, in *sso.GetRoleCredentialsInput, optFns ...func(*sso.Options)) (*sso.GetRoleCredentialsOutput, error)
 }
 
-// PortalConfig says how to reach the Identity Center access portal.
-type PortalConfig struct {
-	Region     string
-	Endpoint   string       // empty: https://portal.sso.<region>.amazonaws.com
-	HTTPClient *http.Client // nil: the SDK's default client
-}
-
-// Client returns a portal client. Its calls carry the access token, not a
-// signature.
-func (c PortalConfig) Client() *sso.Client {
-	o := sso.Options{Region: c.Region}
-	if c.HTTPClient != nil {
-		o.HTTPClient = c.HTTPClient
-	}
-	if c.Endpoint != "" {
-		o.BaseEndpoint = aws.String(c.Endpoint)
-	}
-	return sso.New(o)
-}
-
 // SSORole fetches a role's credentials from the IAM Identity Center portal
 // (GetRoleCredentials) with the session's access token.
 type SSORole struct {
 	Profile   string
 	Session   string // sso_sessions name, for messages
 	Tokens    AccessTokens
-	Portal    PortalConfig
+	Portal    awsapi.Config
 	AccountID string
 	RoleName  string
 	LoginHint string                // "credd login --sso-session corp"
@@ -72,7 +52,7 @@ func (s *SSORole) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	}
 	client := s.Client
 	if client == nil {
-		client = s.Portal.Client()
+		client = sso.NewFromConfig(s.Portal.AWS(nil))
 	}
 	out, err := client.GetRoleCredentials(ctx, &sso.GetRoleCredentialsInput{
 		AccessToken: aws.String(tok),
@@ -80,7 +60,7 @@ func (s *SSORole) Retrieve(ctx context.Context) (cred.Credentials, error) {
 		RoleName:    aws.String(s.RoleName),
 	})
 	if err != nil {
-		if r, ok := s.Tokens.(TokenRejecter); ok && errorCode(err) == "UnauthorizedException" {
+		if r, ok := s.Tokens.(TokenRejecter); ok && awsapi.ErrorCode(err) == "UnauthorizedException" {
 			r.Rejected(ctx, tok)
 		}
 		return cred.Credentials{}, s.explain(err)
@@ -109,7 +89,7 @@ func (s *SSORole) Retrieve(ctx context.Context) (cred.Credentials, error) {
 // explain names the profile, the role and the next step.
 func (s *SSORole) explain(err error) error {
 	base := fmt.Errorf("sso:GetRoleCredentials %s/%s for profile %s (sso session %s): %w", s.AccountID, s.RoleName, s.Profile, s.Session, err)
-	switch errorCode(err) {
+	switch awsapi.ErrorCode(err) {
 	case "UnauthorizedException":
 		return fmt.Errorf("%w: the IAM Identity Center session is no longer valid: run `%s`: %w", cred.ErrLoginRequired, s.LoginHint, base)
 	case "ForbiddenException":

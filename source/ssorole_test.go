@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/ssotest"
@@ -40,7 +41,7 @@ func TestSSORoleReportsRefusedTokens(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &rejecting{tokenFunc: func(context.Context) (string, error) { return tc.token, nil }}
 			s := &SSORole{Profile: "dev", Session: "corp", AccountID: "111122223333", RoleName: "Developer", Tokens: r,
-				Portal: PortalConfig{Region: "eu-west-1", Endpoint: f.URL}}
+				Portal: awsapi.Config{Region: "eu-west-1", Endpoint: f.URL}}
 			_, _ = s.Retrieve(t.Context())
 			if strings.Join(r.rejected, ",") != strings.Join(tc.want, ",") {
 				t.Errorf("rejected %q, want %q", r.rejected, tc.want)
@@ -118,7 +119,7 @@ func TestSSORoleSaysWhenTheClockIsOff(t *testing.T) {
 	f := ssotest.New(t, ssotest.Options{})
 	f.Accept("good")
 	s := &SSORole{Profile: "dev", Session: "corp", AccountID: "111122223333", RoleName: "Developer",
-		Portal: PortalConfig{Region: "eu-west-1", Endpoint: f.URL},
+		Portal: awsapi.Config{Region: "eu-west-1", Endpoint: f.URL},
 		Tokens: tokenFunc(func(context.Context) (string, error) { return "good", nil }),
 		Clock:  clock.NewFake(time.Now().Add(3 * time.Hour)), // three hours fast
 	}

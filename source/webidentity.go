@@ -2,7 +2,6 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/cred"
 )
 
@@ -34,7 +34,7 @@ type WebIdentity struct {
 	Profile          string
 	Provider         string // identity provider name, for messages
 	Tokens           IDTokens
-	STS              STSConfig
+	STS              awsapi.Config
 	RoleARN          string
 	SessionNameClaim string // default: email, then sub
 	Duration         time.Duration
@@ -53,7 +53,7 @@ func (w *WebIdentity) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	}
 	client := w.Client
 	if client == nil {
-		client = w.STS.Client(aws.AnonymousCredentials{})
+		client = sts.NewFromConfig(w.STS.AWS(aws.AnonymousCredentials{}))
 	}
 	out, err := client.AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(w.RoleARN),
@@ -81,7 +81,7 @@ func (w *WebIdentity) Retrieve(ctx context.Context) (cred.Credentials, error) {
 // explain names the profile, the provider and the next step.
 func (w *WebIdentity) explain(err error) error {
 	base := fmt.Errorf("sts:AssumeRoleWithWebIdentity %s for profile %s (identity provider %s): %w", w.RoleARN, w.Profile, w.Provider, err)
-	switch errorCode(err) {
+	switch awsapi.ErrorCode(err) {
 	case "ExpiredTokenException":
 		return fmt.Errorf("%w: the ID token expired: run `%s`: %w", cred.ErrLoginRequired, w.LoginHint, base)
 	case "InvalidIdentityToken":
@@ -135,13 +135,4 @@ func TagsFromClaims(claims map[string]any, mapping map[string]string) (map[strin
 		return nil, fmt.Errorf("the ID token lacks claim %s: session_tags_from_claims needs every claim it names", strings.Join(missing, ", "))
 	}
 	return tags, nil
-}
-
-// errorCode extracts the AWS error code, if any.
-func errorCode(err error) string {
-	var ae interface{ ErrorCode() string }
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/internal/ststest"
 )
 
@@ -90,7 +91,7 @@ func TestWebIdentitySendsSessionNameDurationAndRole(t *testing.T) {
 			w := &WebIdentity{
 				Profile: "app", Provider: "okta", LoginHint: "credd login --provider okta",
 				Tokens:           idTokens{raw: "header.payload.signature", claims: tc.claims},
-				STS:              STSConfig{Region: "us-east-1", Endpoint: f.URL},
+				STS:              awsapi.Config{Region: "us-east-1", Endpoint: f.URL},
 				RoleARN:          tc.roleARN,
 				SessionNameClaim: tc.claim,
 				Duration:         tc.duration,
@@ -140,7 +141,7 @@ func TestWebIdentityWithoutTheClaimCallsNoSTS(t *testing.T) {
 			f := ststest.New(t)
 			w := &WebIdentity{
 				Profile: "app", Provider: "okta", Tokens: idTokens{raw: "t", claims: tc.claims, err: tc.tokenErr},
-				STS: STSConfig{Region: "us-east-1", Endpoint: f.URL}, RoleARN: "arn:aws:iam::111122223333:role/app",
+				STS: awsapi.Config{Region: "us-east-1", Endpoint: f.URL}, RoleARN: "arn:aws:iam::111122223333:role/app",
 				SessionNameClaim: tc.claim, Duration: time.Hour,
 			}
 			_, err := w.Retrieve(t.Context())

@@ -9,8 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
@@ -130,7 +132,7 @@ func (a *app) roles(ctx context.Context, l loaded, session string, sc config.SSO
 	if err != nil {
 		return nil, exitf(ExitLoginRequired, "%w, and credd is not running: start it (`credd serve` or `credd service start`) and run `credd login --sso-session %s`", err, session)
 	}
-	found, err := source.Discover(ctx, source.PortalConfig{Region: sc.Region, Endpoint: sc.Endpoint}.Client(), cached.AccessToken)
+	found, err := source.Discover(ctx, sso.NewFromConfig(awsapi.Config{Region: sc.Region, Endpoint: sc.Endpoint}.AWS(nil)), cached.AccessToken)
 	if err != nil {
 		return nil, exitf(ExitFailure, "listing the accounts and roles of sso session %s: %w", session, err)
 	}

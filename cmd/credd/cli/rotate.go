@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/rotate"
-	"github.com/credd/credd/source"
 )
 
 func (a *app) rotateCmd() *cobra.Command {
@@ -67,7 +67,7 @@ it signs with the new key from its next refresh.`,
 				Clients: rotate.SDKClients{
 					Region:      region,
 					IAMEndpoint: l.cfg.IAM.Endpoint,
-					STSConfig:   source.STSConfig{Region: region, Endpoint: l.cfg.STS.Endpoint},
+					STSConfig:   awsapi.Config{Region: region, Endpoint: l.cfg.STS.Endpoint},
 				},
 				Store:    keys.Store,
 				Where:    keys.Where(),
