@@ -46,6 +46,11 @@
 // Nothing well kept wraps GetExtendedTcpTable, which is one call through
 // golang.org/x/sys/windows.
 //
+// The control channel (a Unix socket; a named pipe on Windows) needs no
+// search: Of reads the kernel's record of who connected (SO_PEERCRED,
+// LOCAL_PEERCRED and LOCAL_PEERPID, GetNamedPipeClientProcessId), and
+// Describe names what a PID runs.
+//
 // The daemon consumes the Resolver interface; Fake is a resolver for tests.
 package peer
 

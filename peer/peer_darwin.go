@@ -38,10 +38,16 @@ func (s *System) Process(p Peer) (Process, error) {
 	if p.PID == 0 {
 		return Process{}, ErrNotFound
 	}
-	buf, err := unix.SysctlRaw("kern.procargs2", p.PID)
+	return Describe(p.PID)
+}
+
+// Describe is the process pid: its executable and command line from the
+// kern.procargs2 sysctl.
+func Describe(pid int) (Process, error) {
+	buf, err := unix.SysctlRaw("kern.procargs2", pid)
 	if err != nil {
-		return Process{PID: p.PID}, fmt.Errorf("reading the arguments of process %d: %w", p.PID, err)
+		return Process{PID: pid}, fmt.Errorf("reading the arguments of process %d: %w", pid, err)
 	}
 	exe, args, err := parseProcargs2(buf)
-	return Process{PID: p.PID, Exe: exe, Cmdline: args}, err
+	return Process{PID: pid, Exe: exe, Cmdline: args}, err
 }

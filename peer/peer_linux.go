@@ -171,6 +171,20 @@ func holds(pr procfs.Proc, target string) bool {
 	return slices.Contains(links, target)
 }
 
+// Describe is the process pid: its executable and command line from
+// /proc/<pid>.
+func Describe(pid int) (Process, error) {
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return Process{PID: pid}, fmt.Errorf("opening /proc: %w", err)
+	}
+	pr, err := fs.Proc(pid)
+	if err != nil {
+		return Process{PID: pid}, fmt.Errorf("%w: process %d: %v", ErrNotFound, pid, err)
+	}
+	return describe(pr), nil
+}
+
 func describe(pr procfs.Proc) Process {
 	out := Process{PID: pr.PID}
 	out.Exe, _ = pr.Executable()

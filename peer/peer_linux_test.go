@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -131,4 +132,55 @@ func TestTableOwnConnection(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOfOtherUser: a process of another UID (65534, through setpriv)
+// connected to a Unix socket every user may use is that UID's, with its
+// own PID and executable (a copy of this test binary every user may run).
+func TestOfOtherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		peertest.Require(t, "root (to run a client as another UID with setpriv)", os.ErrPermission)
+	}
+	setpriv := peertest.Tool(t, "setpriv", "apt-get install util-linux")
+	bin := readableCopy(t)
+	ln, addr := listenLocal(t, true)
+	c, cmd := acceptChild(t, ln, addr, []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}, bin)
+	p, err := Of(c)
+	if err != nil {
+		t.Fatalf("Of: %v", err)
+	}
+	if p.User != "65534" || p.PID != cmd.Process.Pid {
+		t.Errorf("Of = user %q pid %d, want 65534 and the child's %d", p.User, p.PID, cmd.Process.Pid)
+	}
+	proc, err := Describe(p.PID)
+	if err != nil || proc.Exe != bin {
+		t.Errorf("Describe(%d) = %+v, %v; want %s", p.PID, proc, err, bin)
+	}
+}
+
+// readableCopy copies this test binary into a directory every user may
+// enter, so that another UID can run it.
+func readableCopy(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "peer-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "peer.test")
+	if err := os.WriteFile(bin, body, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

@@ -36,5 +36,5 @@ func (s *System) Process(p Peer) (Process, error) {
 	if p.PID == 0 {
 		return Process{}, ErrNotFound
 	}
-	return Process{PID: p.PID}, nil
+	return Describe(p.PID)
 }

@@ -150,15 +150,21 @@ func (s *System) Process(p Peer) (Process, error) {
 	if p.PID == 0 {
 		return Process{}, ErrNotFound
 	}
-	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(p.PID))
+	return Describe(p.PID)
+}
+
+// Describe is the process pid: its image name (the command line lives in
+// the other process's memory and is not read).
+func Describe(pid int) (Process, error) {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pid))
 	if err != nil {
-		return Process{PID: p.PID}, fmt.Errorf("opening process %d: %w", p.PID, err)
+		return Process{PID: pid}, fmt.Errorf("opening process %d: %w", pid, err)
 	}
 	defer windows.CloseHandle(h)
 	name := make([]uint16, windows.MAX_LONG_PATH)
 	size := uint32(len(name))
 	if err := windows.QueryFullProcessImageName(h, 0, &name[0], &size); err != nil {
-		return Process{PID: p.PID}, fmt.Errorf("naming process %d: %w", p.PID, err)
+		return Process{PID: pid}, fmt.Errorf("naming process %d: %w", pid, err)
 	}
-	return Process{PID: p.PID, Exe: windows.UTF16ToString(name[:size])}, nil
+	return Process{PID: pid, Exe: windows.UTF16ToString(name[:size])}, nil
 }
