@@ -49,11 +49,13 @@ func (c *Client) Logout(ctx context.Context, req LogoutRequest) (LogoutResult, e
 	return res, c.do(ctx, http.MethodPost, "/v1/logout", req, &res)
 }
 
-// Credentials fetches a profile's current credentials. The name travels
-// as one escaped path segment: profile names may hold "/" (team/dev).
-func (c *Client) Credentials(ctx context.Context, profile string) (Credentials, error) {
+// Credentials fetches a profile's current credentials for command
+// (ForExport, ForCredentialProcess: the audit log's label). The name
+// travels as one escaped path segment: profile names may hold "/"
+// (team/dev).
+func (c *Client) Credentials(ctx context.Context, profile, command string) (Credentials, error) {
 	var cr Credentials
-	return cr, c.do(ctx, http.MethodGet, "/v1/credentials/"+url.PathEscape(profile), nil, &cr)
+	return cr, c.do(ctx, http.MethodGet, "/v1/credentials/"+url.PathEscape(profile)+"?for="+url.QueryEscape(command), nil, &cr)
 }
 
 // Login starts (or joins) a sign-in.

@@ -273,7 +273,9 @@ type Backend interface {
 	Status(ctx context.Context) Status
 	Reload(ctx context.Context) error
 	Logout(ctx context.Context, req LogoutRequest) (LogoutResult, error)
-	Credentials(ctx context.Context, profile string) (cred.Credentials, error)
+	// Credentials answers `credd export` and `credd credential-process`;
+	// req says who asks, for the audit log.
+	Credentials(ctx context.Context, req CredentialsRequest) (cred.Credentials, error)
 	Login(ctx context.Context, req LoginRequest) (LoginStart, error)
 	LoginStatus(ctx context.Context, id string, wait time.Duration) (LoginState, error)
 	CancelLogin(ctx context.Context, id string) error
@@ -351,7 +353,16 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 	// A profile name may hold "/" (team/dev): the rest of the path is the
 	// name, whether the client escaped the slashes (ours does) or not.
 	handle("GET /v1/credentials/{profile...}", notAvailable, func(r *http.Request) (any, error) {
-		c, err := b.Credentials(r.Context(), r.PathValue("profile"))
+		req := CredentialsRequest{Profile: r.PathValue("profile"), For: r.URL.Query().Get("for")}
+		switch req.For {
+		case "":
+			req.For = ForExport
+		case ForExport, ForCredentialProcess:
+		default:
+			return nil, cred.Errorf(cred.ErrInvalid, "for must be %s or %s", ForExport, ForCredentialProcess)
+		}
+		req.Caller = callerOf(r)
+		c, err := b.Credentials(r.Context(), req)
 		if err != nil {
 			return nil, err
 		}
@@ -445,9 +456,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// Serve runs the control API on ln until ctx ends.
+// Serve runs the control API on ln until ctx ends. The caller of a
+// credentials request is whoever the OS says holds the connection
+// (CredentialsRequest.Caller).
 func Serve(ctx context.Context, ln net.Listener, b Backend, log *slog.Logger) error {
-	srv := &http.Server{Handler: Handler(b, log), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
+	srv := &http.Server{Handler: Handler(b, log), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10, ConnContext: connContext}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

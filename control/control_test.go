@@ -18,6 +18,9 @@ import (
 type fakeBackend struct {
 	reloadErr error
 	logouts   []LogoutRequest
+
+	mu    sync.Mutex
+	creds []CredentialsRequest // as asked
 }
 
 func (f *fakeBackend) Status(context.Context) Status {
@@ -65,8 +68,11 @@ func (f *fakeBackend) Console(_ context.Context, r ConsoleRequest) (ConsoleLink,
 	}
 	return ConsoleLink{}, cred.ErrUnknownProfile
 }
-func (f *fakeBackend) Credentials(_ context.Context, p string) (cred.Credentials, error) {
-	switch p {
+func (f *fakeBackend) Credentials(_ context.Context, req CredentialsRequest) (cred.Credentials, error) {
+	f.mu.Lock()
+	f.creds = append(f.creds, req)
+	f.mu.Unlock()
+	switch req.Profile {
 	case "dev":
 		return cred.Credentials{AccessKeyID: "ASIADEV", SecretAccessKey: "s", SessionToken: "t", Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
 	case "corp":
@@ -94,7 +100,12 @@ func shortDir(t *testing.T) string {
 
 func serve(t *testing.T, b Backend) *Client {
 	t.Helper()
-	dir := shortDir(t)
+	return serveDir(t, shortDir(t), b)
+}
+
+// serveDir serves b on the control channel of dir until the test ends.
+func serveDir(t *testing.T, dir string, b Backend) *Client {
+	t.Helper()
 	ln, err := Listen(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +125,7 @@ func TestClientAgainstServer(t *testing.T) {
 	if err != nil || st.PID != 42 || st.Profiles[0].Name != "dev" {
 		t.Fatalf("status = %+v, %v", st, err)
 	}
-	cr, err := c.Credentials(ctx, "dev")
+	cr, err := c.Credentials(ctx, "dev", ForExport)
 	if err != nil || cr.AccessKeyID != "ASIADEV" || !cr.Expiration.Equal(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("credentials = %+v, %v", cr, err)
 	}
@@ -126,7 +137,7 @@ func TestClientAgainstServer(t *testing.T) {
 		{"nope", CodeNotFound, 404, cred.ErrUnknownProfile}, {"corp", CodeLoginRequired, 503, cred.ErrLoginRequired},
 		{"down", CodeNotAvailable, 503, nil}, {"mfa", CodeLoginRequired, 503, cred.ErrMFARequired},
 	} {
-		_, err := c.Credentials(ctx, tc.profile)
+		_, err := c.Credentials(ctx, tc.profile, ForExport)
 		var e *Error
 		if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status {
 			t.Errorf("%s: err = %#v, want %s/%d", tc.profile, err, tc.code, tc.status)

@@ -22,7 +22,8 @@ type namedBackend struct {
 	asked []string
 }
 
-func (n *namedBackend) Credentials(_ context.Context, p string) (cred.Credentials, error) {
+func (n *namedBackend) Credentials(_ context.Context, req CredentialsRequest) (cred.Credentials, error) {
+	p := req.Profile
 	n.mu.Lock()
 	n.asked = append(n.asked, p)
 	n.mu.Unlock()
@@ -62,7 +63,7 @@ func TestCredentialsForProfileNamesWithSpecialCharacters(t *testing.T) {
 	c := serve(t, b)
 	for _, tc := range names {
 		t.Run(tc.name, func(t *testing.T) {
-			cr, err := c.Credentials(t.Context(), tc.profile)
+			cr, err := c.Credentials(t.Context(), tc.profile, ForExport)
 			if err != nil {
 				t.Fatalf("Credentials(%q): %v", tc.profile, err)
 			}
@@ -75,7 +76,7 @@ func TestCredentialsForProfileNamesWithSpecialCharacters(t *testing.T) {
 		})
 	}
 	t.Run("unknown name with a slash is 404, not 405", func(t *testing.T) {
-		_, err := c.Credentials(t.Context(), "team/nope")
+		_, err := c.Credentials(t.Context(), "team/nope", ForExport)
 		var e *Error
 		if !errors.As(err, &e) || e.Status != http.StatusNotFound || e.Code != CodeNotFound {
 			t.Fatalf("err = %#v, want 404 %s", err, CodeNotFound)
@@ -159,7 +160,7 @@ func TestClientEscapesProfileAsOneSegment(t *testing.T) {
 			srv.Listener = ln
 			srv.Start()
 			t.Cleanup(srv.Close)
-			cr, err := NewClient(dir).Credentials(t.Context(), tc.profile)
+			cr, err := NewClient(dir).Credentials(t.Context(), tc.profile, ForExport)
 			if err != nil || cr.AccessKeyID != "ASIAOLD" {
 				t.Fatalf("Credentials(%q) = %+v, %v", tc.profile, cr, err)
 			}

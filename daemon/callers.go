@@ -15,6 +15,7 @@ import (
 
 	"github.com/credd/credd/audit"
 	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
 	"github.com/credd/credd/imds"
 	"github.com/credd/credd/peer"
 )
@@ -160,16 +161,44 @@ func (d *Daemon) lookup(cn *conn) {
 }
 
 // process looks cn's process up once, with its command line as the audit
-// log shows it: client tokens redacted (whole, then cut: a token cut in two
-// would not match).
+// log shows it.
 func (d *Daemon) process(cn *conn) (peer.Process, string) {
 	cn.procOnce.Do(func() {
 		if cn.err == nil {
 			cn.proc, _ = d.peers.Process(cn.peer)
-			cn.cmdline = peer.CmdlineString([]string{d.handler.Redact(strings.Join(cn.proc.Cmdline, " "))}, audit.MaxCmdline)
+			cn.cmdline = d.auditCmdline(cn.proc.Cmdline)
 		}
 	})
 	return cn.proc, cn.cmdline
+}
+
+// auditCmdline is a command line as the audit log shows it: client tokens
+// redacted (whole, then cut: a token cut in two would not match).
+func (d *Daemon) auditCmdline(args []string) string {
+	return peer.CmdlineString([]string{d.handler.Redact(strings.Join(args, " "))}, audit.MaxCmdline)
+}
+
+// auditControl writes the audit line of credentials handed out over the
+// control channel: the caller as the kernel names it (control.Caller);
+// the endpoint as the CLI names its command, a label only (any process
+// of the user may connect, and say either).
+func (d *Daemon) auditControl(req control.CredentialsRequest) {
+	if d.auditLog == nil {
+		return
+	}
+	endpoint := audit.EndpointExport
+	if req.For == control.ForCredentialProcess {
+		endpoint = audit.EndpointCredentialProcess
+	}
+	c := req.Caller
+	if c.Err != nil {
+		d.foldedWarn("cannot tell which process asked the control channel for credentials", "control-caller", "error", c.Err)
+	}
+	e := audit.Entry{Time: d.clock.Now(), Endpoint: endpoint, Profile: req.Profile, Status: http.StatusOK,
+		UID: c.User, PID: c.Process.PID, Exe: c.Process.Exe, Cmdline: d.auditCmdline(c.Process.Cmdline), Listener: c.Channel}
+	if err := d.auditLog.Write(e); err != nil {
+		d.foldedWarn("the audit log cannot be written", "audit", "error", err)
+	}
 }
 
 // users is allow_users resolved to user IDs.

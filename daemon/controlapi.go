@@ -71,10 +71,16 @@ func (b controlBackend) CancelLogin(ctx context.Context, id string) error {
 	return b.d.CancelLogin(ctx, id)
 }
 
-func (b controlBackend) Credentials(ctx context.Context, profile string) (cred.Credentials, error) {
+// Credentials answers `credd export` and `credd credential-process`,
+// each answer a line of the audit log.
+func (b controlBackend) Credentials(ctx context.Context, req control.CredentialsRequest) (cred.Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return b.d.Current(ctx, profile)
+	c, err := b.d.Current(ctx, req.Profile)
+	if err == nil {
+		b.d.auditControl(req)
+	}
+	return c, err
 }
 
 func (b controlBackend) Assignments(ctx context.Context, req control.AssignmentsRequest) (control.Assignments, error) {

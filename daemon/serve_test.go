@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credd/credd/audit"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
+	"github.com/credd/credd/peer"
 	"github.com/credd/credd/store"
 )
 
@@ -115,5 +117,62 @@ func TestServeRefusesAConfigFileOthersCanWrite(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(cfg.StateDir, TokenFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused start made the token: %v", err)
+	}
+}
+
+// TestControlCredentialsAreAudited: credentials handed out over the
+// control channel (`credd export`, `credd credential-process`) are lines
+// of the audit log naming the command the client said, and the caller as
+// the OS names it: this test's PID, executable and user, on the control
+// socket.
+func TestControlCredentialsAreAudited(t *testing.T) {
+	cfg, deps := serveFixture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, cfg, deps, ServeOptions{Listeners: []net.Listener{ln}, Started: func(*Daemon) { close(started) }})
+	}()
+	select {
+	case <-started:
+	case err := <-done:
+		t.Fatalf("Serve: %v", err)
+	}
+	c := control.NewClient(cfg.StateDir)
+	for _, command := range []string{control.ForCredentialProcess, control.ForExport} {
+		if cr, err := c.Credentials(ctx, "dev", command); err != nil || cr.AccessKeyID != "ASIASERVE" {
+			t.Fatalf("%s: %+v, %v", command, cr, err)
+		}
+	}
+	if _, err := c.Credentials(ctx, "nope", control.ForExport); err == nil {
+		t.Fatal("an unknown profile was answered")
+	}
+	cancel() // Serve closes (and so flushes) the audit log it opened
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+
+	var got []audit.Entry
+	if err := audit.Read(filepath.Join(cfg.StateDir, AuditFile), audit.Filter{}, func(e audit.Entry) { got = append(got, e) }); err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	me, _ := peer.Self()
+	if len(got) != 2 {
+		t.Fatalf("audit lines %+v, want the two answers", got)
+	}
+	for i, endpoint := range []string{audit.EndpointCredentialProcess, audit.EndpointExport} {
+		e := got[i]
+		if e.Endpoint != endpoint || e.Profile != "dev" || e.Status != 200 || e.Listener != control.SocketPath(cfg.StateDir) {
+			t.Errorf("line %d = %+v, want %s of dev on %s", i, e, endpoint, control.SocketPath(cfg.StateDir))
+		}
+		if e.PID != os.Getpid() || !sameFile(e.Exe, exe) || e.UID != me || e.Cmdline == "" {
+			t.Errorf("line %d attributes %+v; want pid %d, exe %s, uid %s and a command line", i, e, os.Getpid(), exe, me)
+		}
 	}
 }

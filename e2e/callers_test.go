@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 
 	"github.com/credd/credd/audit"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/daemon"
 	"github.com/credd/credd/internal/peertest"
 	"github.com/credd/credd/peer"
 )
@@ -217,5 +221,83 @@ func TestScopedClientToken(t *testing.T) {
 	}
 	if _, err := c.D.ClientToken("nobody", false); err == nil || !strings.Contains(err.Error(), `no client "nobody"`) {
 		t.Fatalf("an unconfigured client: %v", err)
+	}
+}
+
+// TestExportAndCredentialProcessAreAudited: credentials taken through the
+// control channel are audited with the process that took them, as the
+// kernel names it: `credd export` and `credd credential-process` run as
+// programs of their own, and the AWS CLI (a real peer) running credd as
+// its credential_process.
+func TestExportAndCredentialProcessAreAudited(t *testing.T) {
+	s, dev, _ := newDevOps(t)
+	s.start(t)
+	bin := creddBinary(t)
+	auditPath := filepath.Join(s.stateDir, daemon.AuditFile)
+	self, _ := peer.Self()
+	// check checks the audit log's line i.
+	check := func(t *testing.T, i int, endpoint string, pid int) {
+		t.Helper()
+		lines := auditLines(t, auditPath, i+1)
+		if len(lines) != i+1 {
+			t.Fatalf("audit log %+v, want %d lines", lines, i+1)
+		}
+		e := lines[i]
+		if e.Endpoint != endpoint || e.Profile != "dev" || e.Status != 200 || e.Listener != control.SocketPath(s.stateDir) {
+			t.Errorf("line %d = %+v, want %s of dev on the control socket", i, e, endpoint)
+		}
+		if e.PID != pid || e.Exe != bin || e.UID != self || !strings.Contains(e.Cmdline, " --profile dev") {
+			t.Errorf("line %d attributes pid %d exe %s uid %s cmdline %q; want pid %d, exe %s, uid %s", i, e.PID, e.Exe, e.UID, e.Cmdline, pid, bin, self)
+		}
+	}
+	env := clientEnv(t, map[string]string{"HOME": s.dir})
+	for i, tc := range []struct {
+		endpoint string
+		args     []string
+	}{
+		{audit.EndpointExport, []string{"export", "--profile", "dev", "--format", "env"}},
+		{audit.EndpointCredentialProcess, []string{"credential-process", "--profile", "dev"}},
+	} {
+		cmd := exec.Command(bin, append([]string{"--config", s.cfgPath}, tc.args...)...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil || !strings.Contains(string(out), dev.AccessKeyID) {
+			t.Fatalf("credd %s: %v, printed %q", strings.Join(tc.args, " "), err, out)
+		}
+		check(t, i, tc.endpoint, cmd.Process.Pid)
+	}
+
+	// The wrapper the AWS CLI runs writes its PID and execs credd, which
+	// keeps it: the audit line must name that PID and credd's executable.
+	t.Run("AWS CLI credential_process", func(t *testing.T) {
+		peertest.RequireDebianAWSCLI(t)
+		dir := t.TempDir()
+		pidFile := filepath.Join(dir, "pid")
+		wrapper := filepath.Join(dir, "credd-wrapper")
+		writeFile(t, wrapper, fmt.Sprintf("#!/bin/sh\necho $$ > %q\nexec %q --config %q credential-process --profile dev\n", pidFile, bin, s.cfgPath))
+		if err := os.Chmod(wrapper, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		awsCfg := filepath.Join(dir, "config")
+		writeFile(t, awsCfg, "[profile viacredd]\ncredential_process = "+wrapper+"\n")
+		r := runClient(t, clientEnv(t, map[string]string{"AWS_CONFIG_FILE": awsCfg}), dir, peertest.DebianAWSCLI,
+			"configure", "export-credentials", "--profile", "viacredd", "--format", "process")
+		var got exportCredentials
+		r.decodeOutput(t, &got)
+		if got.AccessKeyID != dev.AccessKeyID {
+			t.Fatalf("the AWS CLI got %+v", got)
+		}
+		raw, err := os.ReadFile(pidFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, 2, audit.EndpointCredentialProcess, pid)
+	})
+	if raw, _ := os.ReadFile(auditPath); strings.Contains(string(raw), dev.Secret) {
+		t.Error("the audit log holds the secret key")
 	}
 }

@@ -507,6 +507,6 @@ func (s *served) reloadFresh(t *testing.T, profile string) (aws.Credentials, err
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	_, err := control.NewClient(s.stateDir).Credentials(ctx, profile)
+	_, err := control.NewClient(s.stateDir).Credentials(ctx, profile, control.ForExport)
 	return aws.Credentials{}, err
 }

@@ -568,7 +568,7 @@ func profileNames(st control.Status) string {
 // the control socket, as `credd export` reads it).
 func (s *served) servedKey(t *testing.T, profile string) string {
 	t.Helper()
-	c, err := control.NewClient(s.stateDir).Credentials(t.Context(), profile)
+	c, err := control.NewClient(s.stateDir).Credentials(t.Context(), profile, control.ForExport)
 	if err != nil {
 		t.Fatalf("credentials of %s: %v", profile, err)
 	}

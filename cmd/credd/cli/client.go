@@ -190,8 +190,10 @@ func (a *app) logoutCmd() *cobra.Command {
 	return c
 }
 
-// credentials fetches a profile's credentials from the daemon.
-func (a *app) credentials(ctx context.Context, profile string) (control.Credentials, loaded, error) {
+// credentials fetches a profile's credentials from the daemon for command
+// (control.ForExport, control.ForCredentialProcess: the audit log's
+// label).
+func (a *app) credentials(ctx context.Context, profile, command string) (control.Credentials, loaded, error) {
 	cl, l, err := a.client()
 	if err != nil {
 		return control.Credentials{}, l, err
@@ -202,7 +204,7 @@ func (a *app) credentials(ctx context.Context, profile string) (control.Credenti
 			return control.Credentials{}, l, exitf(ExitUsage, "no default profile: pass --profile (`credd status` lists them)")
 		}
 	}
-	c, err := cl.Credentials(ctx, profile)
+	c, err := cl.Credentials(ctx, profile, command)
 	return c, l, clientErr(err)
 }
 
@@ -218,7 +220,7 @@ func (a *app) credentialProcessCmd() *cobra.Command {
   credential_process = credd credential-process --profile dev`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := a.credentials(cmd.Context(), profile)
+			c, _, err := a.credentials(cmd.Context(), profile, control.ForCredentialProcess)
 			if err != nil {
 				return err
 			}

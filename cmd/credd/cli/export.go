@@ -45,7 +45,7 @@ expire: prefer ` + "`credd env`" + ` or credential_process where tools allow.`,
 					return exitf(ExitUsage, "--write: %w", err)
 				}
 			}
-			c, l, err := a.credentials(cmd.Context(), profile)
+			c, l, err := a.credentials(cmd.Context(), profile, control.ForExport)
 			if err != nil {
 				return err
 			}

@@ -56,7 +56,7 @@ func (b *loginBackend) Reload(context.Context) error              { return nil }
 func (b *loginBackend) Logout(context.Context, control.LogoutRequest) (control.LogoutResult, error) {
 	return control.LogoutResult{}, nil
 }
-func (b *loginBackend) Credentials(context.Context, string) (cred.Credentials, error) {
+func (b *loginBackend) Credentials(context.Context, control.CredentialsRequest) (cred.Credentials, error) {
 	return cred.Credentials{}, cred.ErrUnknownProfile
 }
 func (b *loginBackend) Assignments(context.Context, control.AssignmentsRequest) (control.Assignments, error) {
