@@ -24,16 +24,9 @@ import (
 )
 
 // peerClient is e2e/testdata/peerclient built static (CGO_ENABLED=0) into
-// a directory every user may read, once per test binary.
+// buildDir, which every user may read, once per test binary.
 var peerClient = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "credd-peerclient-")
-	if err != nil {
-		return "", err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "peerclient")
+	bin := filepath.Join(buildDir, "peerclient")
 	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/peerclient")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

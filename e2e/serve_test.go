@@ -468,12 +468,7 @@ var (
 func creddBinary(t *testing.T) string {
 	t.Helper()
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "credd-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "credd")
+		binPath = filepath.Join(buildDir, "credd")
 		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/credd").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
