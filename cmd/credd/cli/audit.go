@@ -33,7 +33,7 @@ profile and the result. Repeated refusals of one program for one reason are
 folded into one line a minute with a count.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			l, err := a.clientConfig()
+			l, err := a.clientConfig(false)
 			if err != nil {
 				return err
 			}

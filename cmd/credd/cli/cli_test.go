@@ -411,3 +411,38 @@ func TestExec(t *testing.T) {
 		t.Errorf("missing command: exit %d %s", code, errOut)
 	}
 }
+
+// TestZeroConfigClientsNeedOnlyTheStateDir: in zero-configuration mode the
+// commands that only talk to the daemon do not read ~/.aws/config (the
+// daemon serves its profiles; reading thousands of them was most of what
+// `credd status` cost), so an unreadable one does not stop them; the
+// commands that need the profiles (env, export without --profile) still
+// read it and say what is wrong.
+func TestZeroConfigClientsNeedOnlyTheStateDir(t *testing.T) {
+	f := newFixture(t, "")
+	// A directory where the file should be: reading it fails.
+	if err := os.MkdirAll(filepath.Join(f.dir, ".aws", "config"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"status", []string{"status"}, ExitNotRunning, "not running"},
+		{"reload", []string{"reload"}, ExitNotRunning, "not running"},
+		{"logout", []string{"logout"}, ExitNotRunning, "not running"},
+		{"credential-process with a profile", []string{"credential-process", "--profile", "dev"}, ExitNotRunning, "not running"},
+		{"export with a profile", []string{"export", "--profile", "dev"}, ExitNotRunning, "not running"},
+		{"env reads the profiles", []string{"env", "--profile", "dev"}, ExitUsage, "reading the AWS config files"},
+		{"export of the default profile reads them", []string{"export"}, ExitUsage, "reading the AWS config files"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := f.run(t, tc.args...)
+			if code != tc.code || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, want %d; stderr lacks %q:\n%s", code, tc.code, tc.want, errOut)
+			}
+		})
+	}
+}

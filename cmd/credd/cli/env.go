@@ -19,7 +19,7 @@ import (
 // clientEnv is what points an SDK at credd's container endpoint, with the
 // owner token or a scoped client's.
 func (a *app) clientEnv(profile, client string) (export.Env, error) {
-	l, err := a.clientConfig()
+	l, err := a.clientConfig(true)
 	if err != nil {
 		return export.Env{}, err
 	}

@@ -34,7 +34,7 @@ type loaded struct {
 // Every problem is reported at once: unknown keys, values of the wrong
 // kind and bad variables together with what Validate finds.
 func (a *app) load() (loaded, error) {
-	l, problems, err := a.read()
+	l, problems, err := a.read(true)
 	if err != nil {
 		return l, err
 	}
@@ -54,8 +54,15 @@ func (a *app) load() (loaded, error) {
 // one warning on stderr, and the command goes on with what could be read
 // (state_dir from the file, --state-dir, CREDD_STATE_DIR or the default).
 // A file that cannot be read at all still stops it.
-func (a *app) clientConfig() (loaded, error) {
-	l, problems, err := a.read()
+//
+// awsProfiles says whether the command needs the profiles of a
+// zero-configuration run (those of ~/.aws/config): most commands need only
+// the state dir, and reading thousands of profiles was most of what `credd
+// status` cost. Without them, l.cfg.Profiles is empty in that mode (what
+// Validate checks against profiles is then not checked; the daemon checks
+// it).
+func (a *app) clientConfig(awsProfiles bool) (loaded, error) {
+	l, problems, err := a.read(awsProfiles)
 	if err != nil {
 		return l, err
 	}
@@ -82,8 +89,9 @@ func (a *app) clientConfig() (loaded, error) {
 // configuration could be had at all (the file cannot be read, no state
 // dir). problems is what is wrong with it (config.Errors, each under its
 // key, or the file is not YAML at all), while l holds the best that could
-// be made of it.
-func (a *app) read() (l loaded, problems error, err error) {
+// be made of it. With awsProfiles false, a zero-configuration run leaves
+// the profiles of ~/.aws/config unread (see clientConfig).
+func (a *app) read(awsProfiles bool) (l loaded, problems error, err error) {
 	path, explicit, err := a.resolveConfigPath()
 	if err != nil {
 		return loaded{}, nil, err
@@ -103,6 +111,9 @@ func (a *app) read() (l loaded, problems error, err error) {
 		}
 		l.cfg = cfg
 	case errors.Is(err, fs.ErrNotExist) && !explicit:
+		if !awsProfiles {
+			break
+		}
 		l.cfg.Profiles, l.cfg.DefaultProfile, l.skipped, err = a.zeroConfigProfiles()
 		if err != nil {
 			return l, nil, err
