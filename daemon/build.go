@@ -104,14 +104,14 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 		}
 		if p.IdentityProvider != "" { // broker mode
 			a.TagsFromClaims = p.SessionTagsFromClaims
-			a.Claims = idTokens{d: b.d, key: oidcKey(p.IdentityProvider)}
+			a.Claims = idTokens{sessions: b.d.sessions, key: oidcKey(p.IdentityProvider)}
 		}
 		return a
 	case config.SourceOIDC:
 		return &source.WebIdentity{
 			Profile:          name,
 			Provider:         p.IdentityProvider,
-			Tokens:           idTokens{d: b.d, key: oidcKey(p.IdentityProvider)},
+			Tokens:           idTokens{sessions: b.d.sessions, key: oidcKey(p.IdentityProvider)},
 			STS:              b.sts(),
 			RoleARN:          p.RoleARN,
 			SessionNameClaim: p.SessionNameClaim,
@@ -123,7 +123,7 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 		return &source.SSORole{
 			Profile:   name,
 			Session:   p.SSOSession,
-			Tokens:    accessTokens{d: b.d, key: ssoKey(p.SSOSession)},
+			Tokens:    accessTokens{sessions: b.d.sessions, key: ssoKey(p.SSOSession)},
 			Portal:    awsapi.Config{Region: sc.Region, Endpoint: sc.Endpoint, HTTPClient: b.http},
 			AccountID: p.AccountID,
 			RoleName:  p.RoleName,

@@ -31,7 +31,7 @@ func (b controlBackend) Status(ctx context.Context) control.Status {
 		Version: b.info.Version, PID: os.Getpid(), Started: b.d.started.UTC(), Config: b.info.ConfigPath,
 		Listen: g.cfg.Listen, DefaultProfile: g.defaultProfile, Profiles: []control.ProfileStatus{}, Sessions: []control.SessionStatus{},
 	}
-	st.Store, st.Sessions = b.d.sessionStatus()
+	st.Store, st.Sessions = b.d.sessions.status()
 	st.Problems = b.d.skew.problems()
 	for _, p := range b.d.Status() {
 		ps := control.ProfileStatus{Name: p.Profile, Source: string(p.Source), State: string(p.State),

@@ -25,7 +25,6 @@ import (
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
-	"github.com/credd/credd/login"
 	"github.com/credd/credd/peer"
 	"github.com/credd/credd/refresh"
 )
@@ -85,8 +84,7 @@ type Daemon struct {
 	reloads   chan reloadRequest // served by Run
 	loginReqs chan loginRequest  // served by Run, which owns the flows
 	started   time.Time
-	sessions  *sessions
-	logins    *logins
+	sessions  *sessionRegistry
 	skew      *skewWatch
 	clock     clock.Clock
 	peers     peer.Resolver
@@ -119,8 +117,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{deps: deps, log: deps.Logger, http: deps.HTTPClient, reloads: make(chan reloadRequest),
-		sessions: &sessions{store: deps.Sessions}, started: time.Now(), loginReqs: make(chan loginRequest),
-		logins: &logins{byName: map[string]*signin{}, flows: map[string]*login.Flow{}, notified: map[string]bool{}, warned: map[string]time.Time{}, waiters: map[string]*waiter{}}}
+		started: time.Now(), loginReqs: make(chan loginRequest)}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -171,10 +168,14 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		return nil, err
 	}
 	d.metrics = m
-	d.syncLogins(ctx, cfg)
+	d.sessions = newSessionRegistry(sessionDeps{
+		Store: deps.Sessions, Clock: deps.Clock, Logger: d.log, HTTP: d.http, Secret: deps.Secret,
+		HomeDir: deps.HomeDir, Notifier: deps.Notifier, OnChange: d.sessionChanged,
+	})
+	d.sessions.sync(ctx, cfg)
 	g := d.buildGeneration(ctx, cfg, nil)
 	d.gen.Store(g)
-	d.loadSessions(ctx)
+	d.sessions.load(ctx)
 
 	var mh http.Handler
 	if deps.Gatherer != nil {
@@ -309,7 +310,7 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	d.startEntries(rctx, &wg, d.gen.Load())
-	d.startSessions(rctx, &wg)
+	d.sessions.start(rctx, &wg)
 
 	srv := d.Server()
 	sv := &serving{srv: srv, wg: &wg, errc: make(chan error, 1), lns: map[string]*listener{}, hops: cfg.IMDS.HopLimit}
@@ -350,13 +351,13 @@ loop:
 		case req := <-d.reloads:
 			req.reply <- d.reload(rctx, &wg, req.reason)
 		case req := <-d.loginReqs:
-			f, err := d.beginLogin(rctx, &wg, req.req)
+			f, err := d.sessions.begin(rctx, &wg, d.gen.Load().cfg, req.req)
 			req.reply <- loginReply{flow: f, err: err}
 		case <-changes:
 			_ = d.reload(rctx, &wg, "config file changed")
 		case now := <-summary.C:
 			d.logSummary()
-			d.warnSessionEnds(now)
+			d.sessions.warnEnds(now)
 		case <-flush.C:
 			d.flushLogs()
 		}
@@ -503,8 +504,8 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	d.handler.SetClients(clients)
 	d.clientsMu.Unlock()
 	lnAdded, lnRemoved := d.applyListeners(cfg, opened)
-	d.syncLogins(ctx, cfg)
-	d.startSessions(ctx, wg)
+	d.sessions.sync(ctx, cfg)
+	d.sessions.start(ctx, wg)
 	g := d.buildGeneration(ctx, cfg, old)
 	d.startEntries(ctx, wg, g)
 	d.gen.Store(g)

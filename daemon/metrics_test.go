@@ -271,7 +271,7 @@ profiles:
 		if st.State != "done" {
 			t.Fatalf("sign-in %+v", st)
 		}
-		end := r.d.signin("oidc/okta").sess.Expiry()
+		end := r.d.sessions.get("oidc/okta").sess.Expiry()
 		if end.Before(before.Add(9*time.Hour-time.Minute)) || end.After(time.Now().Add(9*time.Hour+time.Minute)) {
 			t.Fatalf("session end %v, want about 9h from now (the provider's refresh_expires_in)", end)
 		}

@@ -2,229 +2,259 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/aws/aws-sdk-go-v2/service/sso"
+	"github.com/aws/smithy-go"
 
+	"github.com/credd/credd/awsapi"
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
-	"github.com/credd/credd/store"
+	"github.com/credd/credd/login"
+	"github.com/credd/credd/refresh"
+	"github.com/credd/credd/source"
 )
 
-// SessionStore is where sign-in sessions persist. The daemon reads every
-// entry at start, lists them in status and metrics, and deletes them on
-// logout.
-type SessionStore = store.Store
+// This file wires the session registry (registry.go) to the rest of the
+// daemon: the sources that take tokens from a session, the refreshers a
+// session's change wakes, and the control API's sign-in calls.
 
-// sessionEnvelope is the part of a stored session every kind shares.
-type sessionEnvelope struct {
-	Kind      string    `json:"kind"`
-	ExpiresAt time.Time `json:"expires_at"`
+// accessTokens adapts a signed-in Identity Center session to
+// source.AccessTokens.
+type accessTokens struct {
+	sessions *sessionRegistry
+	key      string
 }
 
-type sessionInfo struct {
-	name    string
-	kind    string
-	expires time.Time
+func (t accessTokens) AccessToken(ctx context.Context) (string, error) {
+	s := t.sessions.get(t.key)
+	if s == nil {
+		return "", fmt.Errorf("no sso session %s is configured", strings.TrimPrefix(t.key, "sso/"))
+	}
+	tok, err := s.sess.Tokens(ctx)
+	if err != nil {
+		return "", err
+	}
+	return tok.AccessToken, nil
 }
 
-// sessions is the daemon's view of the store.
-type sessions struct {
-	store SessionStore
-	mu    sync.Mutex
-	list  []sessionInfo
-	probs []string
+// Rejected: the portal refused the token; the session needs a sign-in.
+func (t accessTokens) Rejected(_ context.Context, accessToken string) {
+	if s := t.sessions.get(t.key); s != nil {
+		s.sess.Reject(accessToken)
+	}
 }
 
-// loadSessions reads every stored session. An entry that cannot be read or
-// parsed is reported (status, log) and skipped; it never stops the daemon.
-func (d *Daemon) loadSessions(ctx context.Context) {
-	s := d.sessions
-	if s.store == nil {
-		return
-	}
-	entries, problems := store.LoadAll(ctx, s.store)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.list, s.probs = nil, nil
-	for _, err := range problems {
-		s.probs = append(s.probs, err.Error())
-		d.log.Warn("stored session skipped", "error", err)
-	}
-	for k, raw := range entries {
-		var env sessionEnvelope
-		if err := json.Unmarshal(raw, &env); err != nil {
-			s.probs = append(s.probs, fmt.Sprintf("session %s skipped: not a credd session (%v)", k, err))
-			d.log.Warn("stored session skipped", "session", k, "error", err)
-			continue
-		}
-		s.list = append(s.list, sessionInfo{name: k, kind: env.Kind, expires: env.ExpiresAt})
-	}
-	slices.SortFunc(s.list, func(a, b sessionInfo) int { return compareNatural(a.name, b.name) })
-	d.log.Info("sessions loaded", "store", s.store.Kind(), "sessions", len(s.list), "problems", len(s.probs))
+// idTokens adapts a signed-in OIDC session to source.IDTokens.
+type idTokens struct {
+	sessions *sessionRegistry
+	key      string
 }
 
-// note updates one session's row of the listing after a sign-in, renewal
-// or logout (a zero expiry: gone), without reading the store again.
-func (s *sessions) note(name string, expires time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, x := range s.list {
-		if x.name != name {
-			continue
-		}
-		if expires.IsZero() {
-			s.list = append(s.list[:i], s.list[i+1:]...)
-		} else {
-			s.list[i].expires = expires
-		}
-		return
+func (t idTokens) IDToken(ctx context.Context) (string, map[string]any, error) {
+	s := t.sessions.get(t.key)
+	if s == nil {
+		return "", nil, fmt.Errorf("no identity provider %s is configured", strings.TrimPrefix(t.key, "oidc/"))
 	}
-	if expires.IsZero() {
-		return
+	tok, err := s.sess.Tokens(ctx)
+	if err != nil {
+		return "", nil, err
 	}
-	kind, _, _ := strings.Cut(name, "/") // "oidc/okta", "sso/corp"
-	s.list = append(s.list, sessionInfo{name: name, kind: kind, expires: expires})
-	slices.SortFunc(s.list, func(a, b sessionInfo) int { return compareNatural(a.name, b.name) })
+	claims, err := s.oidc.Claims(ctx, tok.IDToken)
+	if err != nil {
+		return "", nil, err
+	}
+	return tok.IDToken, claims, nil
 }
 
-func (d *Daemon) sessionStatus() (control.StoreStatus, []control.SessionStatus) {
-	s := d.sessions
-	st := control.StoreStatus{Kind: "none"}
-	out := []control.SessionStatus{}
-	if s.store == nil {
-		return st, out
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st.Kind, st.Problems = s.store.Kind(), append([]string(nil), s.probs...)
-	for _, x := range s.list {
-		ss := control.SessionStatus{Name: x.name, Kind: x.kind, State: "stored", Expires: timePtr(x.expires)}
-		if si := d.signin(x.name); si != nil {
-			ss.State = "signed-in"
-			if err := si.sess.NeedsLogin(); err != nil {
-				ss.State, ss.Error = "login-required", err.Error()
+// sessionChanged runs after a session signed in, renewed, or needs a
+// sign-in: it refreshes the session listing, wakes the profiles that use
+// it, and notifies the user once when a sign-in is needed.
+func (d *Daemon) sessionChanged(s *login.Session) {
+	need, first := d.sessions.changed(s)
+	if need == nil {
+		// Wake only the profiles waiting on this session; a renewal must
+		// not refetch credentials that are fine.
+		for _, e := range d.entriesUsing(s.Name()) {
+			switch e.r.Status().State {
+			case refresh.StateLoginRequired, refresh.StateError:
+				e.r.Kick()
 			}
 		}
-		out = append(out, ss)
+		return
 	}
-	return st, out
+	// The session ended or was refused: the credentials it gave are not
+	// served any more, however long they would last; every profile of it
+	// answers login-required with the command to run.
+	for _, e := range d.entriesUsing(s.Name()) {
+		e.r.Drop(need)
+	}
+	if first && d.deps.Notifier != nil {
+		d.deps.Notifier.Notify("credd: sign-in required", need.Error())
+	}
+}
+
+// entriesUsing lists the profiles whose credentials come from a session:
+// those that sign in through it, and those whose source_profile chain
+// leads to one of them (their role credentials came from the same
+// sign-in).
+func (d *Daemon) entriesUsing(session string) []*entry {
+	g := d.gen.Load()
+	var out []*entry
+	for name, e := range g.entries {
+		if sessionOf(g.cfg, name) == session {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// sessionOf is the sign-in session a profile's credentials rest on, or "".
+func sessionOf(cfg config.Config, name string) string {
+	for range len(cfg.Profiles) + 1 { // a validated config has no cycles; bound it anyway
+		p, ok := cfg.Profiles[name]
+		switch {
+		case !ok:
+			return ""
+		case p.SSOSession != "":
+			return ssoKey(p.SSOSession)
+		case p.IdentityProvider != "":
+			// Web identity, or broker mode (the source profile's
+			// credentials with this session's claims as tags).
+			return oidcKey(p.IdentityProvider)
+		case p.SourceProfile == "":
+			return ""
+		}
+		name = p.SourceProfile
+	}
+	return ""
+}
+
+type loginRequest struct {
+	req   control.LoginRequest
+	reply chan loginReply
+}
+
+type loginReply struct {
+	flow *login.Flow
+	err  error
+}
+
+// Login starts (or joins) the sign-in of a session. Run starts the flow:
+// it owns the flows' goroutines.
+func (d *Daemon) Login(ctx context.Context, req control.LoginRequest) (control.LoginStart, error) {
+	r := loginRequest{req: req, reply: make(chan loginReply, 1)}
+	select {
+	case d.loginReqs <- r:
+	case <-ctx.Done():
+		return control.LoginStart{}, ctx.Err()
+	}
+	var rep loginReply
+	select {
+	case rep = <-r.reply:
+	case <-ctx.Done():
+		return control.LoginStart{}, ctx.Err()
+	}
+	if rep.err != nil {
+		return control.LoginStart{}, rep.err
+	}
+	f := rep.flow
+	ticket := d.sessions.join(f)
+	return control.LoginStart{ID: ticket, Session: f.Session, URL: f.URL, UserCode: f.UserCode, Device: f.Device, Expires: f.Expires.UTC()}, nil
+}
+
+// LoginStatus waits up to wait for the flow to end and reports it; after a
+// sign-in it fetches the session's profiles and says which are ready.
+func (d *Daemon) LoginStatus(ctx context.Context, id string, wait time.Duration) (control.LoginState, error) {
+	f, w, err := d.sessions.flow(id)
+	if err != nil {
+		return control.LoginState{}, err
+	}
+	if w != nil {
+		defer d.sessions.polling(w)()
+	}
+	st := control.LoginState{ID: id, Session: f.Session, State: "pending"}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-f.Done():
+	case <-t.C:
+		return st, nil
+	case <-ctx.Done():
+		return st, nil
+	}
+	if err := f.Err(); err != nil {
+		st.State, st.Error = "failed", err.Error()
+		return st, nil
+	}
+	st.State = "done"
+	for _, e := range d.entriesUsing(f.Session) {
+		fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		_, err := e.r.Current(fctx)
+		cancel()
+		if err == nil {
+			st.Ready = append(st.Ready, e.r.Profile())
+		} else {
+			st.NotReady = append(st.NotReady, control.ProfileError{Profile: e.r.Profile(), Error: err.Error()})
+		}
+	}
+	sort.Strings(st.Ready)
+	return st, nil
+}
+
+// CancelLogin is a CLI client leaving a flow (its Ctrl-C). The flow is
+// stopped unless another client still waits on it: one user's Ctrl-C does
+// not end the sign-in another terminal waits for, while a client that
+// went away without a word (a closed terminal) stops counting once it no
+// longer polls.
+func (d *Daemon) CancelLogin(_ context.Context, id string) error {
+	f, _, err := d.sessions.flow(id)
+	if err != nil {
+		return err
+	}
+	if others := d.sessions.leave(id, f); others > 0 {
+		d.log.Info("a client left the sign-in; others still wait for it", "session", f.Session, "waiting", others)
+		return nil
+	}
+	f.Cancel()
+	<-f.Done()
+	return nil
 }
 
 // Logout forgets the named session, or every session when name is empty.
 func (d *Daemon) Logout(ctx context.Context, name string) ([]string, error) {
-	s := d.sessions
-	if s.store == nil {
-		return nil, nil
-	}
-	if name != "" {
-		var err error
-		if name, err = storedName(name, d.sessionNames()); err != nil {
-			return nil, err
-		}
-	}
-	// Sign-in sessions forget their tokens in memory and in the store.
-	d.logins.mu.Lock()
-	var signins []*signin
-	for k, si := range d.logins.byName {
-		if name == "" || k == name {
-			signins = append(signins, si)
-			d.logins.notified[k] = true // a logout is no reason to notify
-		}
-	}
-	d.logins.mu.Unlock()
-	var removed []string
-	for _, si := range signins {
-		if si.sess.Expiry().IsZero() {
-			continue // not signed in
-		}
-		forget := si.sess.Forget
-		if si.sso != nil {
-			// Identity Center: sign out at the portal and remove what credd
-			// wrote to the AWS CLI's cache, then forget.
-			forget = func(ctx context.Context) error { return si.sso.Logout(ctx, si.sess) }
-		}
-		if err := forget(ctx); err != nil {
-			return nil, fmt.Errorf("forgetting session %s: %w", si.sess.Name(), err)
-		}
-		removed = append(removed, si.sess.Name())
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var keep []sessionInfo
-	for _, x := range s.list {
-		if name != "" && x.name != name {
-			keep = append(keep, x)
-			continue
-		}
-		if err := s.store.Delete(ctx, x.name); err != nil {
-			return removed, fmt.Errorf("forgetting session %s: %w", x.name, err)
-		}
-		removed = append(removed, x.name)
-	}
-	s.list = keep
-	sort.Strings(removed)
-	if name != "" && len(removed) == 0 {
-		return nil, cred.Errorf(cred.ErrUnknownSession, "no sign-in session %q", name)
-	}
-	d.log.Info("logged out", "sessions", removed)
-	return removed, nil
+	return d.sessions.logout(ctx, name)
 }
 
-// sessionNames lists the sessions the daemon knows: configured, and
-// stored.
-func (d *Daemon) sessionNames() []string {
-	d.logins.mu.Lock()
-	names := slices.Collect(maps.Keys(d.logins.byName))
-	d.logins.mu.Unlock()
-	d.sessions.mu.Lock()
-	for _, x := range d.sessions.list {
-		names = append(names, x.name)
+// Assignments lists the accounts and roles an Identity Center session may
+// use, with the token the daemon holds (renewed if due): what `credd
+// config init --sso-session` turns into profiles. A token the portal
+// refuses makes the session login-required, as a refused
+// GetRoleCredentials does.
+func (d *Daemon) Assignments(ctx context.Context, name string) ([]source.Assignment, error) {
+	sc, ok := d.gen.Load().cfg.SSOSessions[name]
+	s := d.sessions.get(ssoKey(name))
+	if !ok || s == nil {
+		return nil, cred.Errorf(cred.ErrUnknownSession, "no such sso session %q (sso_sessions)", name)
 	}
-	d.sessions.mu.Unlock()
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
-// storedName is the name a session is kept under ("sso/corp") for name as
-// a user writes it: that name, or the configuration's name for it
-// ("corp", the sso_sessions or identity_providers entry) when only one
-// known session has it.
-func storedName(name string, known []string) (string, error) {
-	if strings.Contains(name, "/") || slices.Contains(known, name) {
-		return name, nil
+	tok, err := s.sess.Tokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sso session %s: %w", name, err)
 	}
-	var matches []string
-	for _, k := range known {
-		if _, n, _ := strings.Cut(k, "/"); n == name {
-			matches = append(matches, k)
-		}
+	client := sso.NewFromConfig(awsapi.Config{Region: sc.Region, Endpoint: sc.Endpoint, HTTPClient: d.http}.AWS(nil))
+	found, err := source.Discover(ctx, client, tok.AccessToken)
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode() == "UnauthorizedException" {
+		s.sess.Reject(tok.AccessToken)
+		return nil, fmt.Errorf("%w: sso session %s: the portal no longer accepts the session: run `%s`", cred.ErrLoginRequired, name, s.hint)
 	}
-	switch len(matches) {
-	case 0:
-		return name, nil // the caller says there is no such session
-	case 1:
-		return matches[0], nil
+	if err != nil {
+		return nil, fmt.Errorf("listing the accounts and roles of sso session %s: %w", name, err)
 	}
-	return "", cred.Errorf(cred.ErrInvalid, "%q names sessions %s: name one of them", name, strings.Join(matches, " and "))
-}
-
-var sessionExpiryDesc = prometheus.NewDesc("credd_session_expiry_timestamp_seconds",
-	"When each sign-in session expires (Unix time).", []string{"session"}, nil)
-
-func (s *sessions) collect(ch chan<- prometheus.Metric) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, x := range s.list {
-		if !x.expires.IsZero() {
-			ch <- prometheus.MustNewConstMetric(sessionExpiryDesc, prometheus.GaugeValue, float64(x.expires.Unix()), x.name)
-		}
-	}
+	return found, nil
 }

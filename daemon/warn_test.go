@@ -55,19 +55,19 @@ profiles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.warnSessionEnds(now)
-	d.warnSessionEnds(now.Add(time.Minute))
+	d.sessions.warnEnds(now)
+	d.sessions.warnEnds(now.Add(time.Minute))
 	if len(n.notes) != 1 || !strings.Contains(n.notes[0], "oidc/soon ends at") || !strings.Contains(n.notes[0], "credd login --provider soon") {
 		t.Fatalf("notifications = %q, want one for oidc/soon naming the command", n.notes)
 	}
 	// Two and a bit hours later the other one is due, once.
-	d.warnSessionEnds(now.Add(2*time.Hour + 10*time.Minute))
-	d.warnSessionEnds(now.Add(2*time.Hour + 11*time.Minute))
+	d.sessions.warnEnds(now.Add(2*time.Hour + 10*time.Minute))
+	d.sessions.warnEnds(now.Add(2*time.Hour + 11*time.Minute))
 	if len(n.notes) != 2 || !strings.Contains(n.notes[1], "oidc/later") {
 		t.Errorf("notifications = %q", n.notes)
 	}
-	d.warnSessionEnds(now.Add(4*time.Hour + 10*time.Minute))
-	d.warnSessionEnds(now.Add(4*time.Hour + 11*time.Minute))
+	d.sessions.warnEnds(now.Add(4*time.Hour + 10*time.Minute))
+	d.sessions.warnEnds(now.Add(4*time.Hour + 11*time.Minute))
 	if len(n.notes) != 3 || !strings.Contains(n.notes[2], "sso/corp") || !strings.Contains(n.notes[2], "credd login --sso-session corp") {
 		t.Errorf("notifications = %q, want a third for sso/corp", n.notes)
 	}

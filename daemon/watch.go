@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -81,13 +80,6 @@ func (d *Daemon) watchConfig(ctx context.Context, wg *sync.WaitGroup) <-chan str
 // file (the CLI truncates and writes; credd and others rename).
 const cacheDebounce = 100 * time.Millisecond
 
-// cacheWatch follows the AWS CLI's SSO token cache directories of the
-// sso sessions that share it.
-type cacheWatch struct {
-	w    *fsnotify.Watcher
-	dirs map[string]bool // watched
-}
-
 // watchSSOCaches follows the AWS CLI's token cache: when `aws sso login`,
 // or an SDK renewing the shared token, writes the cache file of a session
 // credd shares, that session takes the later token (login.SSO.Follow),
@@ -99,68 +91,20 @@ func (d *Daemon) watchSSOCaches(ctx context.Context, wg *sync.WaitGroup) {
 		d.log.Warn("not following the AWS CLI's SSO cache; after `aws sso login`, run `credd reload`", "error", err)
 		return
 	}
-	d.logins.mu.Lock()
-	d.logins.caches = &cacheWatch{w: w, dirs: map[string]bool{}}
-	d.watchCacheDirsLocked()
-	d.logins.mu.Unlock()
+	d.sessions.followCaches(w)
 	wg.Go(func() {
 		defer func() {
-			d.logins.mu.Lock()
-			d.logins.caches = nil
-			d.logins.mu.Unlock()
+			d.sessions.followCaches(nil)
 			w.Close()
 		}()
 		d.followEvents(ctx, w, "AWS CLI cache watcher", cacheDebounce,
 			func(ev fsnotify.Event) bool { return ev.Op&(fsnotify.Write|fsnotify.Create) != 0 },
 			func(files []string) {
 				for _, f := range files {
-					d.followCache(ctx, f)
+					d.sessions.followCache(ctx, f)
 				}
 			})
 	})
-}
-
-// watchCacheDirsLocked adds the cache directory of every session sharing
-// the AWS CLI's cache to the watch, creating it as the CLI does (0700).
-// Called with d.logins.mu held, after the sessions change.
-func (d *Daemon) watchCacheDirsLocked() {
-	c := d.logins.caches
-	if c == nil {
-		return
-	}
-	for _, si := range d.logins.byName {
-		if si.sso == nil || si.sso.CacheFile == "" {
-			continue
-		}
-		dir := filepath.Dir(si.sso.CacheFile)
-		if c.dirs[dir] {
-			continue
-		}
-		err := os.MkdirAll(dir, 0o700)
-		if err == nil {
-			err = c.w.Add(dir)
-		}
-		if err != nil {
-			d.log.Warn("not following the AWS CLI's SSO cache; after `aws sso login`, run `credd reload`", "dir", dir, "error", err)
-			continue
-		}
-		c.dirs[dir] = true
-	}
-}
-
-// followCache offers a changed cache file to the sessions sharing it.
-func (d *Daemon) followCache(ctx context.Context, file string) {
-	d.logins.mu.Lock()
-	var sharing []*signin
-	for _, si := range d.logins.byName {
-		if si.sso != nil && si.sso.CacheFile != "" && filepath.Clean(si.sso.CacheFile) == file {
-			sharing = append(sharing, si)
-		}
-	}
-	d.logins.mu.Unlock()
-	for _, si := range sharing {
-		si.sso.Follow(ctx, si.sess)
-	}
 }
 
 // followEvents runs a watcher's event loop until ctx ends or the watcher
