@@ -90,6 +90,24 @@ func allowed(a Attribution, c *Client, profile string) string {
 	return ""
 }
 
+// scoped is the profile a container or console request names after
+// prefix (the listener's, see status.listed, if none). A profile the
+// listener or the client cl may not take is refused (403): false, and
+// st.code is the answer.
+func (h *Handler) scoped(w http.ResponseWriter, r *http.Request, st *status, cl *Client, prefix string) (string, bool) {
+	profile := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, prefix), "/")
+	if profile == "" {
+		profile = st.listed()
+	}
+	if msg := allowed(st.attr, cl, profile); msg != "" {
+		st.profile = profile
+		h.refused(w, r, st, "scope", msg)
+		return "", false
+	}
+	st.creds = true
+	return profile, true
+}
+
 // endpointOf names the endpoint a path belongs to, for refusals met before
 // routing.
 func endpointOf(path string) string {

@@ -51,16 +51,10 @@ func (h *Handler) serveConsole(w http.ResponseWriter, r *http.Request, st *statu
 	if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
 		return fail(w, jsonError, http.StatusBadRequest, `the body must be empty or {"destination": "...", "region": "..."}: `+strings.TrimPrefix(err.Error(), "json: "))
 	}
-	profile := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/console"), "/")
-	if profile == "" {
-		profile = h.listed(st.attr)
-	}
-	if msg := allowed(st.attr, &cl, profile); msg != "" {
-		st.profile = profile
-		h.refused(w, r, st, "scope", msg)
+	profile, ok := h.scoped(w, r, st, &cl, "/v1/console")
+	if !ok {
 		return st.code
 	}
-	st.creds = true
 	ctx, cancel := context.WithTimeout(r.Context(), consoleWait)
 	defer cancel()
 	url, expires, err := h.o.Console.Link(ctx, profile, req.Destination, req.Region)

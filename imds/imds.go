@@ -93,10 +93,10 @@ type refusal struct {
 	reason, msg, remote, path string
 }
 
-// defaults are the settings a reload may change.
+// defaults are the settings a reload may change. A request reads them
+// once (status.def), so that a reload while it waits for credentials
+// cannot pair one profile's credentials with another's name or region.
 type defaults struct{ profile, region string }
-
-func (h *Handler) defaults() *defaults { return h.def.Load() }
 
 // SetDefaults changes the default profile (what IMDS lists and
 // /v1/credentials serves) and the region IMDS reports, for a reload.
@@ -179,13 +179,15 @@ type status struct {
 	code              int
 	start             time.Time // when the request arrived
 	attr              Attribution
-	client            string // the token's client
-	reason, msg       string // why refused
-	creds             bool   // credentials (or a console link) were answered
+	// def are the handler's defaults as the request found them: read once.
+	def         *defaults
+	client      string // the token's client
+	reason, msg string // why refused
+	creds       bool   // credentials (or a console link) were answered
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	st := status{endpoint: EndpointRefused, start: time.Now()}
+	st := status{endpoint: EndpointRefused, start: time.Now(), def: h.def.Load()}
 	h.serve(w, r, &st)
 	if h.o.Metrics != nil {
 		h.o.Metrics.ObserveRequest(st.endpoint, st.profile, st.code, time.Since(st.start))
@@ -354,7 +356,7 @@ func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) 
 	switch {
 	case p == "meta-data/iam/security-credentials/" || p == "meta-data/iam/security-credentials" ||
 		p == "meta-data/iam/security-credentials-extended/" || p == "meta-data/iam/security-credentials-extended":
-		st.profile = h.listed(st.attr)
+		st.profile = st.listed()
 		if st.profile == "" {
 			return fail(w, plainError, http.StatusNotFound, "no default profile is configured")
 		}
@@ -367,9 +369,9 @@ func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) 
 	case p == "meta-data/iam/info":
 		return h.serveInfo(w, r, st)
 	case p == "meta-data/placement/region":
-		return h.serveRegion(w, "")
+		return serveRegion(w, st.def.region, "")
 	case p == "meta-data/placement/availability-zone":
-		return h.serveRegion(w, "a")
+		return serveRegion(w, st.def.region, "a")
 	case p == "dynamic/instance-identity/document":
 		return h.serveIdentity(w, r, st)
 	}
@@ -388,13 +390,13 @@ type imdsDoc struct {
 	AccountID       string `json:"AccountId,omitempty"`
 }
 
-// listed is the profile IMDS lists on a listener: its own, else the
-// default.
-func (h *Handler) listed(a Attribution) string {
-	if a.Profile != "" {
-		return a.Profile
+// listed is the profile IMDS lists on the request's listener: its own,
+// else the default.
+func (st *status) listed() string {
+	if st.attr.Profile != "" {
+		return st.attr.Profile
 	}
-	return h.defaults().profile
+	return st.def.profile
 }
 
 func (h *Handler) serveIMDSCreds(w http.ResponseWriter, r *http.Request, profile string, extended bool, st *status) int {
@@ -424,7 +426,7 @@ func (h *Handler) serveIMDSCreds(w http.ResponseWriter, r *http.Request, profile
 // error response itself when there is nothing to serve.
 func (h *Handler) current(w http.ResponseWriter, r *http.Request, profile string, st *status, f errorFormat) (cred.Credentials, int) {
 	if profile == "" {
-		profile = h.listed(st.attr)
+		profile = st.listed()
 	}
 	ctx := &waitContext{parent: r.Context(), deadline: st.start.Add(h.o.Wait)}
 	defer ctx.release()
@@ -449,65 +451,6 @@ func (h *Handler) failFor(w http.ResponseWriter, f errorFormat, err error, profi
 	return failWith(w, f, err, err.Error())
 }
 
-// waitContext is the request's context bounded by the handler's Wait, as
-// context.WithTimeout(r.Context(), Wait) would make it, except that its
-// timer is armed only when the provider first asks for Done, Err or Value.
-// A provider answering from its cache asks for none, and arming a timer
-// (and registering with the parent for cancellation) on every request cost
-// as much as the rest of the handler. Once released, it behaves as the
-// cancelled context it would have been.
-type waitContext struct {
-	parent   context.Context
-	deadline time.Time
-
-	mu       sync.Mutex
-	ctx      context.Context // nil until armed
-	cancel   context.CancelFunc
-	released bool
-}
-
-var _ context.Context = (*waitContext)(nil)
-
-// armed returns the real context, making it on first use.
-func (c *waitContext) armed() context.Context {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ctx == nil {
-		if c.released {
-			// Used after the request: it would have been cancelled.
-			c.ctx, c.cancel = context.WithCancel(c.parent)
-			c.cancel()
-		} else {
-			c.ctx, c.cancel = context.WithDeadline(c.parent, c.deadline)
-		}
-	}
-	return c.ctx
-}
-
-// release ends the context, as the deferred cancel of WithTimeout would.
-func (c *waitContext) release() {
-	c.mu.Lock()
-	c.released = true
-	cancel := c.cancel
-	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
-}
-
-// Deadline is the earlier of the parent's deadline and the wait's, as for
-// WithDeadline; it needs no timer.
-func (c *waitContext) Deadline() (time.Time, bool) {
-	if d, ok := c.parent.Deadline(); ok && d.Before(c.deadline) {
-		return d, true
-	}
-	return c.deadline, true
-}
-
-func (c *waitContext) Done() <-chan struct{} { return c.armed().Done() }
-func (c *waitContext) Err() error            { return c.armed().Err() }
-func (c *waitContext) Value(key any) any     { return c.armed().Value(key) }
-
 func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, st *status) int {
 	c, code := h.current(w, r, "", st, plainError)
 	if code != http.StatusOK {
@@ -517,19 +460,21 @@ func (h *Handler) serveInfo(w http.ResponseWriter, r *http.Request, st *status) 
 	if acct == "" {
 		acct = "000000000000"
 	}
+	// The instance profile is the profile whose credentials were served
+	// (st.profile, set by current), never a default read again.
 	return writeJSON(w, http.StatusOK, map[string]string{
 		"Code":               "Success",
 		"LastUpdated":        c.Issued.UTC().Format(imdsTimeFormat),
-		"InstanceProfileArn": "arn:aws:iam::" + acct + ":instance-profile/" + h.defaults().profile,
-		"InstanceProfileId":  instanceProfileID(h.defaults().profile),
+		"InstanceProfileArn": "arn:aws:iam::" + acct + ":instance-profile/" + st.profile,
+		"InstanceProfileId":  instanceProfileID(st.profile),
 	})
 }
 
-func (h *Handler) serveRegion(w http.ResponseWriter, zone string) int {
-	if h.defaults().region == "" {
+func serveRegion(w http.ResponseWriter, region, zone string) int {
+	if region == "" {
 		return fail(w, plainError, http.StatusNotFound, "no region is configured")
 	}
-	writeBody(w, http.StatusOK, "text/plain", []byte(h.defaults().region+zone))
+	writeBody(w, http.StatusOK, "text/plain", []byte(region+zone))
 	return http.StatusOK
 }
 
@@ -539,8 +484,8 @@ func (h *Handler) serveIdentity(w http.ResponseWriter, r *http.Request, st *stat
 		return code
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{
-		"region":           h.defaults().region,
-		"availabilityZone": h.defaults().region + "a",
+		"region":           st.def.region,
+		"availabilityZone": st.def.region + "a",
 		"accountId":        c.AccountID,
 		"instanceId":       "i-credd",
 		"architecture":     "x86_64",
@@ -576,16 +521,10 @@ func (h *Handler) serveContainer(w http.ResponseWriter, r *http.Request, st *sta
 	if code != 0 {
 		return code
 	}
-	profile := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/v1/credentials"), "/")
-	if profile == "" {
-		profile = h.listed(st.attr)
-	}
-	if msg := allowed(st.attr, &cl, profile); msg != "" {
-		st.profile = profile
-		h.refused(w, r, st, "scope", msg)
+	profile, ok := h.scoped(w, r, st, &cl, "/v1/credentials")
+	if !ok {
 		return st.code
 	}
-	st.creds = true
 	c, code := h.current(w, r, profile, st, jsonError)
 	if code != http.StatusOK {
 		return code
@@ -613,131 +552,6 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, st *status) 
 		return cl, st.code
 	}
 	return cl, 0
-}
-
-// credsKey is everything of a Credentials value the documents show, at
-// their resolution (whole seconds).
-type credsKey struct {
-	accessKeyID, secretAccessKey, sessionToken, accountID, roleARN string
-	expires, issued                                                int64
-}
-
-func keyOf(c cred.Credentials) credsKey {
-	return credsKey{
-		accessKeyID:     c.AccessKeyID,
-		secretAccessKey: c.SecretAccessKey,
-		sessionToken:    c.SessionToken,
-		accountID:       c.AccountID,
-		roleARN:         c.RoleARN,
-		expires:         c.Expires.Unix(),
-		issued:          c.Issued.Unix(),
-	}
-}
-
-// encodedDocs are the credentials documents of one Credentials value, each
-// encoded once, when first asked for. Encoding the session token dominated
-// the cost of a request, and a profile's credentials change only when its
-// refresher renews them. A profile served on one endpoint only (the usual
-// case) keeps one document, not three.
-type encodedDocs struct {
-	key credsKey
-	c   cred.Credentials
-	doc [docKinds]atomic.Pointer[encoded]
-}
-
-// The documents of a credentials value.
-const (
-	docIMDS         = iota // the IMDS credentials document
-	docIMDSExtended        // the same with AccountId
-	docContainer           // the container endpoint's
-	docKinds
-)
-
-// encoded is a JSON response body with its Content-Length header value.
-type encoded struct {
-	body   []byte
-	length []string
-}
-
-// docFor returns the encoded document of c of the given kind, served for
-// profile, from the cache when c is what the profile served last. The
-// cache holds one entry per profile the provider served (the provider
-// refuses unknown ones), replaced when the credentials change.
-func (h *Handler) docFor(profile string, c cred.Credentials, kind int) (*encoded, error) {
-	k := keyOf(c)
-	var d *encodedDocs
-	if v, ok := h.docs.Load(profile); ok && v.(*encodedDocs).key == k {
-		d = v.(*encodedDocs)
-		if e := d.doc[kind].Load(); e != nil {
-			return e, nil
-		}
-	} else {
-		d = &encodedDocs{key: k, c: c}
-		h.docs.Store(strings.Clone(profile), d)
-	}
-	// Two requests may both encode the same document: the same bytes.
-	e, err := encodeDoc(d.c, kind)
-	if err != nil {
-		return nil, err
-	}
-	d.doc[kind].Store(&e)
-	return &e, nil
-}
-
-func encodeDoc(c cred.Credentials, kind int) (encoded, error) {
-	expires := c.Expires.UTC().Format(imdsTimeFormat)
-	if kind == docContainer {
-		return encode(containerDoc{
-			AccessKeyID:     c.AccessKeyID,
-			SecretAccessKey: c.SecretAccessKey,
-			Token:           c.SessionToken,
-			Expiration:      expires,
-			AccountID:       c.AccountID,
-			RoleARN:         c.RoleARN,
-		})
-	}
-	doc := imdsDoc{
-		Code:            "Success",
-		LastUpdated:     c.Issued.UTC().Format(imdsTimeFormat),
-		Type:            "AWS-HMAC",
-		AccessKeyID:     c.AccessKeyID,
-		SecretAccessKey: c.SecretAccessKey,
-		Token:           c.SessionToken,
-		Expiration:      expires,
-	}
-	if kind == docIMDSExtended {
-		doc.AccountID = c.AccountID
-	}
-	return encode(doc)
-}
-
-func encode(v any) (encoded, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		return encoded{}, err
-	}
-	return encoded{body: body, length: []string{strconv.Itoa(len(body))}}, nil
-}
-
-// Header values shared by every response that sets them. net/http and
-// httptest copy header values before writing them, and a handler's Set or
-// Add replaces or reallocates a slice (capacity 1) rather than writing
-// into it.
-var (
-	hdrJSON    = []string{"application/json"}
-	hdrNoStore = []string{"no-store"}
-)
-
-// writeEncoded writes a 200 with a cached JSON body and the same headers
-// writeBody sets, without allocating.
-func writeEncoded(w http.ResponseWriter, e encoded) int {
-	hd := w.Header()
-	hd["Content-Type"] = hdrJSON
-	hd["Content-Length"] = e.length
-	hd["Cache-Control"] = hdrNoStore
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(e.body)
-	return http.StatusOK
 }
 
 // writeBody sets every header before the body.
