@@ -36,8 +36,40 @@ type Config struct {
 	Console           Console                     `yaml:"console,omitempty"`
 	SSOSessions       map[string]SSOSession       `yaml:"sso_sessions,omitempty"`
 	IdentityProviders map[string]IdentityProvider `yaml:"identity_providers,omitempty"`
-	Profiles          map[string]Profile          `yaml:"profiles,omitempty"`
+	// SignIn configures AWS Sign-In (`aws login`) sessions, which
+	// profiles name with login_session.
+	SignIn SignIn `yaml:"signin,omitempty"`
+	// SignInOnDemand is what a request for a profile whose session needs a
+	// sign-in does: notify (the default), browser or off.
+	SignInOnDemand string `yaml:"sign_in_on_demand,omitempty"`
+	// SignInOnDemandBackoff is how long after an abandoned sign-in no
+	// browser opens on its own (sign_in_on_demand: browser).
+	SignInOnDemandBackoff Duration           `yaml:"sign_in_on_demand_backoff,omitempty"`
+	Profiles              map[string]Profile `yaml:"profiles,omitempty"`
 }
+
+// sign_in_on_demand values.
+const (
+	OnDemandNotify  = "notify"
+	OnDemandBrowser = "browser"
+	OnDemandOff     = "off"
+)
+
+// DefaultOnDemandBackoff is sign_in_on_demand_backoff's default.
+const DefaultOnDemandBackoff = 10 * time.Minute
+
+// SignIn configures AWS Sign-In, the service behind `aws login`.
+type SignIn struct {
+	// Endpoint overrides https://<region>.signin.aws.amazon.com (tests).
+	Endpoint string `yaml:"endpoint,omitempty"`
+	// ShareAWSCLICache reads and writes the AWS CLI's login cache
+	// (~/.aws/login/cache, or AWS_LOGIN_CACHE_DIRECTORY) so that `aws`
+	// and the SDKs use credd's sessions; default true.
+	ShareAWSCLICache *bool `yaml:"share_aws_cli_cache,omitempty"`
+}
+
+// SharesAWSCLICache reports signin.share_aws_cli_cache (default true).
+func (s SignIn) SharesAWSCLICache() bool { return s.ShareAWSCLICache == nil || *s.ShareAWSCLICache }
 
 // Self in allow_users stands for the user credd runs as.
 const Self = "self"
@@ -160,7 +192,11 @@ type IdentityProvider struct {
 
 // Profile is one set of role credentials credd serves.
 type Profile struct {
-	SSOSession            string            `yaml:"sso_session,omitempty"`
+	SSOSession string `yaml:"sso_session,omitempty"`
+	// LoginSession is an AWS Sign-In session (`aws login`): the signed-in
+	// user's ARN, as ~/.aws/config's login_session holds it. credd holds
+	// the session and serves its credentials.
+	LoginSession          string            `yaml:"login_session,omitempty"`
 	AccountID             string            `yaml:"account_id,omitempty"`
 	RoleName              string            `yaml:"role_name,omitempty"`
 	IdentityProvider      string            `yaml:"identity_provider,omitempty"`
@@ -210,6 +246,7 @@ const (
 	SourceOIDC       SourceKind = "identity_provider"
 	SourceAssumeRole SourceKind = "source_profile"
 	SourceAWSProfile SourceKind = "aws_profile"
+	SourceSignIn     SourceKind = "login_session"
 )
 
 // Sources lists every source the profile names. A valid profile has one.
@@ -226,6 +263,9 @@ func (p Profile) Sources() []SourceKind {
 	}
 	if p.AWSProfile != "" {
 		s = append(s, SourceAWSProfile)
+	}
+	if p.LoginSession != "" {
+		s = append(s, SourceSignIn)
 	}
 	return s
 }
@@ -264,13 +304,15 @@ func (p Profile) MFADuration() time.Duration {
 // Default returns the configuration that applies where the file says nothing.
 func Default() Config {
 	return Config{
-		Listen:       "127.0.0.1:9955",
-		AllowUsers:   []string{Self},
-		SessionStore: "auto",
-		IMDS:         IMDS{HopLimit: 1},
-		Refresh:      Refresh{Ahead: Dur(20 * time.Minute), IdleAfter: Dur(12 * time.Hour), FetchTimeout: Dur(time.Minute)},
-		STS:          STS{Region: "us-east-1"},
-		Console:      Console{Issuer: "credd"},
+		Listen:                "127.0.0.1:9955",
+		AllowUsers:            []string{Self},
+		SessionStore:          "auto",
+		IMDS:                  IMDS{HopLimit: 1},
+		Refresh:               Refresh{Ahead: Dur(20 * time.Minute), IdleAfter: Dur(12 * time.Hour), FetchTimeout: Dur(time.Minute)},
+		STS:                   STS{Region: "us-east-1"},
+		Console:               Console{Issuer: "credd"},
+		SignInOnDemand:        OnDemandNotify,
+		SignInOnDemandBackoff: Dur(DefaultOnDemandBackoff),
 	}
 }
 

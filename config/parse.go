@@ -292,6 +292,7 @@ var EnvKeys = []string{
 	"listen", "allow_users", "extra_listen", "allow_clients", "state_dir", "default_profile", "session_store",
 	"imds.allow_v1", "imds.hop_limit", "refresh.ahead", "refresh.idle_after", "refresh.fetch_timeout",
 	"sts.region", "sts.endpoint", "iam.endpoint", "console.issuer", "console.federation_endpoint",
+	"signin.endpoint", "signin.share_aws_cli_cache", "sign_in_on_demand", "sign_in_on_demand_backoff",
 }
 
 // Set overrides one key with a value given as text (from the environment or
@@ -345,6 +346,17 @@ func (c *Config) Set(key, value string) error {
 		c.Console.Issuer = value
 	case "console.federation_endpoint":
 		c.Console.FederationEndpoint = value
+	case "signin.endpoint":
+		c.SignIn.Endpoint = value
+	case "signin.share_aws_cli_cache":
+		var b bool
+		if b, err = strconv.ParseBool(value); err == nil {
+			c.SignIn.ShareAWSCLICache = &b
+		}
+	case "sign_in_on_demand":
+		c.SignInOnDemand = value
+	case "sign_in_on_demand_backoff":
+		err = c.SignInOnDemandBackoff.set(value)
 	default:
 		return FieldError{Key: key, Msg: "cannot be set from the environment or a flag"}
 	}

@@ -28,7 +28,14 @@ var (
 	// reMFASerial is STS's SerialNumber: an MFA device's ARN
 	// (arn:aws:iam::123456789012:mfa/name) or a hardware token's serial.
 	reMFASerial = regexp.MustCompile(`^[\w+=/:,.@-]+$`) // 9..256: mfaSerial
+	// reLoginSession is an AWS Sign-In session: the ID token's sub, the
+	// ARN of the user or role session that signed in.
+	reLoginSession = regexp.MustCompile(`^arn:aws[a-z-]*:(sts|iam)::\d{12}:[\w+=,.@/-]+$`)
 )
+
+// LoginSessionARN reports whether s may be a login_session: the ARN of an
+// IAM user, root, or role session, with its account.
+func LoginSessionARN(s string) bool { return len(s) <= 2048 && reLoginSession.MatchString(s) }
 
 // Limits from STS and the console federation endpoint.
 const (
@@ -116,6 +123,13 @@ func (c *Config) Validate() error {
 	v.url("sts.endpoint", c.STS.Endpoint, false)
 	v.url("iam.endpoint", c.IAM.Endpoint, false)
 	v.url("console.federation_endpoint", c.Console.FederationEndpoint, false)
+	v.url("signin.endpoint", c.SignIn.Endpoint, false)
+	switch c.SignInOnDemand {
+	case OnDemandNotify, OnDemandBrowser, OnDemandOff:
+	default:
+		v.add("sign_in_on_demand", "must be one of notify, browser, off, got %q", c.SignInOnDemand)
+	}
+	v.positive("sign_in_on_demand_backoff", c.SignInOnDemandBackoff)
 
 	for _, name := range slices.Sorted(maps.Keys(c.SSOSessions)) {
 		s, key := c.SSOSessions[name], "sso_sessions."+name
@@ -308,7 +322,7 @@ func (v *validator) profile(c *Config, name string) {
 	v.name(key, name)
 	switch srcs := p.Sources(); len(srcs) {
 	case 0:
-		v.add(key, "needs exactly one source: sso_session, identity_provider, source_profile + role_arn, or aws_profile")
+		v.add(key, "needs exactly one source: sso_session, identity_provider, source_profile + role_arn, aws_profile, or login_session")
 	case 1:
 	default:
 		names := make([]string, len(srcs))
@@ -339,6 +353,9 @@ func (v *validator) profile(c *Config, name string) {
 		if _, ok := c.IdentityProviders[p.IdentityProvider]; !ok {
 			v.add(key+".identity_provider", "names no entry of identity_providers: %q", p.IdentityProvider)
 		}
+	}
+	if p.LoginSession != "" && !LoginSessionARN(p.LoginSession) {
+		v.add(key+".login_session", "must be the ARN of the signed-in user that `aws login` names (arn:aws:sts::ACCOUNT:assumed-role/ROLE/NAME, or arn:aws:iam::ACCOUNT:user/NAME), got %q", p.LoginSession)
 	}
 	if p.SourceProfile != "" {
 		if _, ok := c.Profiles[p.SourceProfile]; !ok {
