@@ -409,6 +409,9 @@ func (s *Session) Forget(ctx context.Context) error {
 // FlowOptions choose how to sign in.
 type FlowOptions struct {
 	Device bool
+	// Remote is the cross-device sign-in of AWS Sign-In: the user signs in
+	// on any device and pastes the code it shows (Flow.Submit).
+	Remote bool
 }
 
 // Flow is a sign-in under way. Every field but done/err is fixed at start.
@@ -416,12 +419,14 @@ type Flow struct {
 	ID       string
 	Session  string
 	Device   bool
+	Remote   bool   // cross-device: waits for the code the user pastes (Submit)
 	URL      string // browser: the authorize URL; device: where to enter the code
 	UserCode string
 	Expires  time.Time
 	done     chan struct{}
 	err      error
 	cancel   context.CancelFunc
+	codes    chan pastedCode // Remote: codes to redeem
 }
 
 // Done is closed when the flow ended; Err says how.
@@ -459,7 +464,14 @@ func (s *Session) Begin(ctx context.Context, wg *sync.WaitGroup, o FlowOptions) 
 	fctx, cancel := context.WithTimeout(ctx, s.o.FlowTimeout)
 	f := &Flow{ID: randomString(12), Session: s.name, Device: o.Device, done: make(chan struct{}), cancel: cancel, Expires: s.clock.Now().Add(s.o.FlowTimeout)}
 	var run func(context.Context) (Tokens, error)
-	if o.Device {
+	if o.Remote {
+		r, err := s.remoteFlow(fctx, f)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		run = r
+	} else if o.Device {
 		ds, poll, err := s.method.StartDevice(fctx)
 		if err != nil {
 			cancel()
@@ -482,7 +494,7 @@ func (s *Session) Begin(ctx context.Context, wg *sync.WaitGroup, o FlowOptions) 
 		run = r
 	}
 	s.flow = f
-	s.log.Info("sign-in started", "session", s.name, "flow", f.ID, "device", o.Device)
+	s.log.Info("sign-in started", "session", s.name, "flow", f.ID, "device", o.Device, "remote", o.Remote)
 	wg.Go(func() {
 		defer cancel()
 		t, err := run(fctx)
