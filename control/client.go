@@ -70,6 +70,12 @@ func (c *Client) LoginStatus(ctx context.Context, id string, wait time.Duration)
 	return st, c.do(ctx, http.MethodGet, "/v1/login/"+url.PathEscape(id)+"?wait="+wait.String(), nil, &st)
 }
 
+// SubmitLoginCode passes the code a cross-device sign-in's page showed.
+func (c *Client) SubmitLoginCode(ctx context.Context, id, code string) (LoginState, error) {
+	var st LoginState
+	return st, c.do(ctx, http.MethodPost, "/v1/login/"+url.PathEscape(id)+"/code", LoginCode{Code: code}, &st)
+}
+
 // CancelLogin stops a sign-in.
 func (c *Client) CancelLogin(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/login/"+url.PathEscape(id), nil, nil)

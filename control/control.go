@@ -60,6 +60,24 @@ type SessionStatus struct {
 	State   string     `json:"state"` // signed-in, login-required, or stored (no configured session uses it)
 	Expires *time.Time `json:"expires,omitempty"`
 	Error   string     `json:"error,omitempty"` // why a sign-in is needed
+	// OnDemand is what sign_in_on_demand is doing for the session, when
+	// it is doing anything.
+	OnDemand *OnDemandStatus `json:"on_demand,omitempty"`
+}
+
+// OnDemandStatus is a session's on-demand sign-in (sign_in_on_demand).
+type OnDemandStatus struct {
+	Mode string `json:"mode"` // notify, browser or off
+	// InProgress: a sign-in of the session is under way.
+	InProgress bool `json:"in_progress,omitempty"`
+	// AskedBy is the program whose request started it, or waits for one
+	// ("aws (pid 4242, uid 1000)").
+	AskedBy string `json:"asked_by,omitempty"`
+	// Pending: asked for while the screen was locked or the machine
+	// slept; the browser opens when the user is back.
+	Pending bool `json:"pending,omitempty"`
+	// NotBefore: after abandoned sign-ins, none opens on its own before.
+	NotBefore *time.Time `json:"not_before,omitempty"`
 }
 
 // StoreStatus tells where sessions live and what could not be read.
@@ -102,17 +120,42 @@ type LoginRequest struct {
 	Provider   string `json:"provider,omitempty"`
 	Profile    string `json:"profile,omitempty"`
 	Device     bool   `json:"device,omitempty"`
+	// SignIn asks for an AWS Sign-In (`aws login`) session: the one the
+	// profile's login_session names, or the only one.
+	SignIn bool `json:"signin,omitempty"`
+	// Remote is AWS Sign-In's cross-device sign-in: the user signs in on
+	// any device and passes the code it shows (POST /v1/login/<id>/code).
+	Remote bool `json:"remote,omitempty"`
 }
 
 // LoginStart is a sign-in under way: open URL (and enter UserCode for a
 // device sign-in) before Expires.
 type LoginStart struct {
-	ID       string    `json:"id"`
-	Session  string    `json:"session"`
-	URL      string    `json:"url"`
-	UserCode string    `json:"user_code,omitempty"`
-	Device   bool      `json:"device"`
-	Expires  time.Time `json:"expires"`
+	ID       string `json:"id"`
+	Session  string `json:"session"`
+	URL      string `json:"url"`
+	UserCode string `json:"user_code,omitempty"`
+	Device   bool   `json:"device"`
+	// Remote: a cross-device sign-in; it waits for the code the page at
+	// URL shows (LoginCodes).
+	Remote  bool      `json:"remote,omitempty"`
+	Expires time.Time `json:"expires"`
+}
+
+// LoginCode is the body of POST /v1/login/<id>/code: the code a
+// cross-device sign-in's page showed, as the user pasted it.
+type LoginCode struct {
+	Code string `json:"code"`
+}
+
+// LoginCodes is the part of a Backend that takes the codes of
+// cross-device sign-ins (POST /v1/login/<id>/code); a Backend without it
+// answers 404 there.
+type LoginCodes interface {
+	// SubmitLoginCode redeems code for sign-in id, and answers once it
+	// signed in (the state "done"), or with an error: a code that is not
+	// the sign-in's leaves it waiting for another (kind invalid).
+	SubmitLoginCode(ctx context.Context, id, code string) (LoginState, error)
 }
 
 // LoginState is a sign-in's progress: pending, done or failed.
@@ -387,6 +430,18 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 		}
 		return b.LoginStatus(r.Context(), r.PathValue("id"), wait)
 	})
+	if lc, ok := b.(LoginCodes); ok {
+		handle("POST /v1/login/{id}/code", loginFailed, func(r *http.Request) (any, error) {
+			var req LoginCode
+			if err := decode(r, &req); err != nil {
+				return nil, err
+			}
+			if req.Code == "" {
+				return nil, cred.Errorf(cred.ErrInvalid, "code is empty: paste the code the sign-in page shows")
+			}
+			return lc.SubmitLoginCode(r.Context(), r.PathValue("id"), req.Code)
+		})
+	}
 	handle("DELETE /v1/login/{id}", internal, func(r *http.Request) (any, error) {
 		if err := b.CancelLogin(r.Context(), r.PathValue("id")); err != nil {
 			return nil, err

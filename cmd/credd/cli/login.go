@@ -15,26 +15,40 @@ func (a *app) loginCmd() *cobra.Command {
 	var req control.LoginRequest
 	var noBrowser bool
 	c := &cobra.Command{
-		Use:   "login [--provider P | --sso-session S | --profile X] [--device] [--no-browser]",
+		Use:   "login [--provider P | --sso-session S | --signin | --profile X] [--device | --remote] [--no-browser]",
 		Short: "Sign in through the daemon (browser with PKCE, or device code)",
 		Long: `Ask the daemon to sign in to a session. The daemon runs the flow and keeps
 the result (refreshing it in the background); this command opens the
 browser, or prints the URL (and the code of a device sign-in), and waits.
 Ctrl-C leaves the sign-in; the daemon cancels it unless another terminal
-still waits for it. Without a browser (over SSH, say) use --device.`,
+still waits for it. Without a browser (over SSH, say) use --device.
+
+--signin signs in to AWS Sign-In as ` + "`aws login`" + ` does (the session a
+profile's login_session names); --remote is its cross-device sign-in:
+open the URL on any device, then paste the code the page shows.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cl, _, err := a.client()
 			if err != nil {
 				return err
 			}
-			if !req.Device && !noBrowser && !a.canOpenBrowser() {
-				req.Device = true
+			if req.Remote && req.Device {
+				return exitf(ExitUsage, "--remote and --device are two ways to sign in without a browser here: choose one (--remote for AWS Sign-In, --device for the others)")
+			}
+			if !req.Device && !req.Remote && !noBrowser && !a.canOpenBrowser() {
+				if req.SignIn {
+					req.Remote = true // AWS Sign-In has no device code flow
+				} else {
+					req.Device = true
+				}
 			}
 			ctx := cmd.Context()
 			start, err := cl.Login(ctx, req)
 			if err != nil {
 				return clientErr(err)
+			}
+			if start.Remote {
+				return a.remoteLogin(ctx, cl, start)
 			}
 			if start.Device {
 				fmt.Fprintf(a.io.Out, "To sign in to %s, open\n\n    %s\n\nand enter the code %s\n\n", start.Session, start.URL, start.UserCode)
@@ -47,19 +61,7 @@ still waits for it. Without a browser (over SSH, say) use --device.`,
 			if err != nil {
 				return err
 			}
-			switch st.State {
-			case "done":
-				fmt.Fprintf(a.io.Out, "Signed in to %s.\n", start.Session)
-				if len(st.Ready) > 0 {
-					fmt.Fprintf(a.io.Out, "Ready: %s\n", strings.Join(st.Ready, ", "))
-				}
-				for _, p := range st.NotReady {
-					fmt.Fprintf(a.io.Out, "Not ready: %s: %s\n", p.Profile, p.Error)
-				}
-				return nil
-			default:
-				return exitf(ExitFailure, "sign-in to %s failed: %s", start.Session, st.Error)
-			}
+			return a.loginEnded(start, st)
 		},
 	}
 	f := c.Flags()
@@ -67,8 +69,25 @@ still waits for it. Without a browser (over SSH, say) use --device.`,
 	f.StringVar(&req.SSOSession, "sso-session", "", "IAM Identity Center session (sso_sessions)")
 	f.StringVar(&req.Profile, "profile", "", "sign in to the session this profile uses")
 	f.BoolVar(&req.Device, "device", false, "device code sign-in (for machines without a browser)")
+	f.BoolVar(&req.SignIn, "signin", false, "AWS Sign-In, as `aws login` (the session of a profile's login_session)")
+	f.BoolVar(&req.Remote, "remote", false, "AWS Sign-In's cross-device sign-in: open the URL on any device, paste the code it shows")
 	f.BoolVar(&noBrowser, "no-browser", false, "print the sign-in URL instead of opening a browser")
 	return c
+}
+
+// loginEnded reports how a sign-in ended.
+func (a *app) loginEnded(start control.LoginStart, st control.LoginState) error {
+	if st.State != "done" {
+		return exitf(ExitFailure, "sign-in to %s failed: %s", start.Session, st.Error)
+	}
+	fmt.Fprintf(a.io.Out, "Signed in to %s.\n", start.Session)
+	if len(st.Ready) > 0 {
+		fmt.Fprintf(a.io.Out, "Ready: %s\n", strings.Join(st.Ready, ", "))
+	}
+	for _, p := range st.NotReady {
+		fmt.Fprintf(a.io.Out, "Not ready: %s: %s\n", p.Profile, p.Error)
+	}
+	return nil
 }
 
 // waitLogin polls the daemon until the sign-in ends, with a spinner and
