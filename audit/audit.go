@@ -38,6 +38,9 @@ const (
 	EndpointExport            = "export"
 	EndpointCredentialProcess = "credential_process"
 	EndpointMetrics           = "metrics"
+	// EndpointControl is a request on the control channel other than
+	// credentials and console links (status, reload, sign-in, ...).
+	EndpointControl = "control"
 )
 
 // Entry is one line of the audit log.

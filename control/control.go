@@ -276,6 +276,7 @@ const (
 	CodeNotAvailable  = imds.CodeNotAvailable
 	CodeLoginRequired = imds.CodeLoginRequired
 	CodeConflict      = imds.CodeConflict
+	CodeForbidden     = imds.CodeForbidden
 	CodeReloadRefused = "ReloadRefused"
 	CodeLoginFailed   = "LoginFailed"
 	CodeInternal      = "Internal"
@@ -485,7 +486,22 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 		}
 		writeJSON(w, http.StatusNotFound, &Error{Code: CodeNotFound, Message: r.Method + " " + r.URL.Path + " is not part of the control API"})
 	})
-	return mux
+	g, ok := b.(Gate)
+	if !ok {
+		return mux
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := admit(g, r); err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				e = &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}
+			}
+			log.Debug("control request refused", "code", e.Code, "error", e.Message)
+			writeJSON(w, e.Status, e)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // decode reads a JSON body strictly; an empty body is an empty request.
@@ -512,7 +528,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // Serve runs the control API on ln until ctx ends. The caller of a
-// credentials request is whoever the OS says holds the connection
+// request is whoever the OS says holds the connection: a Backend that is
+// a Gate decides whether it is served, and a credentials request names it
 // (CredentialsRequest.Caller).
 func Serve(ctx context.Context, ln net.Listener, b Backend, log *slog.Logger) error {
 	srv := &http.Server{Handler: Handler(b, log), ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10, ConnContext: connContext}

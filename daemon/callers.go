@@ -201,6 +201,52 @@ func (d *Daemon) auditControl(req control.CredentialsRequest) {
 	}
 }
 
+// admitControl decides who may use the control channel. The channel's
+// permissions (a 0600 socket in a 0700 directory, a pipe that admits only
+// the user's SID) keep other users out; this is the second gate, for those
+// the permissions let through: root, and anyone once the state dir or the
+// socket has been opened up. The daemon's own user is always served (it
+// owns the state dir, the config and the daemon's process: refusing it
+// would protect nothing and lock its owner out of `credd reload`); other
+// users only when allow_users names them, as on the endpoints. Where the
+// kernel cannot name the caller, the request is refused (fail closed),
+// except on systems where credd cannot ask at all (errors.ErrUnsupported:
+// Unix systems other than Linux and macOS), where the socket's mode is the
+// only gate. Each refusal is a line of the audit log, folded per user and
+// reason.
+func (d *Daemon) admitControl(req control.AdmitRequest) error {
+	c := req.Caller
+	var reason, msg string
+	u := d.users.Load()
+	switch {
+	case c.Err == nil && (c.User == d.self || u.ids[c.User]):
+		return nil
+	case c.Err == nil:
+		reason, msg = "user", fmt.Sprintf(
+			"user %s may not use this credd's control channel (allow_users: [%s]); its owner may add the user to allow_users in credd's config",
+			c.User, strings.Join(u.list, ", "))
+	case errors.Is(c.Err, errors.ErrUnsupported):
+		d.foldedWarn("this system does not name the control channel's callers: only the socket's permissions guard it", "control-unsupported", "error", c.Err)
+		return nil
+	default:
+		reason, msg = "unknown-peer", fmt.Sprintf(
+			"credd cannot tell which user connected to its control channel (%v), so it refuses the request", c.Err)
+	}
+	d.foldedWarn("refused a control request", "control|"+c.User+"|"+reason, "uid", c.User, "pid", c.Process.PID, "reason", msg)
+	if d.auditLog != nil {
+		e := audit.Entry{Time: d.clock.Now(), Endpoint: req.Endpoint(), Status: http.StatusForbidden, Reason: msg,
+			UID: c.User, PID: c.Process.PID, Listener: c.Channel}
+		fill := func(e *audit.Entry) {
+			p, _ := req.Describe()
+			e.Exe, e.Cmdline = p.Exe, d.auditCmdline(p.Cmdline)
+		}
+		if err := d.auditLog.Refused("control|uid:"+c.User+"|"+reason, e, fill); err != nil {
+			d.foldedWarn("the audit log cannot be written", "audit", "error", err)
+		}
+	}
+	return &control.Error{Status: http.StatusForbidden, Code: control.CodeForbidden, Message: msg}
+}
+
 // users is allow_users resolved to user IDs.
 type users struct {
 	ids  map[string]bool

@@ -2,16 +2,20 @@ package daemon
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/credd/credd/audit"
+	"github.com/credd/credd/control"
 	"github.com/credd/credd/peer"
 )
 
@@ -210,5 +214,91 @@ func TestReloadRefusesUnknownUser(t *testing.T) {
 	}
 	if code, _ := r.served(t, "dev"); code != 200 {
 		t.Errorf("after the refused reload: %d", code)
+	}
+}
+
+// TestControlChannelAllowUsers: the control channel serves the daemon's
+// own user and the users allow_users names, as the kernel names the
+// caller (this test process, over the real socket). Pretending credd runs
+// as another user (Deps.Self) makes the test's own requests another
+// user's: refused with 403 naming the user and allow_users, and audited
+// with the caller's PID and executable; naming the user in allow_users
+// lets them through.
+func TestControlChannelAllowUsers(t *testing.T) {
+	me, err := peer.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const profiles = "profiles:\n  dev: {aws_profile: dev}\n"
+	aws := processProfile(t, "dev", "ASIADEV", "s", "t")
+	exe, _ := os.Executable()
+	for _, tc := range []struct {
+		name, yaml, self string
+		refused          bool
+	}{
+		{"the daemon's own user", profiles, "", false},
+		{"another user", profiles, "4242", true},
+		{"another user, in allow_users", "allow_users: [self, '" + me + "']\n" + profiles, "4242", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			log, err := audit.Open(audit.Options{Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer log.Close()
+			r := startWith(t, tc.yaml, aws, func(d *Deps) { d.Self, d.Audit = tc.self, log })
+			dir, err := os.MkdirTemp("", "cd")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer os.RemoveAll(dir)
+			if err := os.Chmod(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			ln, err := control.Listen(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			var wg sync.WaitGroup
+			wg.Go(func() { _ = control.Serve(ctx, ln, r.d.ControlBackend(ControlInfo{}), nil) })
+			defer func() { cancel(); wg.Wait() }()
+			c := control.NewClient(dir)
+
+			_, statusErr := c.Status(t.Context())
+			_, credsErr := c.Credentials(t.Context(), "dev", control.ForCredentialProcess)
+			if !tc.refused {
+				if statusErr != nil || credsErr != nil {
+					t.Fatalf("status: %v; credentials: %v", statusErr, credsErr)
+				}
+				return
+			}
+			for _, err := range []error{statusErr, credsErr} {
+				var e *control.Error
+				if !errors.As(err, &e) || e.Status != http.StatusForbidden || e.Code != control.CodeForbidden ||
+					!strings.Contains(e.Message, "user "+me+" may not use this credd's control channel (allow_users: [self])") {
+					t.Errorf("%v, want 403 Forbidden naming user %s and allow_users", err, me)
+				}
+			}
+			if err := log.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			var got []audit.Entry
+			if err := audit.Read(path, audit.Filter{}, func(e audit.Entry) { got = append(got, e) }); err != nil {
+				t.Fatal(err)
+			}
+			// Two refusals of one user for one reason in a minute: one
+			// line, counted, written when the fold flushes them; the
+			// first request's is the line.
+			if len(got) != 1 {
+				t.Fatalf("audit log %+v, want one line", got)
+			}
+			e := got[0]
+			if e.Endpoint != audit.EndpointControl || e.Status != 403 || e.UID != me || e.PID != os.Getpid() || !sameFile(e.Exe, exe) ||
+				e.Listener != control.SocketPath(dir) || !strings.Contains(e.Reason, "allow_users") || e.Count < 1 {
+				t.Errorf("audit line %+v, want the refusal of %s (pid %d, exe %s) on the control channel", e, me, os.Getpid(), exe)
+			}
+		})
 	}
 }

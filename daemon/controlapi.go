@@ -95,6 +95,13 @@ func (b controlBackend) Assignments(ctx context.Context, req control.Assignments
 	return out, nil
 }
 
+var _ control.Gate = controlBackend{}
+
+// Admit implements control.Gate: see admitControl.
+func (b controlBackend) Admit(ctx context.Context, req control.AdmitRequest) error {
+	return b.d.admitControl(req)
+}
+
 var _ control.ClientTokens = controlBackend{}
 
 // ClientToken implements control.ClientTokens: the token file is written

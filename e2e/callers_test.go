@@ -294,3 +294,95 @@ func TestExportAndCredentialProcessAreAudited(t *testing.T) {
 		t.Error("the audit log holds the secret key")
 	}
 }
+
+// TestControlChannelRefusesOtherUsers: the control socket's mode keeps
+// other users out, but not root, nor anyone once its directory is opened
+// up. With the state dir and the socket opened to everyone, a real
+// process of another user (UID 65534, through setpriv) running `credd
+// export` and `credd status` is refused with 403 naming its user and
+// allow_users, and the audit log holds the refusal with its PID and
+// executable; the owner is still served.
+func TestControlChannelRefusesOtherUsers(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("setpriv is Linux's")
+	}
+	if os.Geteuid() != 0 {
+		peertest.Require(t, "root (to run a client as another UID)", os.ErrPermission)
+	}
+	setpriv := peertest.Tool(t, "setpriv", "apt-get install util-linux")
+	s, dev, _ := newDevOps(t)
+	s.start(t)
+	bin := creddBinary(t)
+	auditPath := filepath.Join(s.stateDir, daemon.AuditFile)
+	// Open the way to the socket: every directory above it searchable,
+	// the socket writable by all (what a group-shared state dir gives).
+	sock := control.SocketPath(s.stateDir)
+	for dir := s.stateDir; dir != "/" && dir != "."; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(dir, fi.Mode().Perm()|0o011); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Chmod(sock, 0o666); err != nil {
+		t.Fatal(err)
+	}
+
+	otherEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=/nonexistent", "CREDD_STATE_DIR=" + s.stateDir}
+	asOther := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
+		cmd.Env = otherEnv
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("credd %s as UID 65534 succeeded: %s", strings.Join(args, " "), out)
+		}
+		if strings.Contains(string(out), dev.AccessKeyID) {
+			t.Fatalf("credd %s as UID 65534 printed credentials", strings.Join(args, " "))
+		}
+		return string(out), cmd.Process.Pid
+	}
+	out, exportPID := asOther("export", "--profile", "dev", "--format", "env")
+	if !strings.Contains(out, "user 65534 may not use this credd's control channel (allow_users: [self])") {
+		t.Errorf("credd export as UID 65534 said %q, want the refusal naming the user and allow_users", out)
+	}
+	if out, _ := asOther("status"); !strings.Contains(out, "user 65534 may not use this credd's control channel") {
+		t.Errorf("credd status as UID 65534 said %q, want the refusal", out)
+	}
+
+	// The owner is still served, over the same socket.
+	cmd := exec.Command(bin, "--config", s.cfgPath, "export", "--profile", "dev", "--format", "env")
+	cmd.Env = clientEnv(t, map[string]string{"HOME": s.dir})
+	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), dev.AccessKeyID) {
+		t.Fatalf("the owner's credd export: %v, printed %q", err, out)
+	}
+
+	// The refusals of 65534: export's line at once (with its process),
+	// status's (another endpoint, the same user and reason) folded into
+	// its count; the owner's answer.
+	lines := auditLines(t, auditPath, 2)
+	var refused, served []audit.Entry
+	for _, e := range lines {
+		switch {
+		case e.Status == 403 && e.UID == "65534":
+			refused = append(refused, e)
+		case e.Status == 200:
+			served = append(served, e)
+		}
+	}
+	if len(refused) == 0 || len(served) != 1 {
+		t.Fatalf("audit log %+v; want the refusal of 65534 and the owner's answer", lines)
+	}
+	e := refused[0]
+	if e.Endpoint != audit.EndpointExport || e.PID != exportPID || e.Exe != bin || e.Listener != sock || !strings.Contains(e.Reason, "allow_users") {
+		t.Errorf("refusal %+v, want export by pid %d, exe %s, on %s, naming allow_users", e, exportPID, bin, sock)
+	}
+	self, _ := peer.Self()
+	if served[0].UID != self || served[0].Endpoint != audit.EndpointExport {
+		t.Errorf("answer %+v, want the owner's export", served[0])
+	}
+}
