@@ -37,7 +37,7 @@ folded into one line a minute with a count.`,
 			if err != nil {
 				return err
 			}
-			path := filepath.Join(l.cfg.StateDir, AuditFile)
+			path := filepath.Join(l.Config.StateDir, AuditFile)
 			f := audit.Filter{Profile: profile}
 			if since > 0 {
 				f.Since = time.Now().Add(-since)
@@ -64,7 +64,7 @@ folded into one line a minute with a count.`,
 			}
 			err = audit.Read(path, f, show)
 			if errors.Is(err, audit.ErrNoLog) {
-				return exitf(ExitFailure, "no audit log yet in %s: credd writes it once it serves credentials", l.cfg.StateDir)
+				return exitf(ExitFailure, "no audit log yet in %s: credd writes it once it serves credentials", l.Config.StateDir)
 			}
 			return err
 		},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
 )
@@ -22,12 +23,12 @@ import (
 // (see clientConfig), and the daemon says what is wrong on reload. The
 // configuration it returns lacks the profiles of a zero-configuration run
 // (clientConfig(false)): the daemon knows them.
-func (a *app) client() (*control.Client, loaded, error) {
+func (a *app) client() (*control.Client, config.Loaded, error) {
 	l, err := a.clientConfig(false)
 	if err != nil {
 		return nil, l, err
 	}
-	return control.NewClient(l.cfg.StateDir), l, nil
+	return control.NewClient(l.Config.StateDir), l, nil
 }
 
 // clientErr adds the next step to a control error. Its exit code comes
@@ -200,15 +201,15 @@ func (a *app) logoutCmd() *cobra.Command {
 // credentials fetches a profile's credentials from the daemon for command
 // (control.ForExport, control.ForCredentialProcess: the audit log's
 // label).
-func (a *app) credentials(ctx context.Context, profile, command string) (control.Credentials, loaded, error) {
+func (a *app) credentials(ctx context.Context, profile, command string) (control.Credentials, config.Loaded, error) {
 	// Only finding the default profile needs the profiles themselves.
 	l, err := a.clientConfig(profile == "")
 	if err != nil {
 		return control.Credentials{}, l, err
 	}
-	cl := control.NewClient(l.cfg.StateDir)
+	cl := control.NewClient(l.Config.StateDir)
 	if profile == "" {
-		profile = l.cfg.DefaultProfile
+		profile = l.Config.DefaultProfile
 		if profile == "" {
 			return control.Credentials{}, l, exitf(ExitUsage, "no default profile: pass --profile (`credd status` lists them)")
 		}

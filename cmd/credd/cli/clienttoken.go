@@ -58,10 +58,10 @@ func (a *app) clientToken(cmd *cobra.Command, name string, revoke bool) (control
 	if !errors.Is(err, control.ErrNotRunning) {
 		return tok, clientErr(err)
 	}
-	if _, ok := l.cfg.Clients[name]; !ok {
+	if _, ok := l.Config.Clients[name]; !ok {
 		return tok, exitf(ExitUsage, "no client %q in the config: add it under clients, e.g. clients: {%s: {profiles: [dev]}}", name, name)
 	}
-	path, t, err := daemon.ClientToken(l.cfg.StateDir, name, revoke)
+	path, t, err := daemon.ClientToken(l.Config.StateDir, name, revoke)
 	if err != nil {
 		return tok, exitf(ExitFailure, "%v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/credd/credd/config"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -22,11 +23,11 @@ func (a *app) configCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			src := l.path
-			if !l.fromFile {
+			src := l.Path
+			if !l.FromFile {
 				src = "no config file; the profiles of the shared AWS config"
 			}
-			fmt.Fprintf(a.io.Out, "ok: %d profile(s), default %q (%s)\n", len(l.cfg.Profiles), l.cfg.DefaultProfile, src)
+			fmt.Fprintf(a.io.Out, "ok: %d profile(s), default %q (%s)\n", len(l.Config.Profiles), l.Config.DefaultProfile, src)
 			return nil
 		},
 	})
@@ -41,7 +42,7 @@ func (a *app) configCmd() *cobra.Command {
 			}
 			enc := yaml.NewEncoder(a.io.Out)
 			enc.SetIndent(2)
-			if err := enc.Encode(l.cfg.Redacted()); err != nil {
+			if err := enc.Encode(l.Config.Redacted()); err != nil {
 				return err
 			}
 			return enc.Close()
@@ -52,7 +53,7 @@ func (a *app) configCmd() *cobra.Command {
 		Short: "Print where the configuration file is (or would be)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, _, err := a.resolveConfigPath()
+			path, _, err := config.FilePath(a.configPath, a.io.Getenv)
 			if err != nil {
 				return err
 			}

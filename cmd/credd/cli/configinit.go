@@ -56,12 +56,12 @@ characters profile names allow.`,
 			if session == "" {
 				return a.importAWSConfig(l, write)
 			}
-			if !l.fromFile {
-				return exitf(ExitUsage, "no configuration file at %s: create one with the sso_sessions entry first", l.path)
+			if !l.FromFile {
+				return exitf(ExitUsage, "no configuration file at %s: create one with the sso_sessions entry first", l.Path)
 			}
-			sc, ok := l.cfg.SSOSessions[session]
+			sc, ok := l.Config.SSOSessions[session]
 			if !ok {
-				return exitf(ExitUsage, "no sso session %q in %s (sso_sessions)", session, l.path)
+				return exitf(ExitUsage, "no sso session %q in %s (sso_sessions)", session, l.Path)
 			}
 			roles, err := a.roles(cmd.Context(), l, session, sc)
 			if err != nil {
@@ -74,7 +74,7 @@ characters profile names allow.`,
 			if template == "" {
 				template = config.DefaultRoleTemplate
 			}
-			plan := config.PlanRoles(l.cfg, session, template, roles)
+			plan := config.PlanRoles(l.Config, session, template, roles)
 			fmt.Fprintf(a.io.Out, "profiles:\n")
 			for _, name := range plan.ProfileOrder {
 				p := plan.Profiles[name]
@@ -85,15 +85,15 @@ characters profile names allow.`,
 			}
 			switch n := len(plan.ProfileOrder); {
 			case !write && n > 0:
-				fmt.Fprintf(a.io.Err, "preview: %d profile(s) to add; run again with --write to add them to %s\n", n, l.path)
+				fmt.Fprintf(a.io.Err, "preview: %d profile(s) to add; run again with --write to add them to %s\n", n, l.Path)
 			case !write:
 			case n == 0:
 				fmt.Fprintln(a.io.Err, "nothing to add")
 			default:
-				if err := a.applyPlan(l.path, plan); err != nil {
+				if err := a.applyPlan(l.Path, plan); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.io.Err, "added %d profile(s) to %s\n", n, l.path)
+				fmt.Fprintf(a.io.Err, "added %d profile(s) to %s\n", n, l.Path)
 			}
 			return nil
 		},
@@ -108,9 +108,9 @@ characters profile names allow.`,
 // roles lists the session's accounts and roles: through the running
 // daemon, with the session it holds (whatever share_aws_cli_cache says),
 // else with the token in the AWS CLI's cache.
-func (a *app) roles(ctx context.Context, l loaded, session string, sc config.SSOSession) ([]config.Role, error) {
+func (a *app) roles(ctx context.Context, l config.Loaded, session string, sc config.SSOSession) ([]config.Role, error) {
 	var out []config.Role
-	res, err := control.NewClient(l.cfg.StateDir).Assignments(ctx, control.AssignmentsRequest{SSOSession: session})
+	res, err := control.NewClient(l.Config.StateDir).Assignments(ctx, control.AssignmentsRequest{SSOSession: session})
 	switch {
 	case err == nil:
 		for _, as := range res.Assignments {
@@ -161,8 +161,8 @@ func (a *app) applyPlan(path string, plan config.ImportPlan) error {
 
 // importAWSConfig adds the shared AWS config's Identity Center sessions
 // and profiles to credd's configuration, never replacing an entry.
-func (a *app) importAWSConfig(l loaded, write bool) error {
-	paths, err := a.awsFiles()
+func (a *app) importAWSConfig(l config.Loaded, write bool) error {
+	paths, err := config.AWSFiles(a.io.Getenv)
 	if err != nil {
 		return exitf(ExitFailure, "%w", err)
 	}
@@ -172,11 +172,11 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 	}
 	var existing config.Config
 	var data []byte
-	if l.fromFile {
-		if data, err = os.ReadFile(l.path); err != nil {
+	if l.FromFile {
+		if data, err = os.ReadFile(l.Path); err != nil {
 			return exitf(ExitFailure, "%w", err)
 		}
-		existing = l.cfg
+		existing = l.Config
 	}
 	plan := config.PlanImport(awsConfig, existing)
 	for _, why := range plan.Skipped {
@@ -192,16 +192,16 @@ func (a *app) importAWSConfig(l loaded, write bool) error {
 	}
 	out, err := plan.Apply(data)
 	if err != nil {
-		return exitf(ExitUsage, "%s: %w", l.path, err)
+		return exitf(ExitUsage, "%s: %w", l.Path, err)
 	}
 	fmt.Fprintf(a.io.Out, "%s", out)
 	if !write {
-		fmt.Fprintf(a.io.Err, "preview: would add %s; run again with --write to write %s\n", strings.Join(added, ", "), l.path)
+		fmt.Fprintf(a.io.Err, "preview: would add %s; run again with --write to write %s\n", strings.Join(added, ", "), l.Path)
 		return nil
 	}
-	if err := config.WriteFile(l.path, out); err != nil {
-		return exitf(ExitFailure, "writing %s: %w", l.path, err)
+	if err := config.WriteFile(l.Path, out); err != nil {
+		return exitf(ExitFailure, "writing %s: %w", l.Path, err)
 	}
-	fmt.Fprintf(a.io.Err, "added %s to %s\n", strings.Join(added, ", "), l.path)
+	fmt.Fprintf(a.io.Err, "added %s to %s\n", strings.Join(added, ", "), l.Path)
 	return nil
 }

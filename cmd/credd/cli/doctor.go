@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/doctor"
 )
 
@@ -18,12 +19,12 @@ func (a *app) doctorCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			paths, err := a.awsFiles()
+			paths, err := config.AWSFiles(a.io.Getenv)
 			if err != nil {
 				return exitf(ExitFailure, "%w", err)
 			}
 			failed, code := 0, ExitFailure
-			for _, f := range doctor.Diagnose(cmd.Context(), l.cfg, doctor.Env{Getenv: a.io.Getenv, AWSFiles: paths}) {
+			for _, f := range doctor.Diagnose(cmd.Context(), l.Config, doctor.Env{Getenv: a.io.Getenv, AWSFiles: paths}) {
 				mark := "ok  "
 				switch {
 				case !f.OK && f.Warn:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/daemon"
 	"github.com/credd/credd/export"
 )
@@ -28,15 +29,15 @@ func (a *app) clientEnv(profile, client string) (export.Env, error) {
 	}
 	// With a config that has problems (the warning said so), the profiles
 	// may be only partly known: the daemon judges the name instead.
-	if profile != "" && l.problems == nil {
-		if _, ok := l.cfg.Profiles[profile]; !ok {
-			names := slices.Sorted(maps.Keys(l.cfg.Profiles))
+	if profile != "" && l.Problems == nil {
+		if _, ok := l.Config.Profiles[profile]; !ok {
+			names := slices.Sorted(maps.Keys(l.Config.Profiles))
 			return export.Env{}, exitf(ExitUsage, "no profile %q; configured profiles: %s", profile, strings.Join(names, ", "))
 		}
 	}
-	tokenPath, token, err := daemon.ReadToken(l.cfg.StateDir)
+	tokenPath, token, err := daemon.ReadToken(l.Config.StateDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return export.Env{}, exitf(ExitNotRunning, "credd has not run yet (no client token in %s): start it with `credd serve` (or `credd service start`), then run this again", l.cfg.StateDir)
+		return export.Env{}, exitf(ExitNotRunning, "credd has not run yet (no client token in %s): start it with `credd serve` (or `credd service start`), then run this again", l.Config.StateDir)
 	}
 	if err != nil {
 		return export.Env{}, exitf(ExitFailure, "reading the client token: %w", err)
@@ -46,18 +47,18 @@ func (a *app) clientEnv(profile, client string) (export.Env, error) {
 
 // scopedEnv is clientEnv with a scoped client's token, for one of its
 // profiles (the default profile if it may take it, else its first).
-func (a *app) scopedEnv(l loaded, profile, client string) (export.Env, error) {
-	cl, ok := l.cfg.Clients[client]
+func (a *app) scopedEnv(l config.Loaded, profile, client string) (export.Env, error) {
+	cl, ok := l.Config.Clients[client]
 	if !ok {
 		return export.Env{}, exitf(ExitUsage, "no client %q in the config: add it under clients, e.g. clients: {%s: {profiles: [dev]}}", client, client)
 	}
 	switch {
 	case profile != "" && !slices.Contains(cl.Profiles, profile):
 		return export.Env{}, exitf(ExitUsage, "client %q may not take profile %q (its profiles: %s)", client, profile, strings.Join(cl.Profiles, ", "))
-	case profile == "" && !slices.Contains(cl.Profiles, l.cfg.DefaultProfile) && len(cl.Profiles) > 0:
+	case profile == "" && !slices.Contains(cl.Profiles, l.Config.DefaultProfile) && len(cl.Profiles) > 0:
 		profile = cl.Profiles[0]
 	}
-	path := daemon.ClientTokenPath(l.cfg.StateDir, client)
+	path := daemon.ClientTokenPath(l.Config.StateDir, client)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return export.Env{}, exitf(ExitUsage, "client %q has no token yet: run `credd client token %s` first", client, client)
@@ -69,9 +70,9 @@ func (a *app) scopedEnv(l loaded, profile, client string) (export.Env, error) {
 }
 
 // endpointEnv points at the container endpoint with a token.
-func endpointEnv(l loaded, profile, tokenPath string, token []byte) export.Env {
-	name := cmp.Or(profile, l.cfg.DefaultProfile)
-	return export.ContainerEnv(l.cfg.Listen, profile, tokenPath, token, l.cfg.Profiles[name].Region)
+func endpointEnv(l config.Loaded, profile, tokenPath string, token []byte) export.Env {
+	name := cmp.Or(profile, l.Config.DefaultProfile)
+	return export.ContainerEnv(l.Config.Listen, profile, tokenPath, token, l.Config.Profiles[name].Region)
 }
 
 func (a *app) envCmd() *cobra.Command {

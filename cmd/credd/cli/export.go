@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/credfile"
 	"github.com/credd/credd/export"
@@ -51,12 +52,12 @@ expire: prefer ` + "`credd env`" + ` or credential_process where tools allow.`,
 			}
 			name := profile
 			if name == "" {
-				name = l.cfg.DefaultProfile
+				name = l.Config.DefaultProfile
 			}
 			if write == "" {
 				return writeExport(a.io.Out, format, c, name)
 			}
-			awsFiles, err := a.awsFiles()
+			awsFiles, err := config.AWSFiles(a.io.Getenv)
 			if err != nil {
 				return exitf(ExitFailure, "%w", err)
 			}

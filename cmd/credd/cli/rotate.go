@@ -39,15 +39,15 @@ it signs with the new key from its next refresh.`,
 			if err != nil {
 				return err
 			}
-			p, ok := l.cfg.Profiles[profile]
+			p, ok := l.Config.Profiles[profile]
 			if !ok {
-				names := slices.Sorted(maps.Keys(l.cfg.Profiles))
+				names := slices.Sorted(maps.Keys(l.Config.Profiles))
 				return exitf(ExitUsage, "no profile %q; configured profiles: %s", profile, strings.Join(names, ", "))
 			}
 			if p.Source() != config.SourceAWSProfile {
 				return exitf(ExitUsage, "profile %s uses %s: credd rotate rotates the IAM user keys that aws_profile profiles rest on", profile, p.Source())
 			}
-			awsFiles, err := a.awsFiles()
+			awsFiles, err := config.AWSFiles(a.io.Getenv)
 			if err != nil {
 				return exitf(ExitFailure, "%w", err)
 			}
@@ -61,13 +61,13 @@ it signs with the new key from its next refresh.`,
 				region = keys.Region
 			}
 			if region == "" {
-				region = l.cfg.STS.Region
+				region = l.Config.STS.Region
 			}
 			r := &rotate.Rotator{
 				Clients: rotate.SDKClients{
 					Region:      region,
-					IAMEndpoint: l.cfg.IAM.Endpoint,
-					STSConfig:   awsapi.Config{Region: region, Endpoint: l.cfg.STS.Endpoint},
+					IAMEndpoint: l.Config.IAM.Endpoint,
+					STSConfig:   awsapi.Config{Region: region, Endpoint: l.Config.STS.Endpoint},
 				},
 				Store:    keys.Store,
 				Where:    keys.Where(),
@@ -84,7 +84,7 @@ it signs with the new key from its next refresh.`,
 			fmt.Fprintf(a.io.Out, "Rotated the access key of profile %s (%s):\n  new key %s, stored in %s\n  old key %s, deleted\n",
 				profile, who, res.NewKeyID, keys.Where(), res.OldKeyID)
 			// A running daemon holds the old key in its AWS SDK cache.
-			switch err := control.NewClient(l.cfg.StateDir).Reload(ctx); {
+			switch err := control.NewClient(l.Config.StateDir).Reload(ctx); {
 			case err == nil:
 				fmt.Fprintln(a.io.Out, "The running daemon reloaded: it signs with the new key from its next refresh.")
 			case errors.Is(err, control.ErrNotRunning):

@@ -40,10 +40,10 @@ func (a *app) serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !l.fromFile {
-				log.Info("no config file: serving the profiles of the shared AWS config", "config", l.path, "profiles", len(l.cfg.Profiles), "default_profile", l.cfg.DefaultProfile)
-				if len(l.skipped) > 0 {
-					log.Warn("AWS profiles with names credd cannot serve were skipped", "profiles", strings.Join(l.skipped, ", "))
+			if !l.FromFile {
+				log.Info("no config file: serving the profiles of the shared AWS config", "config", l.Path, "profiles", len(l.Config.Profiles), "default_profile", l.Config.DefaultProfile)
+				if len(l.Skipped) > 0 {
+					log.Warn("AWS profiles with names credd cannot serve were skipped", "profiles", strings.Join(l.Skipped, ", "))
 				}
 			}
 			for _, v := range shadowingVars {
@@ -52,7 +52,7 @@ func (a *app) serveCmd() *cobra.Command {
 					_ = a.io.Unsetenv(v)
 				}
 			}
-			awsFiles, err := a.awsFiles()
+			awsFiles, err := config.AWSFiles(a.io.Getenv)
 			if err != nil {
 				return exitf(ExitUsage, "%w", err)
 			}
@@ -77,22 +77,22 @@ func (a *app) serveCmd() *cobra.Command {
 				// config file others may now write is refused, as at start.
 				LoadConfig: func() (config.Config, error) {
 					nl, err := a.load()
-					if nl.fromFile {
-						if perr := daemon.CheckPrivate(nl.path); perr != nil {
-							return nl.cfg, perr
+					if nl.FromFile {
+						if perr := daemon.CheckPrivate(nl.Path); perr != nil {
+							return nl.Config, perr
 						}
 					}
-					return nl.cfg, err
+					return nl.Config, err
 				},
 			}
-			if l.fromFile {
-				deps.ConfigPath = l.path // refused if others may write it, and watched
+			if l.FromFile {
+				deps.ConfigPath = l.Path // refused if others may write it, and watched
 			}
 			hup := make(chan os.Signal, 1)
 			stopHUP := notifyReload(hup)
 			defer stopHUP()
-			return daemon.Serve(cmd.Context(), l.cfg, deps, daemon.ServeOptions{
-				Info:   daemon.ControlInfo{Version: version(), ConfigPath: l.path},
+			return daemon.Serve(cmd.Context(), l.Config, deps, daemon.ServeOptions{
+				Info:   daemon.ControlInfo{Version: version(), ConfigPath: l.Path},
 				Reload: hup,
 			})
 		},

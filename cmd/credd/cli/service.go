@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -131,7 +130,7 @@ pinned by absolute path. Installing twice updates, never duplicates.`,
 type serviceSetup struct {
 	m      install.Manager
 	def    install.Definition
-	loaded loaded
+	loaded config.Loaded
 	// daemon asks the daemon of the configured state dir for its status
 	// over its control socket: the daemon's own word, not any process that
 	// happens to answer on the listen port.
@@ -151,8 +150,8 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 	if err != nil {
 		return nil, err
 	}
-	s := &serviceSetup{loaded: l, socket: control.SocketPath(l.cfg.StateDir)}
-	s.daemon = control.NewClient(l.cfg.StateDir).Status
+	s := &serviceSetup{loaded: l, socket: control.SocketPath(l.Config.StateDir)}
+	s.daemon = control.NewClient(l.Config.StateDir).Status
 	scope := install.User
 	if sf.system {
 		scope = install.System
@@ -182,10 +181,10 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 	if err != nil {
 		return nil, exitf(ExitFailure, "%w", err)
 	}
-	if l.fromFile {
-		s.purge = append(s.purge, l.path)
+	if l.FromFile {
+		s.purge = append(s.purge, l.Path)
 	}
-	s.purge = append(s.purge, l.cfg.StateDir)
+	s.purge = append(s.purge, l.Config.StateDir)
 	if runtime.GOOS == "darwin" && s.def.LogDir != "" {
 		s.purge = append(s.purge, s.def.LogDir)
 	}
@@ -196,19 +195,19 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 // binary, the config file's absolute path, the global flags given on this
 // command line and the XDG paths to pin, with notes on what does not reach
 // the service.
-func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope install.Scope, l loaded) (install.Definition, []string, error) {
+func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope install.Scope, l config.Loaded) (install.Definition, []string, error) {
 	var notes []string
-	spec := install.Spec{OS: runtime.GOOS, Scope: scope, StateDir: l.cfg.StateDir}
+	spec := install.Spec{OS: runtime.GOOS, Scope: scope, StateDir: l.Config.StateDir}
 	var err error
 	if spec.Binary, err = install.Binary(sf.binary, cmd.Name() == "install"); err != nil {
 		return install.Definition{}, nil, err
 	}
-	if l.fromFile {
-		if spec.ConfigFile, err = filepath.Abs(l.path); err != nil {
-			return install.Definition{}, nil, exitf(ExitUsage, "config path %s: %w", l.path, err)
+	if l.FromFile {
+		if spec.ConfigFile, err = filepath.Abs(l.Path); err != nil {
+			return install.Definition{}, nil, exitf(ExitUsage, "config path %s: %w", l.Path, err)
 		}
 	} else if runtime.GOOS != "windows" || scope != install.System {
-		note := fmt.Sprintf("no config file at %s: the service serves the profiles of ~/.aws/config; after you create one, run `credd service install` again to pin it", l.path)
+		note := fmt.Sprintf("no config file at %s: the service serves the profiles of ~/.aws/config; after you create one, run `credd service install` again to pin it", l.Path)
 		if shell, bare := a.configDirs(); shell != bare {
 			note += fmt.Sprintf(" (until then the service, which need not have this shell's XDG_CONFIG_HOME=%s, looks for %s)", a.io.Getenv("XDG_CONFIG_HOME"), filepath.Join(bare, "credd", "config.yaml"))
 		}
@@ -255,7 +254,7 @@ func (a *app) serviceDefinition(cmd *cobra.Command, sf *serviceFlags, scope inst
 // decides the config path only without a config file (a file is pinned by
 // --config; serviceDefinition notes the other case), and where a systemd
 // user unit goes, noted here.
-func (a *app) xdgPins(cmd *cobra.Command, scope install.Scope, l loaded) (args, notes []string) {
+func (a *app) xdgPins(cmd *cobra.Command, scope install.Scope, l config.Loaded) (args, notes []string) {
 	withoutXDG := func(k string) string {
 		if k == "XDG_STATE_HOME" {
 			return ""
@@ -264,8 +263,8 @@ func (a *app) xdgPins(cmd *cobra.Command, scope install.Scope, l loaded) (args, 
 	}
 	shellState, err1 := config.DefaultStateDir(a.io.Getenv)
 	bareState, err2 := config.DefaultStateDir(withoutXDG)
-	if err1 == nil && err2 == nil && shellState != bareState && l.cfg.StateDir == shellState &&
-		!cmd.Flags().Changed("state-dir") && !configSetsStateDir(l) {
+	if err1 == nil && err2 == nil && shellState != bareState && l.Config.StateDir == shellState &&
+		!cmd.Flags().Changed("state-dir") && !l.SetsStateDir {
 		args = append(args, "--state-dir", shellState)
 		notes = append(notes, fmt.Sprintf("XDG_STATE_HOME=%s in this shell puts the state dir at %s, not %s: pinned with --state-dir, so the service uses it too (or set state_dir in the config file and run `credd service install` again)",
 			a.io.Getenv("XDG_STATE_HOME"), shellState, bareState))
@@ -292,20 +291,6 @@ func (a *app) configDirs() (shell, bare string) {
 		return "", ""
 	}
 	return shell, bare
-}
-
-// configSetsStateDir reports whether the config file itself names a
-// state_dir.
-func configSetsStateDir(l loaded) bool {
-	if !l.fromFile {
-		return false
-	}
-	data, err := os.ReadFile(l.path)
-	if err != nil {
-		return false
-	}
-	cfg, err := config.Parse(bytes.NewReader(data))
-	return err == nil && cfg.StateDir != ""
 }
 
 func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
@@ -483,7 +468,7 @@ func (a *app) serviceUninstall(cmd *cobra.Command, sf *serviceFlags) error {
 		fmt.Fprintf(a.io.Out, "kept: %s and the sessions in the session store (`credd service uninstall --purge` deletes them)\n", strings.Join(s.purge, ", "))
 		return nil
 	}
-	stores, problems := a.sessionStores(cmd.Context(), s.loaded.cfg)
+	stores, problems := a.sessionStores(cmd.Context(), s.loaded.Config)
 	return a.purge(cmd.Context(), s.purge, stores, problems, sf.yes)
 }
 
@@ -548,7 +533,7 @@ func (a *app) serviceStatus(cmd *cobra.Command, sf *serviceFlags) error {
 	switch {
 	case derr == nil:
 		fmt.Fprintf(a.io.Out, "daemon:  %s%s\n", daemonSummary(ds, time.Now()), outside)
-		for _, l := range signIns(ds, s.loaded.cfg) {
+		for _, l := range signIns(ds, s.loaded.Config) {
 			fmt.Fprintf(a.io.Out, "sign-in: %s\n", l)
 		}
 	case errors.Is(derr, control.ErrNotRunning):
