@@ -61,7 +61,7 @@ const (
 // GetSessionToken calls sts:GetSessionToken on client (signed with the
 // long-term keys) with the device's serial number, one code, and the
 // session's length (clamped to STS's 15m..36h). The code is checked
-// before anything is sent. An error wrapping ErrCodeRefused means STS
+// before anything is sent, and the call is made once, never retried. An error wrapping ErrCodeRefused means STS
 // refused the code.
 func GetSessionToken(ctx context.Context, client SessionTokenGetter, serial, code string, d time.Duration) (cred.Credentials, error) {
 	if err := CheckCode(code); err != nil {
@@ -72,6 +72,10 @@ func GetSessionToken(ctx context.Context, client SessionTokenGetter, serial, cod
 		SerialNumber:    aws.String(serial),
 		TokenCode:       aws.String(code),
 		DurationSeconds: aws.Int32(secs),
+	}, func(o *sts.Options) {
+		// A retried call would send the same code again: STS refuses a
+		// code used before, and repeated refusals lock accounts out.
+		o.Retryer = aws.NopRetryer{}
 	})
 	var api smithy.APIError
 	switch {
