@@ -42,6 +42,7 @@ const (
 	StateExpired       State = "expired"    // credentials expired, nobody asked since
 	StateError         State = "error"      // nothing valid, last refresh failed
 	StateLoginRequired State = "login-required"
+	StateMFARequired   State = "mfa-required" // a login-required whose sign-in is an MFA code
 )
 
 // Status is a snapshot for status displays and metrics.
@@ -216,6 +217,8 @@ func (r *Refresher) Status() Status {
 	switch {
 	case s.refreshing:
 		st.State = StateRefreshing
+	case s.lastErr != nil && errors.Is(s.lastErr, cred.ErrMFARequired):
+		st.State = StateMFARequired
 	case s.lastErr != nil && errors.Is(s.lastErr, cred.ErrLoginRequired):
 		st.State = StateLoginRequired
 	case valid && s.lastErr != nil:

@@ -272,19 +272,30 @@ func TestValidButIdleCredentialsWakeTheLoop(t *testing.T) {
 }
 
 func TestLoginRequiredState(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		src := &fakeSource{fn: func(int, time.Time) (cred.Credentials, error) {
-			return cred.Credentials{}, errors.Join(cred.ErrLoginRequired, errors.New("run `credd login`"))
-		}}
-		r := run(t, src, nil)
-		_, err := r.Current(t.Context())
-		if !errors.Is(err, cred.ErrLoginRequired) {
-			t.Fatalf("err = %v", err)
-		}
-		if st := r.Status(); st.State != StateLoginRequired {
-			t.Errorf("state = %s, want login-required", st.State)
-		}
-	})
+	for _, tc := range []struct {
+		name string
+		kind error
+		want State
+	}{
+		{"a sign-in", cred.ErrLoginRequired, StateLoginRequired},
+		{"an MFA code", cred.ErrMFARequired, StateMFARequired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				src := &fakeSource{fn: func(int, time.Time) (cred.Credentials, error) {
+					return cred.Credentials{}, errors.Join(tc.kind, errors.New("run `credd login`"))
+				}}
+				r := run(t, src, nil)
+				_, err := r.Current(t.Context())
+				if !errors.Is(err, cred.ErrLoginRequired) {
+					t.Fatalf("err = %v", err)
+				}
+				if st := r.Status(); st.State != tc.want {
+					t.Errorf("state = %s, want %s", st.State, tc.want)
+				}
+			})
+		})
+	}
 }
 
 func TestCurrentHonoursCallerContext(t *testing.T) {
