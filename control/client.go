@@ -94,6 +94,12 @@ func (c *Client) Assignments(ctx context.Context, req AssignmentsRequest) (Assig
 	return as, c.do(ctx, http.MethodPost, "/v1/sso/assignments", req, &as)
 }
 
+// MFALogin starts the MFA session a profile rests on.
+func (c *Client) MFALogin(ctx context.Context, req MFARequest) (MFAResult, error) {
+	var res MFAResult
+	return res, c.do(ctx, http.MethodPost, "/v1/mfa", req, &res)
+}
+
 // ClientToken returns a scoped client's token, creating it when missing;
 // revoke replaces it.
 func (c *Client) ClientToken(ctx context.Context, name string, revoke bool) (ClientToken, error) {

@@ -174,6 +174,29 @@ type ProfileError struct {
 	Error   string `json:"error"`
 }
 
+// MFARequest starts the MFA session a profile rests on: with Code, or
+// with the code its mfa_process prints when Code is "".
+type MFARequest struct {
+	Profile string `json:"profile"`
+	Code    string `json:"code,omitempty"`
+}
+
+// MFAResult answers an MFARequest. MFA false: the profile rests on no MFA
+// device (nothing was done). NeedCode: no code was given and no
+// mfa_process is configured; ask the user for a code of Serial and send
+// it. Otherwise the session started, until Expires, and the profiles
+// resting on it were fetched again.
+type MFAResult struct {
+	Profile  string         `json:"profile"`
+	MFA      bool           `json:"mfa"`
+	NeedCode bool           `json:"need_code,omitempty"`
+	Serial   string         `json:"serial,omitempty"`
+	Session  string         `json:"session,omitempty"`
+	Expires  *time.Time     `json:"expires,omitempty"`
+	Ready    []string       `json:"ready,omitempty"`
+	NotReady []ProfileError `json:"not_ready,omitempty"`
+}
+
 // ConsoleRequest asks for a console sign-in link: profile "" is the
 // default profile; destination and region "" are the profile's.
 type ConsoleRequest struct {
@@ -234,6 +257,15 @@ type ClientTokens interface {
 	// ClientToken returns client name's token, creating it when missing;
 	// revoke replaces it, and the old one is refused from then on.
 	ClientToken(ctx context.Context, name string, revoke bool) (ClientToken, error)
+}
+
+// MFASessions is the part of a Backend that starts MFA sessions (POST
+// /v1/mfa); a Backend without it answers 404 there.
+type MFASessions interface {
+	// MFALogin starts the MFA session req.Profile rests on. A code STS
+	// refuses is an error of kind cred.ErrMFARequired; a malformed one of
+	// kind cred.ErrInvalid (nothing was sent).
+	MFALogin(ctx context.Context, req MFARequest) (MFAResult, error)
 }
 
 // Error is every error answer: {"code": "...", "message": "...", "kind":
@@ -468,6 +500,16 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 	// Known paths with another method get 405; everything else 404, both
 	// in the {code, message} shape.
 	methods := map[string]string{"/v1/status": "GET", "/v1/reload": "POST", "/v1/logout": "POST", "/v1/login": "POST", "/v1/console": "POST", "/v1/sso/assignments": "POST"}
+	if m, ok := b.(MFASessions); ok {
+		methods["/v1/mfa"] = "POST"
+		handle("POST /v1/mfa", loginFailed, func(r *http.Request) (any, error) {
+			var req MFARequest
+			if err := decode(r, &req); err != nil {
+				return nil, err
+			}
+			return m.MFALogin(r.Context(), req)
+		})
+	}
 	if ct, ok := b.(ClientTokens); ok {
 		for _, op := range []string{"token", "revoke"} {
 			handle("POST /v1/clients/{name}/"+op, internal, func(r *http.Request) (any, error) {

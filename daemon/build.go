@@ -76,12 +76,6 @@ func (s shallow) Retrieve(ctx context.Context) (cred.Credentials, error) {
 // profile's credentials for source_profile chains.
 func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 	p := b.cfg.Profiles[name]
-	if with := b.mfaProfile(name); with != "" {
-		// Never a session without the MFA the profile asks for.
-		return refresh.SourceFunc(func(context.Context) (cred.Credentials, error) {
-			return cred.Credentials{}, fmt.Errorf("profile %s rests on %s, whose keys need MFA (mfa_serial), and this build of credd cannot ask for MFA codes yet: it makes no call without one", name, with)
-		})
-	}
 	switch p.Source() {
 	case config.SourceAWSProfile:
 		return &source.SessionOnly{Profile: name, Base: b.awsProfile(name), STS: b.sts(), Duration: p.SessionDuration()}

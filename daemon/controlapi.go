@@ -67,6 +67,10 @@ func (b controlBackend) LoginStatus(ctx context.Context, id string, wait time.Du
 	return b.d.LoginStatus(ctx, id, wait)
 }
 
+func (b controlBackend) MFALogin(ctx context.Context, req control.MFARequest) (control.MFAResult, error) {
+	return b.d.MFALogin(ctx, req)
+}
+
 func (b controlBackend) CancelLogin(ctx context.Context, id string) error {
 	return b.d.CancelLogin(ctx, id)
 }

@@ -221,6 +221,7 @@ credd_refresher_state{profile="dev",state="expired"} 0
 credd_refresher_state{profile="dev",state="fresh"} 1
 credd_refresher_state{profile="dev",state="idle"} 0
 credd_refresher_state{profile="dev",state="login-required"} 0
+credd_refresher_state{profile="dev",state="mfa-required"} 0
 credd_refresher_state{profile="dev",state="refreshing"} 0
 credd_refresher_state{profile="dev",state="stale"} 0
 `), "credd_refresher_state"); err != nil {

@@ -32,8 +32,11 @@ type entry struct {
 	source config.SourceKind  // for status
 	aws    *source.AWSProfile // non-nil for aws_profile sources (SDK config cache)
 	mfa    string             // what needs MFA under it ("AWS profile keys"); "": nothing
-	stop   context.CancelFunc // set when started
-	done   chan struct{}      // closed when its loop returned
+	// mfaChain is the MFA session and roles the profile's credentials
+	// (or, for a role with mfa_serial, its source's) come through.
+	mfaChain *mfaChain
+	stop     context.CancelFunc // set when started
+	done     chan struct{}      // closed when its loop returned
 }
 
 // specKey identifies everything that shapes a profile's credentials: the
@@ -132,14 +135,22 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 		}
 		p := cfg.Profiles[name]
 		e := &entry{key: key, source: p.Source()}
+		// Keys with an MFA device are used for nothing but their MFA
+		// session, never a call without a code.
+		e.mfaChain = b.mfaChainFor(name)
 		var signer source.Retriever
 		if p.Source() == config.SourceAssumeRole {
 			sp := cfg.Profiles[p.SourceProfile]
-			if sp.Source() == config.SourceAWSProfile {
+			switch {
+			case e.mfaChain != nil:
+				// The role's own mfa_serial: signed from the MFA session
+				// on its source's keys.
+				signer = e.mfaChain
+			case sp.Source() == config.SourceAWSProfile && build(p.SourceProfile).mfaChain == nil:
 				// The first hop signs with what the SDK resolved, long-term
 				// keys included, exactly as the SDK's own chains do.
 				signer = b.awsProfile(p.SourceProfile).Signer()
-			} else {
+			default:
 				signer = source.RetrieverFunc(build(p.SourceProfile).r.Current)
 			}
 		}
@@ -147,7 +158,11 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 			e.aws = b.awsProfile(name)
 		}
 		e.mfa = b.mfaProfile(name)
-		e.r = refresh.New(name, shallow{b.source(name, signer)}, refresh.Options{
+		var src refresh.Source = e.mfaChain
+		if e.mfaChain == nil || p.Source() != config.SourceAWSProfile {
+			src = b.source(name, signer)
+		}
+		e.r = refresh.New(name, shallow{src}, refresh.Options{
 			Policy:   d.policy(cfg),
 			Clock:    d.deps.Clock,
 			Logger:   d.log.With("component", "refresh"),

@@ -24,7 +24,7 @@ type metrics struct {
 
 var allStates = []refresh.State{
 	refresh.StateIdle, refresh.StateFresh, refresh.StateRefreshing, refresh.StateStale,
-	refresh.StateExpired, refresh.StateError, refresh.StateLoginRequired,
+	refresh.StateExpired, refresh.StateError, refresh.StateLoginRequired, refresh.StateMFARequired,
 }
 
 func newMetrics(reg prometheus.Registerer, d *Daemon) (*metrics, error) {

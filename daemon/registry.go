@@ -25,6 +25,7 @@ import (
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/login"
+	"github.com/credd/credd/mfa"
 	"github.com/credd/credd/store"
 )
 
@@ -101,12 +102,17 @@ type sessionRegistry struct {
 	waiters  map[string]*waiter   // ticket -> a client waiting on a flow
 	stored   []storedSession      // the store's entries, in natural order
 	problems []string             // store entries that could not be read
+	// mfa holds the MFA sessions by store key ("mfa/AKIA…/device-…"):
+	// one per pair of IAM user keys and MFA device, shared by every
+	// profile resting on them (mfa.go). Like sign-in sessions they are
+	// kept in the store, listed in status and forgotten by logout.
+	mfa map[string]*mfa.Session
 }
 
 func newSessionRegistry(deps sessionDeps) *sessionRegistry {
 	r := &sessionRegistry{deps: deps, log: deps.Logger, clock: clock.Or(deps.Clock),
 		byName: map[string]*session{}, flows: map[string]*login.Flow{}, notified: map[string]bool{},
-		warned: map[string]time.Time{}, waiters: map[string]*waiter{}}
+		warned: map[string]time.Time{}, waiters: map[string]*waiter{}, mfa: map[string]*mfa.Session{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -163,6 +169,7 @@ func (r *sessionRegistry) names() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	names := slices.Collect(maps.Keys(r.byName))
+	names = slices.AppendSeq(names, maps.Keys(r.mfa))
 	for _, x := range r.stored {
 		names = append(names, x.name)
 	}
@@ -499,6 +506,9 @@ func (r *sessionRegistry) status() (control.StoreStatus, []control.SessionStatus
 				ss.State, ss.Error = "login-required", err.Error()
 			}
 		}
+		if m := r.mfa[x.name]; m != nil {
+			ss.State, ss.Error = mfaState(m)
+		}
 		out = append(out, ss)
 	}
 	return st, out
@@ -528,7 +538,12 @@ func (r *sessionRegistry) logout(ctx context.Context, name string) ([]string, er
 		}
 	}
 	r.mu.Unlock()
-	var removed []string
+	// MFA sessions are forgotten in memory and in the store; their
+	// profiles stop serving what they gave (mfaChanged).
+	removed, err := r.forgetMFA(ctx, name)
+	if err != nil {
+		return removed, err
+	}
 	for _, s := range live {
 		if s.sess.Expiry().IsZero() {
 			continue // not signed in
@@ -559,6 +574,7 @@ func (r *sessionRegistry) logout(ctx context.Context, name string) ([]string, er
 	}
 	r.stored = keep
 	sort.Strings(removed)
+	removed = slices.Compact(removed)
 	if name != "" && len(removed) == 0 {
 		return nil, cred.Errorf(cred.ErrUnknownSession, "no sign-in session %q", name)
 	}
