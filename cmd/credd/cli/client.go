@@ -109,7 +109,7 @@ func paint(state string, color bool) string {
 	if !color {
 		return state
 	}
-	code := map[string]string{"fresh": "32", "refreshing": "36", "stale": "33", "expired": "33", "error": "31", "login-required": "31"}[state]
+	code := map[string]string{"fresh": "32", "refreshing": "36", "stale": "33", "expired": "33", "error": "31", "login-required": "31", "mfa-required": "31"}[state]
 	if code == "" {
 		return state
 	}

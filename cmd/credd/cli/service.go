@@ -386,7 +386,7 @@ func daemonSummary(st control.Status, now time.Time) string {
 		counts[p.State]++
 	}
 	var parts []string
-	for _, state := range []string{"fresh", "refreshing", "idle", "stale", "expired", "login-required", "error"} {
+	for _, state := range []string{"fresh", "refreshing", "idle", "stale", "expired", "login-required", "mfa-required", "error"} {
 		if n := counts[state]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, state))
 			delete(counts, state)
@@ -425,6 +425,10 @@ func signIns(st control.Status, cfg config.Config) (lines []string) {
 		}
 	}
 	for _, ps := range st.Profiles {
+		if ps.State == "mfa-required" {
+			add("profile "+ps.Name+" (MFA code)", "credd login --profile "+ps.Name)
+			continue
+		}
 		if ps.State != "login-required" {
 			continue
 		}
