@@ -249,6 +249,18 @@ const (
 	SourceSignIn     SourceKind = "login_session"
 )
 
+// LoginCommand is the command that signs profile in: through its sso
+// session or identity provider, else by its own name.
+func (c Config) LoginCommand(profile string) string {
+	switch p := c.Profiles[profile]; {
+	case p.SSOSession != "":
+		return "credd login --sso-session " + p.SSOSession
+	case p.IdentityProvider != "":
+		return "credd login --provider " + p.IdentityProvider
+	}
+	return "credd login --profile " + profile
+}
+
 // Sources lists every source the profile names. A valid profile has one.
 func (p Profile) Sources() []SourceKind {
 	var s []SourceKind

@@ -176,3 +176,42 @@ func TestFilePath(t *testing.T) {
 		})
 	}
 }
+
+func TestLoginCommand(t *testing.T) {
+	c := Config{Profiles: map[string]Profile{
+		"dev":   {SSOSession: "corp"},
+		"app":   {IdentityProvider: "okta"},
+		"chain": {SourceProfile: "keys", IdentityProvider: "okta"},
+		"keys":  {AWSProfile: "keys"},
+	}}
+	for profile, want := range map[string]string{
+		"dev":     "credd login --sso-session corp",
+		"app":     "credd login --provider okta",
+		"chain":   "credd login --provider okta",
+		"keys":    "credd login --profile keys",
+		"unknown": "credd login --profile unknown",
+	} {
+		if got := c.LoginCommand(profile); got != want {
+			t.Errorf("LoginCommand(%s) = %q, want %q", profile, got, want)
+		}
+	}
+}
+
+func TestBrief(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		problems error
+		max      int
+		want     string
+	}{
+		{"one", Errors{{Key: "listen", Msg: "must be a loopback address"}}, 300, "listen: must be a loopback address"},
+		{"the first, and how many more", Errors{{Key: "a", Msg: "x"}, {Key: "b", Msg: "y"}, {Key: "c", Msg: "z"}}, 300, "a: x (and 2 more)"},
+		{"not Errors, on one line, cut", errors.New("yaml: line 3:\n  did not find expected key"), 20, "yaml: line 3: did n…"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Brief(tc.problems, tc.max); got != tc.want {
+				t.Errorf("Brief = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

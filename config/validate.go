@@ -159,6 +159,22 @@ func (c *Config) Validate() error {
 	return v.errs
 }
 
+// Brief is problems in one line of at most max bytes: the first, and how
+// many more there are.
+func Brief(problems error, max int) string {
+	first, more := problems.Error(), 0
+	if es, ok := AsErrors(problems); ok && len(es) > 0 {
+		first, more = es[0].Error(), len(es)-1
+	}
+	if more > 0 {
+		first += fmt.Sprintf(" (and %d more)", more)
+	}
+	if first = strings.Join(strings.Fields(first), " "); len(first) > max {
+		first = first[:max-1] + "…"
+	}
+	return first
+}
+
 // Merge reports, as one Errors sorted by key, the problems found while
 // reading a configuration (found: from Parse and Set) and those Validate
 // reported (validateErr), or nil when there are none. A Validate problem

@@ -13,8 +13,11 @@
 // service manager's Start/Stop contract, and OpenLog keeps its log where
 // the manager gives it no standard error.
 //
-// Nothing here reads flags or the environment: the command line resolves
-// paths and passes them in.
+// NewPlan resolves what `credd service` was run with (a Shell: its
+// flags, configuration and environment) into a Definition, the notes the
+// user reads about it and what a purge deletes; InstallAndStart is the
+// install command's sequence. Nothing here reads flags or the process's
+// environment: the command line passes them in.
 package install
 
 import (

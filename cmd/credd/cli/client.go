@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -69,87 +67,12 @@ func (a *app) statusCmd() *cobra.Command {
 			// of padding on its own, a system call apiece on a bare
 			// stdout (65,000 of them for 5,000 profiles).
 			w := bufio.NewWriterSize(a.io.Out, 64<<10)
-			writeStatus(w, st, time.Now(), a.io.OutIsTerminal)
+			st.WriteTable(w, time.Now(), a.io.OutIsTerminal)
 			return w.Flush()
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print the status as JSON (shape documented in docs/control.md)")
 	return c
-}
-
-// writeStatus renders the status as tables; colours only on a terminal.
-func writeStatus(w io.Writer, st control.Status, now time.Time, color bool) {
-	fmt.Fprintf(w, "credd %s (pid %d) on %s, up %s; default profile %q\n\n", st.Version, st.PID, st.Listen, roundDur(now.Sub(st.Started)), st.DefaultProfile)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROFILE\tSOURCE\tSTATE\tEXPIRES IN\tLAST REFRESH\tLAST ERROR")
-	for _, p := range st.Profiles {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, p.Source, paint(p.State, color), until(p.Expires, now), ago(p.LastRefresh, now), oneLine(p.LastError, 80))
-	}
-	tw.Flush()
-	fmt.Fprintf(w, "\nSESSIONS (store: %s)\n", st.Store.Kind)
-	if len(st.Sessions) == 0 {
-		fmt.Fprintln(w, "  none")
-	} else {
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tKIND\tSTATE\tEXPIRES IN\tERROR")
-		for _, s := range st.Sessions {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, paint(s.State, color), until(s.Expires, now), oneLine(s.Error, 80))
-		}
-		tw.Flush()
-	}
-	for _, p := range st.Store.Problems {
-		fmt.Fprintf(w, "  problem: %s\n", p)
-	}
-	for _, p := range st.Problems {
-		fmt.Fprintf(w, "\nproblem: %s\n", p)
-	}
-}
-
-func paint(state string, color bool) string {
-	if !color {
-		return state
-	}
-	code := map[string]string{"fresh": "32", "refreshing": "36", "stale": "33", "expired": "33", "error": "31", "login-required": "31", "mfa-required": "31"}[state]
-	if code == "" {
-		return state
-	}
-	return "\x1b[" + code + "m" + state + "\x1b[0m"
-}
-
-func until(t *time.Time, now time.Time) string {
-	if t == nil {
-		return "-"
-	}
-	if d := t.Sub(now); d > 0 {
-		return roundDur(d)
-	}
-	return "expired"
-}
-
-func ago(t *time.Time, now time.Time) string {
-	if t == nil {
-		return "never"
-	}
-	return roundDur(now.Sub(*t)) + " ago"
-}
-
-func roundDur(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return d.Round(time.Second).String()
-	case d < time.Hour:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-	default:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-	}
-}
-
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > max {
-		return s[:max-1] + "…"
-	}
-	return s
 }
 
 func (a *app) reloadCmd() *cobra.Command {

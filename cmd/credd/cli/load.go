@@ -28,14 +28,7 @@ func (a *app) clientConfig(awsProfiles bool) (config.Loaded, error) {
 	if err != nil || l.Problems == nil {
 		return l, err
 	}
-	first, more := l.Problems.Error(), 0
-	if es, ok := config.AsErrors(l.Problems); ok {
-		first, more = es[0].Error(), len(es)-1
-	}
-	if more > 0 {
-		first += fmt.Sprintf(" (and %d more)", more)
-	}
-	fmt.Fprintf(a.io.Err, "credd: warning: the configuration has problems: %s; going on with state dir %s. Run `credd config check` to see them all.\n", oneLine(first, 300), l.Config.StateDir)
+	fmt.Fprintf(a.io.Err, "credd: warning: the configuration has problems: %s; going on with state dir %s. Run `credd config check` to see them all.\n", config.Brief(l.Problems, 300), l.Config.StateDir)
 	return l, nil
 }
 
