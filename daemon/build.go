@@ -124,6 +124,8 @@ func (b *builder) source(name string, signer source.Retriever) refresh.Source {
 			LoginHint: "credd login --sso-session " + p.SSOSession,
 			Clock:     b.deps.Clock,
 		}
+	case config.SourceSignIn:
+		return signinCredentials{d: b.d, key: signinKey(p.LoginSession), profile: name}
 	default:
 		kind := p.Source()
 		return refresh.SourceFunc(func(context.Context) (cred.Credentials, error) {

@@ -32,6 +32,7 @@ func (b controlBackend) Status(ctx context.Context) control.Status {
 		Listen: g.cfg.Listen, DefaultProfile: g.defaultProfile, Profiles: []control.ProfileStatus{}, Sessions: []control.SessionStatus{},
 	}
 	st.Store, st.Sessions = b.d.sessions.status()
+	st.Sessions = b.d.withOnDemand(st.Sessions)
 	st.Problems = b.d.skew.problems()
 	for _, p := range b.d.Status() {
 		ps := control.ProfileStatus{Name: p.Profile, Source: string(p.Source), State: string(p.State),
@@ -80,11 +81,19 @@ func (b controlBackend) CancelLogin(ctx context.Context, id string) error {
 func (b controlBackend) Credentials(ctx context.Context, req control.CredentialsRequest) (cred.Credentials, error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	c, err := b.d.Current(ctx, req.Profile)
+	c, err := b.d.Current(withAsker(ctx, callerProgram(req.Caller)), req.Profile)
 	if err == nil {
 		b.d.auditControl(req)
 	}
 	return c, err
+}
+
+var _ control.LoginCodes = controlBackend{}
+
+// SubmitLoginCode implements control.LoginCodes: the code of a
+// cross-device sign-in, as the user pasted it.
+func (b controlBackend) SubmitLoginCode(ctx context.Context, id, code string) (control.LoginState, error) {
+	return b.d.SubmitLoginCode(ctx, id, code)
 }
 
 func (b controlBackend) Assignments(ctx context.Context, req control.AssignmentsRequest) (control.Assignments, error) {

@@ -25,6 +25,7 @@ import (
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
+	"github.com/credd/credd/ondemand"
 	"github.com/credd/credd/peer"
 	"github.com/credd/credd/refresh"
 )
@@ -71,6 +72,18 @@ type Deps struct {
 	Self string
 	// Audit records credentials answers and refusals; nil: none.
 	Audit AuditLog
+	// LoginCacheDir is AWS_LOGIN_CACHE_DIRECTORY: where the AWS CLI keeps
+	// `aws login` sessions, if not under HomeDir (signin.share_aws_cli_cache).
+	LoginCacheDir string
+	// OpenBrowser opens a URL in the user's browser, for sign_in_on_demand:
+	// browser; nil: credd cannot, and notifies instead.
+	OpenBrowser func(url string) error
+	// Presence tells whether the screen is locked (sign_in_on_demand);
+	// nil: the OS's (ondemand.NewPresence).
+	Presence ondemand.Presence
+	// WakeCheck is how often credd looks for a resume from sleep or an
+	// unlocked screen; 0: ondemand.WakeCheck.
+	WakeCheck time.Duration
 }
 
 // Daemon is a configured credd.
@@ -85,6 +98,7 @@ type Daemon struct {
 	loginReqs chan loginRequest  // served by Run, which owns the flows
 	started   time.Time
 	sessions  *sessionRegistry
+	onDemand  *onDemand
 	skew      *skewWatch
 	clock     clock.Clock
 	peers     peer.Resolver
@@ -117,7 +131,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{deps: deps, log: deps.Logger, http: deps.HTTPClient, reloads: make(chan reloadRequest),
-		started: time.Now(), loginReqs: make(chan loginRequest)}
+		started: time.Now(), loginReqs: make(chan loginRequest), onDemand: newOnDemand()}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -170,8 +184,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	d.metrics = m
 	d.sessions = newSessionRegistry(sessionDeps{
 		Store: deps.Sessions, Clock: deps.Clock, Logger: d.log, HTTP: d.http, Secret: deps.Secret,
-		HomeDir: deps.HomeDir, Notifier: deps.Notifier, OnChange: d.sessionChanged,
+		HomeDir: deps.HomeDir, LoginCacheDir: deps.LoginCacheDir, Notifier: deps.Notifier, OnChange: d.sessionChanged, OnFlow: d.onFlow,
 	})
+	cfg = adoptLoginSessions(cfg, readShared(deps))
+	d.configureOnDemand(cfg)
 	d.sessions.sync(ctx, cfg)
 	g := d.buildGeneration(ctx, cfg, nil)
 	d.gen.Store(g)
@@ -224,7 +240,11 @@ func (d *Daemon) Current(ctx context.Context, profile string) (cred.Credentials,
 	if !ok {
 		return cred.Credentials{}, fmt.Errorf("%w: %q", cred.ErrUnknownProfile, profile)
 	}
-	return e.r.Current(ctx)
+	c, err := e.r.Current(ctx)
+	if err != nil && errors.Is(err, cred.ErrLoginRequired) && !errors.Is(err, cred.ErrMFARequired) {
+		err = d.askSignIn(ctx, profile, err)
+	}
+	return c, err
 }
 
 // Handler serves every HTTP endpoint.
@@ -335,6 +355,7 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	}
 	changes := d.watchConfig(rctx, &wg)
 	d.watchSSOCaches(rctx, &wg)
+	d.watchWake(rctx, &wg)
 	summary := d.summaryTicker()
 	defer summary.Stop()
 	flush := time.NewTicker(flushEvery)
@@ -353,6 +374,8 @@ loop:
 		case req := <-d.loginReqs:
 			f, err := d.sessions.begin(rctx, &wg, d.gen.Load().cfg, req.req)
 			req.reply <- loginReply{flow: f, err: err}
+		case s := <-d.onDemand.starts:
+			d.startOnDemand(rctx, &wg, s)
 		case <-changes:
 			_ = d.reload(rctx, &wg, "config file changed")
 		case now := <-summary.C:
@@ -483,6 +506,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 		d.log.Error("reload refused: the configuration in force stays", "reason", reason, "error", err)
 		return fmt.Errorf("reload refused, the configuration in force stays: %w", err)
 	}
+	cfg = adoptLoginSessions(cfg, readShared(d.deps))
 	old := d.gen.Load()
 	restart := keepStartOnly(old.cfg, &cfg) // the values in force stay until a restart
 	users, uerr := resolveUsers(cfg.AllowUsers, d.self)
@@ -504,6 +528,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	d.handler.SetClients(clients)
 	d.clientsMu.Unlock()
 	lnAdded, lnRemoved := d.applyListeners(cfg, opened)
+	d.configureOnDemand(cfg)
 	d.sessions.sync(ctx, cfg)
 	d.sessions.start(ctx, wg)
 	g := d.buildGeneration(ctx, cfg, old)

@@ -45,9 +45,12 @@ type session struct {
 	sess *login.Session
 	oidc *login.OIDC // nil for Identity Center
 	sso  *login.SSO  // nil for OpenID Connect
-	key  string      // config hash: a changed entry gets a new session
-	flow string      // configured flow: browser or device
-	hint string      // the command that signs it in
+	// aws is an AWS Sign-In (`aws login`) session's method; nil for the
+	// others.
+	aws  *login.SignIn
+	key  string // config hash: a changed entry gets a new session
+	flow string // configured flow: browser or device
+	hint string // the command that signs it in
 	// noSecret names client_secret_env when that variable is empty.
 	noSecret string
 	// stop ends the session's background renewal (Session.Run); nil
@@ -71,16 +74,23 @@ type sessionEnvelope struct {
 
 // sessionDeps are what the registry makes sessions with.
 type sessionDeps struct {
-	Store    SessionStore // nil: sessions live in memory only
-	Clock    clock.Clock
-	Logger   *slog.Logger
-	HTTP     *http.Client
-	Secret   func(envName string) string // nil: no client secrets
-	HomeDir  string                      // for the AWS CLI's SSO cache; empty: no sharing
-	Notifier Notifier                    // nil: none
+	Store   SessionStore // nil: sessions live in memory only
+	Clock   clock.Clock
+	Logger  *slog.Logger
+	HTTP    *http.Client
+	Secret  func(envName string) string // nil: no client secrets
+	HomeDir string                      // for the AWS CLI's SSO cache; empty: no sharing
+	// LoginCacheDir is AWS_LOGIN_CACHE_DIRECTORY (else the login cache is
+	// under HomeDir).
+	LoginCacheDir string
+	Notifier      Notifier // nil: none
 	// OnChange runs after a session signed in, renewed, or needs a
 	// sign-in, outside the registry's lock.
 	OnChange func(*login.Session)
+	// OnFlow, if set, runs for every flow begin starts (not one it
+	// joins), outside the registry's lock; the flow's goroutines belong
+	// to wg.
+	OnFlow func(wg *sync.WaitGroup, f *login.Flow)
 }
 
 // sessionRegistry holds the sign-in sessions: the configured ones, which
@@ -221,6 +231,7 @@ func (r *sessionRegistry) sync(ctx context.Context, cfg config.Config) {
 		m.Restore(ctx, sess)
 		next[k] = &session{sess: sess, sso: m, key: key, flow: c.Flow, hint: hint}
 	}
+	r.syncSignIns(ctx, cfg, next)
 	for k, old := range r.byName {
 		if next[k] != old && old.stop != nil {
 			old.stop() // replaced or removed: its renewal ends
@@ -313,9 +324,17 @@ func (r *sessionRegistry) resolve(cfg config.Config, req control.LoginRequest) (
 			key = oidcKey(p.IdentityProvider)
 		case p.SSOSession != "":
 			key = ssoKey(p.SSOSession)
+		case p.LoginSession != "":
+			key = signinKey(p.LoginSession)
 		default:
 			return nil, cred.Errorf(cred.ErrInvalid, "profile %s signs in through no credd session (it is %s); nothing to do", req.Profile, p.Source())
 		}
+	case req.SignIn:
+		k, err := onlySignIn(cfg)
+		if err != nil {
+			return nil, err
+		}
+		key = k
 	default:
 		names := r.configured()
 		switch len(names) {
@@ -330,6 +349,9 @@ func (r *sessionRegistry) resolve(cfg config.Config, req control.LoginRequest) (
 	s := r.get(key)
 	if s == nil {
 		return nil, cred.Errorf(cred.ErrUnknownSession, "no sign-in session %s is configured (see sso_sessions and identity_providers in the configuration)", key)
+	}
+	if req.SignIn && s.aws == nil {
+		return nil, cred.Errorf(cred.ErrInvalid, "profile %s signs in through %s, not AWS Sign-In: drop --signin", req.Profile, key)
 	}
 	return s, nil
 }
@@ -346,9 +368,21 @@ func (r *sessionRegistry) begin(ctx context.Context, wg *sync.WaitGroup, cfg con
 			"%s: client_secret_env names %s, which is empty or unset in the environment credd runs in (the daemon's, not this shell's): set it there and restart credd (for the service, see docs/signin.md)",
 			s.sess.Name(), s.noSecret)
 	}
-	f, err := s.sess.Begin(ctx, wg, login.FlowOptions{Device: req.Device || s.flow == "device"})
+	if req.Remote && s.aws == nil {
+		return nil, cred.Errorf(cred.ErrInvalid, "%s: %v", s.sess.Name(), login.ErrNoRemote)
+	}
+	f, _, err := r.beginFlow(ctx, wg, s, login.FlowOptions{Device: req.Device || s.flow == "device", Remote: req.Remote})
 	if err != nil {
 		return nil, err // the control API answers 502 LoginFailed
+	}
+	if req.Remote && !f.Remote {
+		// One flow per session: a cross-device sign-in asked for while a
+		// browser one waits would quietly become the browser one. (A
+		// plain request joins a cross-device one: the CLI asks for the
+		// code.)
+		return nil, cred.Errorf(cred.ErrConflict,
+			"a browser sign-in to %s is under way (until %s): finish it in the browser, or press Ctrl-C where it was started, then run `%s --remote`",
+			f.Session, f.Expires.Local().Format("15:04"), s.hint)
 	}
 	if req.Device && !f.Device {
 		// One flow per session: a device sign-in asked for while a
@@ -357,10 +391,24 @@ func (r *sessionRegistry) begin(ctx context.Context, wg *sync.WaitGroup, cfg con
 			"a browser sign-in to %s is under way (until %s): finish it in the browser, or press Ctrl-C where it was started, then run `%s --device`",
 			f.Session, f.Expires.Local().Format("15:04"), s.hint)
 	}
+	return f, nil
+}
+
+// beginFlow starts a session's sign-in, or joins the one under way (fresh
+// is false then). A fresh flow is registered and handed to OnFlow.
+func (r *sessionRegistry) beginFlow(ctx context.Context, wg *sync.WaitGroup, s *session, o login.FlowOptions) (f *login.Flow, fresh bool, err error) {
+	f, err = s.sess.Begin(ctx, wg, o)
+	if err != nil {
+		return nil, false, err
+	}
 	r.mu.Lock()
+	_, known := r.flows[f.ID]
 	r.flows[f.ID] = f
 	r.mu.Unlock()
-	return f, nil
+	if !known && r.deps.OnFlow != nil {
+		r.deps.OnFlow(wg, f)
+	}
+	return f, !known, nil
 }
 
 // join registers a client waiting on f and returns its ticket. Tickets of
@@ -554,6 +602,11 @@ func (r *sessionRegistry) logout(ctx context.Context, name string) ([]string, er
 			// wrote to the AWS CLI's cache, then forget.
 			forget = func(ctx context.Context) error { return s.sso.Logout(ctx, s.sess) }
 		}
+		if s.aws != nil {
+			// AWS Sign-In: remove the AWS CLI's login cache file when it
+			// holds this session (as `aws logout` does), then forget.
+			forget = func(ctx context.Context) error { return s.aws.Logout(ctx, s.sess) }
+		}
 		if err := forget(ctx); err != nil {
 			return nil, fmt.Errorf("forgetting session %s: %w", s.sess.Name(), err)
 		}
@@ -652,10 +705,11 @@ func (r *sessionRegistry) watchCacheDirsLocked() {
 		return
 	}
 	for _, s := range r.byName {
-		if s.sso == nil || s.sso.CacheFile == "" {
+		file := s.cacheFile()
+		if file == "" {
 			continue
 		}
-		dir := filepath.Dir(s.sso.CacheFile)
+		dir := filepath.Dir(file)
 		if c.dirs[dir] {
 			continue
 		}
@@ -676,12 +730,28 @@ func (r *sessionRegistry) followCache(ctx context.Context, file string) {
 	r.mu.Lock()
 	var sharing []*session
 	for _, s := range r.byName {
-		if s.sso != nil && s.sso.CacheFile != "" && filepath.Clean(s.sso.CacheFile) == file {
+		if f := s.cacheFile(); f != "" && filepath.Clean(f) == file {
 			sharing = append(sharing, s)
 		}
 	}
 	r.mu.Unlock()
 	for _, s := range sharing {
-		s.sso.Follow(ctx, s.sess)
+		if s.sso != nil {
+			s.sso.Follow(ctx, s.sess)
+		}
+		if s.aws != nil {
+			s.aws.Follow(ctx, s.sess)
+		}
 	}
+}
+
+// cacheFile is the AWS CLI cache file a session shares, or "".
+func (s *session) cacheFile() string {
+	switch {
+	case s.sso != nil:
+		return s.sso.CacheFile
+	case s.aws != nil && s.aws.CacheDir != "":
+		return login.LoginCacheFile(s.aws.CacheDir, s.aws.Session)
+	}
+	return ""
 }

@@ -78,6 +78,7 @@ func (t idTokens) IDToken(ctx context.Context) (string, map[string]any, error) {
 func (d *Daemon) sessionChanged(s *login.Session) {
 	need, first := d.sessions.changed(s)
 	if need == nil {
+		d.signedInAgain(s.Name())
 		// Wake only the profiles waiting on this session; a renewal must
 		// not refetch credentials that are fine.
 		for _, e := range d.entriesUsing(s.Name()) {
@@ -123,6 +124,8 @@ func sessionOf(cfg config.Config, name string) string {
 			return ""
 		case p.SSOSession != "":
 			return ssoKey(p.SSOSession)
+		case p.LoginSession != "":
+			return signinKey(p.LoginSession)
 		case p.IdentityProvider != "":
 			// Web identity, or broker mode (the source profile's
 			// credentials with this session's claims as tags).
@@ -165,7 +168,7 @@ func (d *Daemon) Login(ctx context.Context, req control.LoginRequest) (control.L
 	}
 	f := rep.flow
 	ticket := d.sessions.join(f)
-	return control.LoginStart{ID: ticket, Session: f.Session, URL: f.URL, UserCode: f.UserCode, Device: f.Device, Expires: f.Expires.UTC()}, nil
+	return control.LoginStart{ID: ticket, Session: f.Session, URL: f.URL, UserCode: f.UserCode, Device: f.Device, Remote: f.Remote, Expires: f.Expires.UTC()}, nil
 }
 
 // LoginStatus waits up to wait for the flow to end and reports it; after a

@@ -71,6 +71,7 @@ func (a *app) serveCmd() *cobra.Command {
 				Secret:             a.io.Getenv,
 				Notifier:           a.notifier(),
 				HomeDir:            home,
+				LoginCacheDir:      a.io.Getenv("AWS_LOGIN_CACHE_DIRECTORY"),
 				// A reload reads everything again, as a start would: the
 				// file (or, with none, the profiles of the shared AWS
 				// config, listed anew), the environment and flags; and a
@@ -87,6 +88,9 @@ func (a *app) serveCmd() *cobra.Command {
 			}
 			if l.FromFile {
 				deps.ConfigPath = l.Path // refused if others may write it, and watched
+			}
+			if a.canOpenBrowser() {
+				deps.OpenBrowser = a.openURL // sign_in_on_demand: browser
 			}
 			hup := make(chan os.Signal, 1)
 			stopHUP := notifyReload(hup)

@@ -1,0 +1,240 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credd/credd/clock"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
+	"github.com/credd/credd/internal/signintest"
+	"github.com/credd/credd/login"
+	"github.com/credd/credd/store"
+)
+
+// signinConfig is a configuration with one login_session profile of the
+// fake's session, and a chain on it.
+func signinConfig(f *signintest.Server, extra string) string {
+	return fmt.Sprintf(`signin: {endpoint: %q}
+%sprofiles:
+  console: {login_session: %q, region: eu-west-1}
+`, f.URL, extra, f.Session())
+}
+
+// browse is the browser: it follows the sign-in URL, which the fake
+// approves at once and redirects to credd's loopback callback.
+func browse(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestSignInSession: `credd login --signin` signs in to AWS Sign-In with
+// the browser flow; the profile is served the session's credentials, the
+// session is kept in the store (with its DPoP key) and shared in the AWS
+// CLI's login cache; credd renews it half the credentials' life before
+// their end and writes the renewal there at once.
+func TestSignInSession(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	f := signintest.New(t, signintest.Options{Now: clk.Now})
+	home := t.TempDir()
+	sessions := store.NewMemory()
+	r := startWith(t, signinConfig(f, ""), "", func(d *Deps) { d.Sessions = sessions; d.HomeDir = home; d.Clock = clk })
+	ctl := r.d.ControlBackend(ControlInfo{})
+
+	if _, err := r.d.Current(t.Context(), "console"); !errors.Is(err, cred.ErrLoginRequired) || !strings.Contains(err.Error(), "credd login --signin --profile console") {
+		t.Fatalf("before the sign-in: %v, want sign-in required naming the command", err)
+	}
+	st, err := ctl.Login(t.Context(), control.LoginRequest{SignIn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Session != "signin/111122223333/assumed-role/Admin/alice" || st.Remote || st.Device || !strings.Contains(st.URL, "client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fsame-device") {
+		t.Fatalf("sign-in %+v", st)
+	}
+	browse(t, st.URL)
+	ls, err := ctl.LoginStatus(t.Context(), st.ID, 10*time.Second)
+	if err != nil || ls.State != "done" || len(ls.Ready) != 1 || ls.Ready[0] != "console" {
+		t.Fatalf("login status %+v %v (refused: %q)", ls, err, f.Refusals())
+	}
+	c, err := r.d.Current(t.Context(), "console")
+	want := f.LastCredentials()
+	if err != nil || c.AccessKeyID != want.AccessKeyID || c.SessionToken != want.SessionToken || c.AccountID != "111122223333" {
+		t.Fatalf("served %v %v, want the session's credentials %s", c.AccessKeyID, err, want.AccessKeyID)
+	}
+	cache := login.LoginCacheFile(filepath.Join(home, ".aws", "login", "cache"), f.Session())
+	tok, err := login.ReadLoginCache(cache)
+	if err != nil || tok.Extra[login.ExtraAccessKeyID] != want.AccessKeyID {
+		t.Fatalf("AWS CLI cache: %v", err)
+	}
+	raw, err := sessions.Get(t.Context(), st.Session)
+	if err != nil || !strings.Contains(string(raw), "EC PRIVATE KEY") {
+		t.Fatalf("stored session (%d bytes): %v, want it with its DPoP key", len(raw), err)
+	}
+
+	// 7 minutes in, nothing is renewed; at 7.5 the session renews itself
+	// (before the AWS CLI would, 5 minutes before the end).
+	clk.Advance(7 * time.Minute)
+	time.Sleep(50 * time.Millisecond)
+	if n := f.Calls("CreateOAuth2Token/refresh_token"); n != 0 {
+		t.Fatalf("renewed after 7 minutes (%d)", n)
+	}
+	clk.Advance(45 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for f.Calls("CreateOAuth2Token/refresh_token") == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	renewed := f.LastCredentials()
+	if renewed.AccessKeyID == want.AccessKeyID {
+		t.Fatalf("no renewal at 7.5 minutes (refused: %q)", f.Refusals())
+	}
+	for time.Now().Before(deadline) {
+		if tok, err = login.ReadLoginCache(cache); err == nil && tok.Extra[login.ExtraAccessKeyID] == renewed.AccessKeyID {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if tok.Extra[login.ExtraAccessKeyID] != renewed.AccessKeyID {
+		t.Errorf("the cache was not rewritten with the renewal")
+	}
+
+	// Logout forgets it and removes the cache file credd wrote.
+	if _, err := ctl.Logout(t.Context(), control.LogoutRequest{Session: st.Session}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := login.ReadLoginCache(cache); err == nil {
+		t.Error("the cache file survived the logout")
+	}
+}
+
+// TestSignInRemote: `credd login --signin --remote`: a wrong code is
+// refused (kind invalid) and the flow keeps waiting for the right one.
+func TestSignInRemote(t *testing.T) {
+	f := signintest.New(t, signintest.Options{})
+	r := startWith(t, signinConfig(f, ""), "", func(d *Deps) { d.Sessions = store.NewMemory() })
+	ctl := r.d.ControlBackend(ControlInfo{})
+	codes := ctl.(control.LoginCodes)
+	st, err := ctl.Login(t.Context(), control.LoginRequest{SignIn: true, Profile: "console", Remote: true})
+	if err != nil || !st.Remote {
+		t.Fatalf("sign-in %+v, %v", st, err)
+	}
+	// A browser sign-in asked for meanwhile joins it; a --device one is
+	// refused.
+	if again, err := ctl.Login(t.Context(), control.LoginRequest{Profile: "console"}); err != nil || !again.Remote {
+		t.Errorf("a plain login during a cross-device one: %+v %v, want it joined", again, err)
+	}
+	code, ok := signintest.PageCode(browse(t, st.URL))
+	if !ok {
+		t.Fatal("no code on the confirmation page")
+	}
+	if _, err := codes.SubmitLoginCode(t.Context(), st.ID, signintest.VerificationCode("x", "other")); !errors.Is(err, cred.ErrInvalid) {
+		t.Fatalf("wrong code: %v, want invalid", err)
+	}
+	ls, err := codes.SubmitLoginCode(t.Context(), st.ID, code)
+	if err != nil || ls.State != "done" || len(ls.Ready) != 1 {
+		t.Fatalf("right code: %+v %v (refused %q)", ls, err, f.Refusals())
+	}
+	if c, err := r.d.Current(t.Context(), "console"); err != nil || c.AccessKeyID != f.LastCredentials().AccessKeyID {
+		t.Errorf("served %v %v", c.AccessKeyID, err)
+	}
+}
+
+// TestSignInRequests: what `credd login --signin` asks of the
+// configuration, each refusal saying what to do.
+func TestSignInRequests(t *testing.T) {
+	f := signintest.New(t, signintest.Options{})
+	r := startWith(t, fmt.Sprintf(`signin: {endpoint: %[1]q}
+profiles:
+  a: {login_session: "arn:aws:iam::111122223333:user/a"}
+  b: {login_session: "arn:aws:iam::111122223333:user/b"}
+  keys: {aws_profile: keys}
+`, f.URL), "[profile keys]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = x\n", func(d *Deps) { d.Sessions = store.NewMemory() })
+	ctl := r.d.ControlBackend(ControlInfo{})
+	for _, tc := range []struct {
+		name string
+		req  control.LoginRequest
+		kind error
+		want string
+	}{
+		{"two sessions", control.LoginRequest{SignIn: true}, cred.ErrInvalid, "say which with --profile (a, b)"},
+		{"not a sign-in profile", control.LoginRequest{SignIn: true, Profile: "keys"}, cred.ErrInvalid, "signs in through no credd session"},
+		{"remote for keys", control.LoginRequest{Profile: "keys", Remote: true}, cred.ErrInvalid, "signs in through no credd session"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ctl.Login(t.Context(), tc.req)
+			if !errors.Is(err, tc.kind) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%v, want %v containing %q", err, tc.kind, tc.want)
+			}
+		})
+	}
+}
+
+// TestLoginSessionOfTheAWSConfig: an aws_profile whose ~/.aws/config
+// profile names login_session (as zero-configuration mode serves every
+// profile there) is served by credd's own session, taken from the AWS
+// CLI's login cache at start without a sign-in.
+func TestLoginSessionOfTheAWSConfig(t *testing.T) {
+	f := signintest.New(t, signintest.Options{})
+	home := t.TempDir()
+	dir := filepath.Join(home, ".aws", "login", "cache")
+	// `aws login` ran before credd started.
+	m := &login.SignIn{Region: "eu-west-1", Endpoint: f.URL, Session: f.Session(), CacheDir: dir}
+	u, exchange, err := m.AuthCodeURL(t.Context(), "http://127.0.0.1:1/oauth/callback", "st")
+	if err != nil {
+		t.Fatal(err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := resp.Location()
+	tok, err := exchange(t.Context(), loc.Query().Get("code"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.Extra[login.ExtraLoginSession] = f.Session()
+	if err := m.Kept(tok); err != nil {
+		t.Fatal(err)
+	}
+	awsConfig := fmt.Sprintf("[profile console]\nlogin_session = %s\nregion = eu-west-1\n", f.Session())
+	r := startWith(t, fmt.Sprintf("signin: {endpoint: %q}\nprofiles:\n  console: {aws_profile: console}\n", f.URL), awsConfig,
+		func(d *Deps) { d.Sessions = store.NewMemory(); d.HomeDir = home })
+	c, err := r.d.Current(t.Context(), "console")
+	if err != nil || c.AccessKeyID != tok.Extra[login.ExtraAccessKeyID] {
+		t.Fatalf("served %v %v, want the cached session's credentials", c.AccessKeyID, err)
+	}
+	st := r.d.ControlBackend(ControlInfo{}).Status(t.Context())
+	if st.Profiles[0].Source != "login_session" {
+		t.Errorf("source %q, want login_session (credd's own session)", st.Profiles[0].Source)
+	}
+	if len(st.Sessions) != 1 || st.Sessions[0].Name != signinKey(f.Session()) || st.Sessions[0].State != "signed-in" {
+		t.Errorf("sessions %+v", st.Sessions)
+	}
+}
+
+func TestSigninKey(t *testing.T) {
+	for _, tc := range []struct{ arn, want string }{
+		{"arn:aws:sts::111122223333:assumed-role/Admin/alice", "signin/111122223333/assumed-role/Admin/alice"},
+		{"arn:aws:iam::111122223333:user/bob", "signin/111122223333/user/bob"},
+		{"arn:aws:iam::111122223333:root", "signin/111122223333/root"},
+		{"arn:aws:sts::111122223333:assumed-role/A=b,c/x", "signin/111122223333/assumed-role/A_b_c/x"},
+		{"arn:aws:iam::111122223333:user/" + strings.Repeat("n", 80), "signin/111122223333/" + shortHash("arn:aws:iam::111122223333:user/"+strings.Repeat("n", 80))},
+	} {
+		if got := signinKey(tc.arn); got != tc.want || store.ValidateKey(got) != nil {
+			t.Errorf("signinKey(%s) = %s (%v), want %s", tc.arn, got, store.ValidateKey(got), tc.want)
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package daemon
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/credd/credd/clock"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/cred"
+	"github.com/credd/credd/internal/signintest"
+	"github.com/credd/credd/store"
+)
+
+// opener is a fake browser opener: it records every URL credd opens.
+type opener struct {
+	mu   sync.Mutex
+	urls []string
+}
+
+func (o *opener) open(u string) error {
+	o.mu.Lock()
+	o.urls = append(o.urls, u)
+	o.mu.Unlock()
+	return nil
+}
+
+func (o *opener) opened() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.urls)
+}
+
+// screen is a lock screen the test locks and unlocks.
+type screen struct{ locked atomic.Bool }
+
+func (s *screen) Locked() (bool, bool) { return s.locked.Load(), true }
+
+type onDemandRig struct {
+	r      *running
+	f      *signintest.Server
+	clk    *clock.Fake
+	open   *opener
+	screen *screen
+	notes  *recordingNotifier
+}
+
+func startOnDemand(t *testing.T, mode string) *onDemandRig {
+	t.Helper()
+	rig := &onDemandRig{clk: clock.NewFake(time.Now()), open: &opener{}, screen: &screen{}, notes: &recordingNotifier{}}
+	rig.f = signintest.New(t, signintest.Options{Now: rig.clk.Now})
+	rig.r = startWith(t, signinConfig(rig.f, "sign_in_on_demand: "+mode+"\nsign_in_on_demand_backoff: 10m\n"), "", func(d *Deps) {
+		d.Sessions = store.NewMemory()
+		d.Clock = rig.clk
+		d.OpenBrowser = rig.open.open
+		d.Presence = rig.screen
+		d.Notifier = rig.notes
+		d.WakeCheck = 30 * time.Second
+	})
+	return rig
+}
+
+// ask asks for the profile's credentials as program would.
+func (rig *onDemandRig) ask(t *testing.T, program string) error {
+	t.Helper()
+	_, err := rig.r.d.Current(withAsker(t.Context(), program), "console")
+	return err
+}
+
+// eventually waits (in real time) for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestOnDemandOneFlow: with sign_in_on_demand: browser, the first request
+// for a profile whose session needs a sign-in opens the browser once;
+// every other request meanwhile answers "sign-in in progress" naming the
+// program that asked, `credd login` joins that flow, and credd status
+// shows it. Once signed in, the profile is served.
+func TestOnDemandOneFlow(t *testing.T) {
+	rig := startOnDemand(t, "browser")
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := rig.ask(t, "boto3 (python3, pid 7)"); !errors.Is(err, cred.ErrLoginRequired) {
+				t.Errorf("asked: %v, want sign-in required", err)
+			}
+		})
+	}
+	wg.Wait()
+	eventually(t, "the browser to open", func() bool { return rig.open.opened() == 1 })
+	err := rig.ask(t, "aws (pid 9)")
+	if !strings.Contains(err.Error(), "sign-in in progress (asked for by boto3 (python3, pid 7))") {
+		t.Errorf("a request during the sign-in: %v", err)
+	}
+	ctl := rig.r.d.ControlBackend(ControlInfo{})
+	st := ctl.Status(t.Context())
+	if len(st.Sessions) != 1 || st.Sessions[0].OnDemand == nil || !st.Sessions[0].OnDemand.InProgress || st.Sessions[0].OnDemand.AskedBy != "boto3 (python3, pid 7)" || st.Sessions[0].OnDemand.Mode != "browser" {
+		t.Errorf("status sessions %+v", st.Sessions)
+	}
+	// `credd login` joins the flow the request started: the same URL.
+	start, err := ctl.Login(t.Context(), control.LoginRequest{SignIn: true})
+	if err != nil || start.URL != rig.open.urls[0] {
+		t.Fatalf("credd login: %v; URL %q, opened %q", err, start.URL, rig.open.urls[0])
+	}
+	browse(t, start.URL)
+	if ls, err := ctl.LoginStatus(t.Context(), start.ID, 10*time.Second); err != nil || ls.State != "done" {
+		t.Fatalf("sign-in: %+v %v", ls, err)
+	}
+	eventually(t, "the profile to be served", func() bool { return rig.ask(t, "aws (pid 9)") == nil })
+	if n := rig.open.opened(); n != 1 {
+		t.Errorf("browser opened %d times, want 1", n)
+	}
+	if n := len(rig.notes.notes); n != 1 || !strings.Contains(rig.notes.notes[0], "boto3 (python3, pid 7) asked") {
+		t.Errorf("notifications %q, want one naming who asked", rig.notes.notes)
+	}
+}
+
+// TestOnDemandBackoff: after a sign-in the user abandoned, no browser
+// opens on its own within sign_in_on_demand_backoff; after it, one does.
+func TestOnDemandBackoff(t *testing.T) {
+	rig := startOnDemand(t, "browser")
+	_ = rig.ask(t, "terraform (pid 3)")
+	eventually(t, "the browser to open", func() bool { return rig.open.opened() == 1 })
+	// The user closes the tab: the flow is cancelled (it would time out).
+	ctl := rig.r.d.ControlBackend(ControlInfo{})
+	start, err := ctl.Login(t.Context(), control.LoginRequest{Profile: "console"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.CancelLogin(t.Context(), start.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the gate to see the abandoned flow", func() bool {
+		s := rig.r.d.onDemandStatus(signinKey(rig.f.Session()))
+		return s != nil && !s.InProgress && s.NotBefore != nil
+	})
+	rig.clk.Advance(9 * time.Minute)
+	for range 5 {
+		err := rig.ask(t, "terraform (pid 3)")
+		if err == nil || !strings.Contains(err.Error(), "the last sign-in was abandoned") {
+			t.Fatalf("within the backoff: %v", err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := rig.open.opened(); n != 1 {
+		t.Fatalf("browser opened %d times within the backoff, want 1", n)
+	}
+	rig.clk.Advance(2 * time.Minute)
+	_ = rig.ask(t, "terraform (pid 3)")
+	eventually(t, "a browser after the backoff", func() bool { return rig.open.opened() == 2 })
+}
+
+// TestOnDemandSleepAndResume: a night with the screen locked: requests
+// (an SDK polling all night) open nothing; after the machine resumes and
+// the screen unlocks, exactly one browser opens for the session.
+func TestOnDemandSleepAndResume(t *testing.T) {
+	rig := startOnDemand(t, "browser")
+	rig.screen.locked.Store(true)
+	for range 30 {
+		err := rig.ask(t, "aws (pid 11)")
+		if err == nil || !strings.Contains(err.Error(), "the browser opens when the screen is unlocked") {
+			t.Fatalf("while locked: %v", err)
+		}
+		rig.clk.Advance(10 * time.Second)
+	}
+	// The machine sleeps: the wall clock jumps 8 hours past the timers.
+	rig.clk.Advance(8 * time.Hour)
+	time.Sleep(50 * time.Millisecond)
+	if n := rig.open.opened(); n != 0 {
+		t.Fatalf("browser opened %d times while locked or asleep, want 0", n)
+	}
+	st := rig.r.d.onDemandStatus(signinKey(rig.f.Session()))
+	if st == nil || !st.Pending || st.AskedBy != "aws (pid 11)" {
+		t.Fatalf("status while away: %+v", st)
+	}
+	// Resumed, and the user unlocks: the wake check sees it.
+	rig.screen.locked.Store(false)
+	for range 4 {
+		rig.clk.Advance(30 * time.Second)
+		time.Sleep(5 * time.Millisecond)
+		_ = rig.ask(t, "aws (pid 11)") // requests race the wake check
+	}
+	eventually(t, "one browser on return", func() bool { return rig.open.opened() >= 1 })
+	for range 10 {
+		rig.clk.Advance(30 * time.Second)
+		_ = rig.ask(t, "aws (pid 11)")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := rig.open.opened(); n != 1 {
+		t.Errorf("browser opened %d times on return, want 1", n)
+	}
+}
+
+// TestOnDemandNotify: the default mode opens nothing; the one
+// notification names the program that asked.
+func TestOnDemandNotify(t *testing.T) {
+	rig := startOnDemand(t, "notify")
+	for range 5 {
+		if err := rig.ask(t, "node (pid 5)"); !errors.Is(err, cred.ErrLoginRequired) || !strings.Contains(err.Error(), "credd login --signin --profile console") {
+			t.Fatalf("asked: %v", err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	rig.notes.mu.Lock()
+	defer rig.notes.mu.Unlock()
+	var asked []string
+	for _, n := range rig.notes.notes {
+		if strings.Contains(n, "asked for profile console") {
+			asked = append(asked, n)
+		}
+	}
+	if len(rig.notes.notes) != 1 || len(asked) != 1 || !strings.Contains(asked[0], "node (pid 5)") || rig.open.opened() != 0 {
+		t.Errorf("notifications %q (browser opened %d times), want one naming node, none opened", rig.notes.notes, rig.open.opened())
+	}
+	st := rig.r.d.ControlBackend(ControlInfo{}).Status(t.Context())
+	if len(st.Sessions) != 1 || st.Sessions[0].OnDemand == nil || st.Sessions[0].OnDemand.Mode != "notify" || st.Sessions[0].OnDemand.AskedBy != "node (pid 5)" {
+		t.Errorf("status sessions %+v, want the session with who asked", st.Sessions)
+	}
+}
