@@ -207,3 +207,20 @@ func TestGateWithoutTheChannel(t *testing.T) {
 		t.Errorf("status %d, gate asked %+v; want 403 and errNotServed", resp.StatusCode, b.asked)
 	}
 }
+
+// TestStatusNamesItsCaller: a status answer says who asked, as the
+// daemon's OS names the connection (this process), for credd doctor.
+func TestStatusNamesItsCaller(t *testing.T) {
+	self, err := peer.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	st, err := serve(t, &fakeBackend{}).Status(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := st.Caller; c == nil || c.Error != "" || c.User != self || c.PID != os.Getpid() || !sameExe(c.Exe, exe) {
+		t.Errorf("caller %+v, want user %s, pid %d, exe %s", st.Caller, self, os.Getpid(), exe)
+	}
+}

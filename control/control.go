@@ -40,6 +40,17 @@ type Status struct {
 	// Problems the daemon found that are not a profile's or the store's
 	// (a clock far off).
 	Problems []string `json:"problems,omitempty"`
+	// Caller is who asked for this status, as the daemon's OS names the
+	// control connection (credd doctor compares it with itself).
+	Caller *StatusCaller `json:"caller,omitempty"`
+}
+
+// StatusCaller is the caller of a status request.
+type StatusCaller struct {
+	User  string `json:"user,omitempty"`
+	PID   int    `json:"pid,omitempty"`
+	Exe   string `json:"exe,omitempty"`
+	Error string `json:"error,omitempty"` // what the OS could not tell
 }
 
 // ProfileStatus is one profile.
@@ -409,7 +420,15 @@ func Handler(b Backend, log *slog.Logger) http.Handler {
 			writeJSON(w, http.StatusOK, v)
 		})
 	}
-	handle("GET /v1/status", internal, func(r *http.Request) (any, error) { return b.Status(r.Context()), nil })
+	handle("GET /v1/status", internal, func(r *http.Request) (any, error) {
+		st := b.Status(r.Context())
+		c := callerOf(r)
+		st.Caller = &StatusCaller{User: c.User, PID: c.Process.PID, Exe: c.Process.Exe}
+		if c.Err != nil {
+			st.Caller.Error = c.Err.Error()
+		}
+		return st, nil
+	})
 	handle("POST /v1/reload", internal, func(r *http.Request) (any, error) {
 		if err := b.Reload(r.Context()); err != nil {
 			// A refused configuration: the user's to fix (exit 2).

@@ -8,12 +8,16 @@ package doctor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -82,8 +86,13 @@ func Diagnose(ctx context.Context, cfg config.Config, env Env) []Finding {
 		}
 	}
 	// 6. Whether this system tells credd who is on the other end of a
-	// connection: where it cannot, credd refuses every loopback client.
-	fs = append(fs, checkPeers())
+	// connection (where it cannot, credd refuses every loopback client),
+	// and whether the daemon does.
+	fs = append(fs, checkCallers()...)
+	if running {
+		fs = append(fs, checkControlCaller(st.Caller))
+		fs = append(fs, checkListenerAdmits(ctx, cfg.Listen))
+	}
 	for _, f := range []string{filepath.Join(cfg.StateDir, daemon.TokenFile)} {
 		if _, err := os.Stat(f); err == nil {
 			if err := daemon.CheckPrivate(f); err != nil {
@@ -141,39 +150,189 @@ func checkEnv(cfg config.Config, env Env) []Finding {
 	return fs
 }
 
-// checkPeers attributes a loopback connection of its own, as the daemon
-// does every client's, and says how and with what limits.
-func checkPeers() Finding {
-	fail := func(err error, how string) Finding {
-		return Finding{What: "this system does not tell credd who opened a connection (" + err.Error() + "): credd refuses every client" + how,
-			Fix: "see the peer attribution section of docs/security.md for what each OS offers"}
-	}
+// checkCallers asks this OS who is on the other end of connections of
+// the doctor's own, each way credd asks it: the owner of a loopback
+// connection (every way on its own: sock_diag and /proc/net/tcp on
+// Linux), the program behind it, and the caller of a Unix socket (the
+// control channel's; Windows' named pipe is checked through the daemon).
+func checkCallers() []Finding {
 	r, err := peer.New()
 	if err != nil {
-		return fail(err, "")
+		return []Finding{ownersUnknown(err)}
 	}
-	sup := r.Support()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return Finding{Warn: true, What: "peer attribution not checked: " + err.Error()}
+		return []Finding{{Warn: true, What: "caller identification not checked: " + err.Error()}}
 	}
 	defer ln.Close()
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
-		return Finding{Warn: true, What: "peer attribution not checked: " + err.Error()}
+		return []Finding{{Warn: true, What: "caller identification not checked: " + err.Error()}}
 	}
 	defer c.Close()
 	local := ln.Addr().(*net.TCPAddr).AddrPort()
 	remote := c.LocalAddr().(*net.TCPAddr).AddrPort()
-	p, err := r.Lookup(local, remote)
-	if err != nil {
-		return fail(err, " (owner via "+sup.Owner+")")
-	}
 	self, _ := peer.Self()
-	if p.User != self {
-		return Finding{What: fmt.Sprintf("peer attribution named user %s for credd's own connection, not %s", p.User, self), Fix: "report this: credd would refuse its own user"}
+	sup := r.Support()
+	fs := []Finding{ownerFinding(r.Probes(local, remote), self)}
+	fs = append(fs, processFinding(r, local, remote, os.Getpid(), sup))
+	if runtime.GOOS != "windows" {
+		fs = append(fs, unixSocketFinding(self))
 	}
-	return Finding{OK: true, What: "peer attribution: the owner of each connection via " + sup.Owner + "; its program via " + sup.Process + ". Not known: " + sup.Limits}
+	return fs
+}
+
+func ownersUnknown(err error) Finding {
+	return Finding{What: "this system does not tell credd who opened a connection (" + err.Error() + "): credd refuses every loopback client",
+		Fix: "see the peer attribution section of docs/security.md for what each OS offers"}
+}
+
+// ownerFinding judges the ways of finding a connection's owner, tried on
+// a connection of user self's: the first that works is what the daemon
+// uses; a failing first way with a working later one is a warning (slower,
+// or less exact); none working is a failure.
+func ownerFinding(probes []peer.Probe, self string) Finding {
+	var works, fails []string
+	for _, p := range probes {
+		switch {
+		case p.Err != nil:
+			fails = append(fails, p.Way+" ("+p.Err.Error()+")")
+		case p.User != self:
+			return Finding{What: fmt.Sprintf("%s named user %s for credd's own connection, not %s", p.Way, p.User, self), Fix: "report this: credd would refuse its own user"}
+		default:
+			works = append(works, p.Way)
+		}
+	}
+	switch {
+	case len(works) == 0:
+		return ownersUnknown(errors.New(strings.Join(fails, "; ")))
+	case len(fails) > 0 && probes[0].Err != nil:
+		return Finding{Warn: true, What: "caller identification: " + strings.Join(fails, "; ") + " does not work here; credd finds each connection's owner through " + works[0] + " instead, which costs more per connection",
+			Fix: "let credd open netlink sockets (a systemd unit's RestrictAddressFamilies must list AF_NETLINK)"}
+	}
+	what := "caller identification: each connection's owner through " + works[0]
+	if len(works) > 1 {
+		what += " (also works: " + strings.Join(works[1:], ", ") + ")"
+	}
+	return Finding{OK: true, What: what}
+}
+
+// processFinding checks that the program behind a connection is found
+// (the process pid holds its client end).
+func processFinding(r peer.Resolver, local, remote netip.AddrPort, pid int, sup peer.Support) Finding {
+	p, err := r.Lookup(local, remote)
+	var proc peer.Process
+	if err == nil {
+		proc, err = r.Process(p)
+	}
+	switch {
+	case err != nil:
+		return Finding{Warn: true, What: "caller identification: the program behind a connection is not found (" + err.Error() + "): audit lines will lack its pid and executable"}
+	case proc.PID != pid:
+		return Finding{Warn: true, What: fmt.Sprintf("caller identification: the program behind credd's own connection was named pid %d, not %d", proc.PID, pid), Fix: "report this: audit lines would name the wrong program"}
+	}
+	return Finding{OK: true, What: "caller identification: each connection's program through " + sup.Process + ". Not known: " + sup.Limits}
+}
+
+// unixSocketFinding checks that the kernel names the caller of a Unix
+// socket, as the daemon's control channel asks it.
+func unixSocketFinding(self string) Finding {
+	fail := func(err error) Finding {
+		return Finding{What: "caller identification: the kernel does not name a Unix socket's caller (" + err.Error() + "): the daemon refuses every control request",
+			Fix: "see the peer attribution section of docs/security.md"}
+	}
+	dir, err := os.MkdirTemp("", "credd-doctor-")
+	if err != nil {
+		return Finding{Warn: true, What: "control channel caller not checked: " + err.Error()}
+	}
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		return Finding{Warn: true, What: "control channel caller not checked: " + err.Error()}
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		ln.Close()
+		<-accepted
+		return Finding{Warn: true, What: "control channel caller not checked: " + err.Error()}
+	}
+	defer c.Close()
+	sc := <-accepted
+	if sc == nil {
+		return Finding{Warn: true, What: "control channel caller not checked: accept failed"}
+	}
+	defer sc.Close()
+	p, err := peer.Of(sc)
+	switch {
+	case errors.Is(err, errors.ErrUnsupported):
+		return Finding{Warn: true, What: "caller identification: this system does not name a Unix socket's caller: only the control socket's mode (0600) keeps other users out, and export and credential_process are audited without their program"}
+	case err != nil:
+		return fail(err)
+	case p.User != self || p.PID != os.Getpid():
+		return Finding{What: fmt.Sprintf("caller identification: the kernel named user %s, pid %d as a Unix socket's caller, not %s, %d", p.User, p.PID, self, os.Getpid()), Fix: "report this"}
+	}
+	return Finding{OK: true, What: "caller identification: the control channel's callers through the kernel's record of the socket (" + ofWay() + ")"}
+}
+
+func ofWay() string {
+	if runtime.GOOS == "linux" {
+		return "SO_PEERCRED"
+	}
+	return "LOCAL_PEERCRED"
+}
+
+// checkControlCaller checks what the daemon said of the doctor's own
+// status request: its user and process, as the daemon's OS names them.
+func checkControlCaller(c *control.StatusCaller) Finding {
+	self, _ := peer.Self()
+	switch {
+	case c == nil:
+		return Finding{Warn: true, What: "the daemon does not say who called its control channel (a credd older than this doctor)", Fix: "restart the daemon after upgrading"}
+	case c.Error != "":
+		return Finding{Warn: true, What: "the daemon cannot fully name its control channel's callers: " + c.Error}
+	case c.User != self || c.PID != os.Getpid():
+		return Finding{What: fmt.Sprintf("the daemon named user %s, pid %d as this doctor, which is user %s, pid %d", c.User, c.PID, self, os.Getpid()), Fix: "report this: the daemon's audit lines would name the wrong program"}
+	}
+	return Finding{OK: true, What: fmt.Sprintf("the daemon names its control channel's callers (this doctor: user %s, pid %d)", c.User, c.PID)}
+}
+
+// checkListenerAdmits asks the daemon's listener for an IMDS session token
+// (lasting a second), the first request every SDK makes: the daemon
+// answers it only once it has found who opened the connection and
+// allow_users lets them in; its 403 says why not.
+func checkListenerAdmits(ctx context.Context, listen string) Finding {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, "http://"+listen+"/latest/api/token", nil)
+	if err != nil {
+		return Finding{Warn: true, What: "the daemon's caller identification not checked: " + err.Error()}
+	}
+	req.Header.Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", "1")
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		return Finding{Warn: true, What: "the daemon's caller identification not checked: " + err.Error()}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return Finding{OK: true, What: "the daemon knows this user's connections on " + listen + " and serves them"}
+	case http.StatusForbidden:
+		msg := strings.TrimSpace(string(body))
+		var e struct{ Message string }
+		if json.Unmarshal(body, &e) == nil && e.Message != "" {
+			msg = e.Message
+		}
+		return Finding{What: "the daemon refuses this user's connections on " + listen + ": " + msg,
+			Fix: "run tools as a user in allow_users (credd doctor as the user credd serves); where the daemon cannot tell who connects, see the caller identification lines above"}
+	}
+	return Finding{Warn: true, What: fmt.Sprintf("the daemon's caller identification not checked: %s answered %s", listen, resp.Status)}
 }
 
 // credentialKeys make a shared-config profile a credential source of its

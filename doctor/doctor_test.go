@@ -1,16 +1,22 @@
 package doctor
 
 import (
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/config"
+	"github.com/credd/credd/control"
+	"github.com/credd/credd/peer"
 )
 
 func TestCheckSkew(t *testing.T) {
@@ -126,6 +132,146 @@ func TestCheckDefaultProfile(t *testing.T) {
 			f, ok := checkDefaultProfile(e)
 			if ok != tc.warn || (ok && (!f.Warn || !strings.Contains(f.What, "default profile") || f.Fix == "")) {
 				t.Errorf("finding = %+v (%v), want warn=%v", f, ok, tc.warn)
+			}
+		})
+	}
+}
+
+// TestOwnerFinding: the ways of finding a connection's owner, judged: the
+// first working is what credd uses; a failing first way is a warning
+// naming the way used instead; none working, or one naming another user
+// for credd's own connection, is a failure.
+func TestOwnerFinding(t *testing.T) {
+	errNo := errors.New("operation not permitted")
+	for _, tc := range []struct {
+		name     string
+		probes   []peer.Probe
+		ok, warn bool
+		want     string
+	}{
+		{"all work", []peer.Probe{{Way: "sock_diag", User: "1000"}, {Way: "/proc/net/tcp", User: "1000"}}, true, false, "owner through sock_diag (also works: /proc/net/tcp)"},
+		{"the only way works", []peer.Probe{{Way: "lsof", User: "1000"}}, true, false, "owner through lsof"},
+		{"first fails", []peer.Probe{{Way: "sock_diag", Err: errNo}, {Way: "/proc/net/tcp", User: "1000"}}, false, true, "sock_diag (operation not permitted) does not work here; credd finds each connection's owner through /proc/net/tcp instead"},
+		{"a later one fails", []peer.Probe{{Way: "sock_diag", User: "1000"}, {Way: "/proc/net/tcp", Err: errNo}}, true, false, "owner through sock_diag"},
+		{"none works", []peer.Probe{{Way: "sock_diag", Err: errNo}, {Way: "/proc/net/tcp", Err: peer.ErrNotFound}}, false, false, "credd refuses every loopback client"},
+		{"another user named", []peer.Probe{{Way: "sock_diag", User: "0"}}, false, false, "sock_diag named user 0 for credd's own connection, not 1000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := ownerFinding(tc.probes, "1000")
+			if f.OK != tc.ok || f.Warn != tc.warn || !strings.Contains(f.What, tc.want) {
+				t.Errorf("finding %+v, want ok=%v warn=%v with %q", f, tc.ok, tc.warn, tc.want)
+			}
+			if !f.OK && !f.Warn && f.Fix == "" {
+				t.Errorf("a failure without a fix: %+v", f)
+			}
+		})
+	}
+}
+
+// TestCheckCallersOnThisSystem: this machine's ways, tried for real on
+// connections of the test's own: on Linux sock_diag and /proc/net/tcp for
+// the owner, /proc/<pid>/fd for the program, SO_PEERCRED for the control
+// channel, each naming this process.
+func TestCheckCallersOnThisSystem(t *testing.T) {
+	fs := checkCallers()
+	var all []string
+	for _, f := range fs {
+		all = append(all, f.What)
+		if !f.OK {
+			t.Errorf("finding %+v, want ok", f)
+		}
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	joined := strings.Join(all, "\n")
+	for _, w := range []string{"owner through sock_diag (also works: /proc/net/tcp)", "program through the socket's inode under /proc/<pid>/fd", "(SO_PEERCRED)"} {
+		if !strings.Contains(joined, w) {
+			t.Errorf("findings lack %q:\n%s", w, joined)
+		}
+	}
+}
+
+// TestProcessFinding: a program not found, or found wrong, is a warning:
+// credd still works, its audit lines lack (or misname) the program.
+func TestProcessFinding(t *testing.T) {
+	local, remote := netip.MustParseAddrPort("127.0.0.1:9955"), netip.MustParseAddrPort("127.0.0.1:40000")
+	sup := peer.Support{Process: "the test's way", Limits: "nothing"}
+	for _, tc := range []struct {
+		name string
+		set  func(f *peer.Fake)
+		ok   bool
+		want string
+	}{
+		{"found", func(f *peer.Fake) { f.Set(remote, "1000", peer.Process{PID: 42}) }, true, "program through the test's way"},
+		{"owner unknown", func(*peer.Fake) {}, false, "is not found"},
+		{"no process", func(f *peer.Fake) { f.Set(remote, "1000", peer.Process{}) }, false, "is not found"},
+		{"another process", func(f *peer.Fake) { f.Set(remote, "1000", peer.Process{PID: 7}) }, false, "was named pid 7, not 42"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &peer.Fake{}
+			tc.set(r)
+			f := processFinding(r, local, remote, 42, sup)
+			if f.OK != tc.ok || !tc.ok && !f.Warn || !strings.Contains(f.What, tc.want) {
+				t.Errorf("finding %+v, want ok=%v with %q", f, tc.ok, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckControlCaller: what the daemon said of the doctor's own status
+// request, against the doctor's user and PID.
+func TestCheckControlCaller(t *testing.T) {
+	self, _ := peer.Self()
+	for _, tc := range []struct {
+		name     string
+		caller   *control.StatusCaller
+		ok, warn bool
+		want     string
+	}{
+		{"this doctor", &control.StatusCaller{User: self, PID: os.Getpid()}, true, false, "the daemon names its control channel's callers"},
+		{"an older daemon", nil, false, true, "does not say who called"},
+		{"the OS could not tell", &control.StatusCaller{User: self, Error: "process 1: gone"}, false, true, "cannot fully name"},
+		{"someone else", &control.StatusCaller{User: self, PID: 1}, false, false, "pid 1 as this doctor"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := checkControlCaller(tc.caller)
+			if f.OK != tc.ok || f.Warn != tc.warn || !strings.Contains(f.What, tc.want) {
+				t.Errorf("finding %+v, want ok=%v warn=%v with %q", f, tc.ok, tc.warn, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckListenerAdmits: the daemon's answer to an IMDS token request
+// says whether it knows and serves this user: 200, or a 403 whose message
+// the finding repeats.
+func TestCheckListenerAdmits(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		ok     bool
+		want   string
+	}{
+		{"served", 200, "token", true, "knows this user's connections"},
+		{"another user", 403, `{"code":"Forbidden","message":"user 65534 may not use this credd (allow_users: [self])"}`, false, "refuses this user's connections on"},
+		{"owner unknown", 403, `{"code":"Forbidden","message":"credd cannot tell which user opened this connection (x)"}`, false, "credd cannot tell which user opened this connection"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got *http.Request
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = r
+				w.WriteHeader(tc.status)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			f := checkListenerAdmits(t.Context(), strings.TrimPrefix(srv.URL, "http://"))
+			if f.OK != tc.ok || !strings.Contains(f.What, tc.want) || !tc.ok && f.Fix == "" {
+				t.Errorf("finding %+v, want ok=%v with %q", f, tc.ok, tc.want)
+			}
+			if got == nil || got.Method != http.MethodPut || got.URL.Path != "/latest/api/token" || got.Header.Get("X-Aws-Ec2-Metadata-Token-Ttl-Seconds") != "1" {
+				t.Errorf("request %+v, want a token PUT of a second", got)
 			}
 		})
 	}

@@ -105,6 +105,14 @@ type Support struct {
 	Limits  string // what stays unknown
 }
 
+// Probe is one way of finding a connection's owner, tried on its own on
+// one connection (credd doctor: which ways work on this machine).
+type Probe struct {
+	Way  string // how: "sock_diag", "/proc/net/tcp", "lsof", "GetExtendedTcpTable"
+	User string // the owner it named
+	Err  error
+}
+
 // CmdlineString joins a command line for display, cut to max bytes.
 func CmdlineString(args []string, max int) string {
 	s := strings.Join(args, " ")

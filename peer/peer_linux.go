@@ -60,6 +60,15 @@ func (s *System) Lookup(local, remote netip.AddrPort) (Peer, error) {
 	return s.table(local, remote)
 }
 
+// Probes tries each of Lookup's ways on its own: sock_diag, then the
+// text tables.
+func (s *System) Probes(local, remote netip.AddrPort) []Probe {
+	local, remote = unmap(local), unmap(remote)
+	d, derr := diag(local, remote)
+	t, terr := s.table(local, remote)
+	return []Probe{{Way: "sock_diag", User: d.User, Err: derr}, {Way: "/proc/net/tcp", User: t.User, Err: terr}}
+}
+
 // table reads /proc/net/tcp and tcp6. A client end in IPv4 may sit in
 // either (an IPv6 socket connecting to an IPv4-mapped address shows in
 // tcp6). procfs deprecates these readers in favour of netlink, which is

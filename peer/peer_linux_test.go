@@ -184,3 +184,29 @@ func readableCopy(t *testing.T) string {
 	}
 	return bin
 }
+
+// TestProbesTryEachWay: Probes tries sock_diag and the text tables each
+// on its own, and each names the owner of a connection of another UID;
+// a connection that does not exist is not found by either.
+func TestProbesTryEachWay(t *testing.T) {
+	c, _ := otherUser(t)
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, remote := c.LocalAddr().(*net.TCPAddr).AddrPort(), c.RemoteAddr().(*net.TCPAddr).AddrPort()
+	probes := r.Probes(local, remote)
+	if len(probes) != 2 || probes[0].Way != "sock_diag" || probes[1].Way != "/proc/net/tcp" {
+		t.Fatalf("probes %+v, want sock_diag then /proc/net/tcp", probes)
+	}
+	for _, p := range probes {
+		if p.Err != nil || p.User != "65534" {
+			t.Errorf("%s: user %q, %v; want 65534", p.Way, p.User, p.Err)
+		}
+	}
+	for _, p := range r.Probes(local, netip.AddrPortFrom(remote.Addr(), 1)) {
+		if p.Err != ErrNotFound {
+			t.Errorf("%s, no such connection: %v, want ErrNotFound", p.Way, p.Err)
+		}
+	}
+}

@@ -31,6 +31,12 @@ func (s *System) Lookup(local, remote netip.AddrPort) (Peer, error) {
 	return s.l.lookup(local, remote)
 }
 
+// Probes tries Lookup's one way: lsof.
+func (s *System) Probes(local, remote netip.AddrPort) []Probe {
+	p, err := s.l.lookup(unmap(local), unmap(remote))
+	return []Probe{{Way: "lsof", User: p.User, Err: err}}
+}
+
 // Process implements Resolver.
 func (s *System) Process(p Peer) (Process, error) {
 	if p.PID == 0 {

@@ -41,6 +41,13 @@ const (
 	errInsufficientBuffer       = windows.ERROR_INSUFFICIENT_BUFFER
 )
 
+// Probes tries Lookup's one way: GetExtendedTcpTable and the owning
+// process's token.
+func (s *System) Probes(local, remote netip.AddrPort) []Probe {
+	p, err := s.Lookup(local, remote)
+	return []Probe{{Way: "GetExtendedTcpTable", User: p.User, Err: err}}
+}
+
 // Lookup implements Resolver.
 func (s *System) Lookup(local, remote netip.AddrPort) (Peer, error) {
 	local, remote = unmap(local), unmap(remote)

@@ -3,11 +3,14 @@ package cli
 import (
 	"strings"
 	"testing"
+
+	"github.com/credd/credd/control"
 )
 
 // TestDoctorWithoutDaemon: with no daemon, doctor still prints every
 // finding but exits 3, as client commands do; with a daemon, a failure
-// exits 1.
+// exits 1, and the daemon's own identification of this user's control
+// and loopback connections is checked.
 func TestDoctorWithoutDaemon(t *testing.T) {
 	const yaml = "sts: {endpoint: 'http://127.0.0.1:1'}\nprofiles:\n  dev: {aws_profile: dev}\n"
 	for _, tc := range []struct {
@@ -35,8 +38,20 @@ func TestDoctorWithoutDaemon(t *testing.T) {
 			f.env["AWS_ACCESS_KEY_ID"] = "AKIASHADOW"
 			return f
 		}, ExitFailure,
-			[]string{"[ok  ] daemon running", "[FAIL] AWS_ACCESS_KEY_ID"},
+			[]string{"[ok  ] daemon running", "[FAIL] AWS_ACCESS_KEY_ID", "[ok  ] the daemon names its control channel's callers (this doctor: user"},
 			[]string{"check(s) failed"}, []string{"daemon not running"}},
+		{"daemon running, on the address the config gives", func(t *testing.T) *fixture {
+			f := liveFixture(t, yaml, "[profile dev]\nregion = eu-west-1\n", "")
+			st, err := control.NewClient(f.stateDir).Status(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.env["CREDD_LISTEN"] = st.Listen
+			return f
+		}, ExitOK,
+			[]string{"[ok  ] daemon running", "[ok  ] endpoint answers on 127.0.0.1:", "[ok  ] the daemon names its control channel's callers (this doctor: user",
+				"[ok  ] the daemon knows this user's connections on 127.0.0.1:", "[ok  ] caller identification: "},
+			nil, []string{"[FAIL]"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := tc.f(t)
