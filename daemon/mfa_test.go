@@ -235,6 +235,14 @@ profiles:
 	if got := profileState(t, ctl2, "admin"); got != string(refresh.StateMFARequired) {
 		t.Errorf("after logout admin is %s, want mfa-required", got)
 	}
+	// Neither the codes nor any secret reached the logs.
+	for _, logs := range []string{r.logs.String(), r2.logs.String()} {
+		for _, secret := range []string{"123456", "234567", "999999", "keys-secret", "fake-secret", "fake-token"} {
+			if strings.Contains(logs, secret) {
+				t.Errorf("the logs hold %q", secret)
+			}
+		}
+	}
 }
 
 // TestMFAInTheSharedFiles: mfa_serial in ~/.aws/config, on the keys
