@@ -13,12 +13,11 @@ import (
 // metrics are credd's Prometheus metrics, registered on the registerer the
 // daemon was given (never the global one).
 type metrics struct {
-	requests *prometheus.CounterVec
+	requests *counterFamily[requestLabels]
 	latency  *prometheus.HistogramVec
-	refresh  *prometheus.CounterVec
+	refresh  *counterFamily[refreshLabels]
 	// lastSummary is touched only by the Run loop.
 	lastSummary map[requestKey]float64
-	counters    sync.Map // requestLabels -> prometheus.Counter
 	observers   sync.Map // endpoint -> prometheus.Observer
 }
 
@@ -29,19 +28,26 @@ var allStates = []refresh.State{
 
 func newMetrics(reg prometheus.Registerer, d *Daemon) (*metrics, error) {
 	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "credd_requests_total",
-			Help: "HTTP requests served, by endpoint, profile and status code.",
-		}, []string{"endpoint", "profile", "code"}),
+		requests: newCounterFamily("credd_requests_total", "HTTP requests served, by endpoint, profile and status code.",
+			[]string{"endpoint", "profile", "code"}, func(k requestLabels) []string {
+				return []string{k.endpoint, k.profile, codeLabel(k.code)}
+			}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "credd_request_duration_seconds",
 			Help:    "Time to answer HTTP requests, by endpoint.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .05, .25, 1, 5},
 		}, []string{"endpoint"}),
-		refresh: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "credd_refreshes_total",
-			Help: "Upstream credential fetches, by profile and result (ok or error).",
-		}, []string{"profile", "result"}),
+		refresh: newCounterFamily("credd_refreshes_total", "Upstream credential fetches, by profile and result (ok or error).",
+			[]string{"profile", "result"}, func(k refreshLabels) []string {
+				result := "ok"
+				if k.failed {
+					result = "error"
+				}
+				return []string{k.profile, result}
+			}),
+	}
+	if d != nil && d.clock != nil {
+		m.requests.now, m.refresh.now = d.clock.Now, d.clock.Now
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.refresh, stateCollector{d}} {
 		if err := reg.Register(c); err != nil {
@@ -51,18 +57,13 @@ func newMetrics(reg prometheus.Registerer, d *Daemon) (*metrics, error) {
 	return m, nil
 }
 
-// ObserveRequest implements imds.Metrics. The resolved counter and
-// histogram are cached: WithLabelValues hashes and validates the labels and
-// takes a lock on every call, which was the largest cost credd added to a
-// request. The label sets are bounded: profile is set only for configured
-// profiles.
+// ObserveRequest implements imds.Metrics. The counter is a counterFamily
+// series and the histogram's observer is cached: WithLabelValues hashes and
+// validates the labels and takes a lock on every call, which was the
+// largest cost credd added to a request. The label sets are bounded:
+// profile is set only for configured profiles.
 func (m *metrics) ObserveRequest(endpoint, profile string, status int, d time.Duration) {
-	k := requestLabels{endpoint, profile, status}
-	c, ok := m.counters.Load(k)
-	if !ok {
-		c, _ = m.counters.LoadOrStore(k, m.requests.WithLabelValues(endpoint, profile, codeLabel(status)))
-	}
-	c.(prometheus.Counter).Inc()
+	m.requests.inc(requestLabels{endpoint, profile, status})
 	o, ok := m.observers.Load(endpoint)
 	if !ok {
 		o, _ = m.observers.LoadOrStore(endpoint, m.latency.WithLabelValues(endpoint))
@@ -75,12 +76,13 @@ type requestLabels struct {
 	code              int
 }
 
+type refreshLabels struct {
+	profile string
+	failed  bool
+}
+
 func (m *metrics) observeRefresh(profile string, err error) {
-	result := "ok"
-	if err != nil {
-		result = "error"
-	}
-	m.refresh.WithLabelValues(profile, result).Inc()
+	m.refresh.inc(refreshLabels{profile, err != nil})
 }
 
 // codeLabel avoids an allocation for the common codes.

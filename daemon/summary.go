@@ -3,9 +3,6 @@ package daemon
 import (
 	"sort"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // summaryEvery is how often served requests are summarised in the log.
@@ -54,24 +51,9 @@ type requestKey struct{ profile, code string }
 
 // requestTotals reads the request counters.
 func (m *metrics) requestTotals() map[requestKey]float64 {
-	ch := make(chan prometheus.Metric, 64)
-	go func() { m.requests.Collect(ch); close(ch) }()
 	out := map[requestKey]float64{}
-	for mt := range ch {
-		var pb dto.Metric
-		if mt.Write(&pb) != nil {
-			continue
-		}
-		var k requestKey
-		for _, l := range pb.GetLabel() {
-			switch l.GetName() {
-			case "profile":
-				k.profile = l.GetValue()
-			case "code":
-				k.code = l.GetValue()
-			}
-		}
-		out[k] += pb.GetCounter().GetValue()
-	}
+	m.requests.each(func(k requestLabels, v uint64) {
+		out[requestKey{k.profile, codeLabel(k.code)}] += float64(v)
+	})
 	return out
 }
