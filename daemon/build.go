@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/config"
@@ -155,17 +156,26 @@ func (b *builder) mfaProfile(name string) string {
 	return ""
 }
 
-// region is what IMDS reports as the instance's region: the profile's own,
-// the SDK's for aws_profile sources, else sts.region.
-func (b *builder) region(ctx context.Context, profile string) string {
-	p, ok := b.cfg.Profiles[profile]
-	if ok && p.Region != "" {
-		return p.Region
+// regionOf is what IMDS reports as the instance's region: the profile's
+// own, the SDK's for aws_profile sources (aws is the profile's resolution),
+// else sts.region. The SDK's is worked out when a request first asks, and
+// then remembered for the generation: it means loading the profile's SDK
+// configuration (and any CA bundle it names), which a start or a reload
+// should not wait for, and which is not kept.
+func regionOf(ctx context.Context, cfg config.Config, profile string, aws *source.AWSProfile) func() string {
+	fallback := cfg.STS.Region
+	p, ok := cfg.Profiles[profile]
+	switch {
+	case ok && p.Region != "":
+		fallback = p.Region
+	case ok && p.Source() == config.SourceAWSProfile && aws != nil:
+		ctx = context.WithoutCancel(ctx)
+		return sync.OnceValue(func() string {
+			if r, err := aws.Region(ctx); err == nil && r != "" {
+				return r
+			}
+			return fallback
+		})
 	}
-	if ok && p.Source() == config.SourceAWSProfile {
-		if cfg, err := b.awsProfile(profile).Config(ctx); err == nil && cfg.Region != "" {
-			return cfg.Region
-		}
-	}
-	return b.cfg.STS.Region
+	return func() string { return fallback }
 }

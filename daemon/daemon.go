@@ -201,7 +201,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	d.handler = imds.New(imds.Options{
 		Provider:       d,
 		DefaultProfile: g.defaultProfile,
-		Region:         g.region,
+		RegionFunc:     g.region,
 		ClientToken:    func() []byte { return token },
 		AllowV1:        cfg.IMDS.AllowV1,
 		Hosts:          cfg.Addresses(),
@@ -534,7 +534,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	g := d.buildGeneration(ctx, cfg, old)
 	d.startEntries(ctx, wg, g)
 	d.gen.Store(g)
-	d.handler.SetDefaults(g.defaultProfile, g.region)
+	d.handler.SetDefaultsFunc(g.defaultProfile, g.region)
 	d.handler.SetHosts(cfg.Addresses())
 	var kept, added, removed []string
 	for name, e := range old.entries {

@@ -22,7 +22,7 @@ type generation struct {
 	entries        map[string]*entry
 	names          []string
 	defaultProfile string
-	region         string
+	region         func() string // IMDS's region, worked out when first asked
 }
 
 // entry is one profile's refresher and what identifies its definition.
@@ -177,7 +177,11 @@ func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *g
 	for _, name := range g.names {
 		build(name)
 	}
-	g.region = b.region(ctx, g.defaultProfile)
+	var defaultAWS *source.AWSProfile
+	if e := g.entries[g.defaultProfile]; e != nil {
+		defaultAWS = e.aws
+	}
+	g.region = regionOf(ctx, cfg, g.defaultProfile, defaultAWS)
 	return g
 }
 

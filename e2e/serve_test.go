@@ -355,7 +355,13 @@ func TestReloadKeepsServing(t *testing.T) {
 			return strings.Contains(s.logs.String(), `"reason":"SIGHUP"`)
 		})
 	}
-	time.Sleep(50 * time.Millisecond) // let the hammer run past the last swap
+	// Let the hammer run past the last swap, and long enough to have been
+	// answered a hundred times: reloads take milliseconds, and on a busy
+	// machine the four clients may have had few turns while they ran.
+	time.Sleep(50 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); ok.Load() < 100 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	close(stop)
 	wg.Wait()
 	if failed.Load() != 0 || ok.Load() < 100 {

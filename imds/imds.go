@@ -41,6 +41,11 @@ type Options struct {
 	Provider       Provider
 	DefaultProfile string
 	Region         string // for placement and the identity document
+	// RegionFunc, if set, is called for the region instead, when a
+	// request first needs it (and may be called again: it remembers its
+	// answer itself). Working out a profile's region can mean loading its
+	// AWS SDK configuration, which a start should not wait for.
+	RegionFunc func() string
 	// ClientToken returns the container endpoint's token (re-read by the
 	// daemon when it is rotated).
 	ClientToken func() []byte
@@ -96,11 +101,20 @@ type refusal struct {
 // defaults are the settings a reload may change. A request reads them
 // once (status.def), so that a reload while it waits for credentials
 // cannot pair one profile's credentials with another's name or region.
-type defaults struct{ profile, region string }
+type defaults struct {
+	profile string
+	region  func() string
+}
 
 // SetDefaults changes the default profile (what IMDS lists and
 // /v1/credentials serves) and the region IMDS reports, for a reload.
 func (h *Handler) SetDefaults(profile, region string) {
+	h.SetDefaultsFunc(profile, func() string { return region })
+}
+
+// SetDefaultsFunc is SetDefaults with the region worked out by region when
+// a request first needs it (see Options.RegionFunc).
+func (h *Handler) SetDefaultsFunc(profile string, region func() string) {
 	h.def.Store(&defaults{profile: profile, region: region})
 }
 
@@ -156,7 +170,11 @@ func New(o Options) *Handler {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
-	h.SetDefaults(o.DefaultProfile, o.Region)
+	if o.RegionFunc != nil {
+		h.SetDefaultsFunc(o.DefaultProfile, o.RegionFunc)
+	} else {
+		h.SetDefaults(o.DefaultProfile, o.Region)
+	}
 	h.SetHosts(o.Hosts)
 	return h
 }
@@ -369,9 +387,9 @@ func (h *Handler) serveIMDS(w http.ResponseWriter, r *http.Request, st *status) 
 	case p == "meta-data/iam/info":
 		return h.serveInfo(w, r, st)
 	case p == "meta-data/placement/region":
-		return serveRegion(w, st.def.region, "")
+		return serveRegion(w, st.def.region(), "")
 	case p == "meta-data/placement/availability-zone":
-		return serveRegion(w, st.def.region, "a")
+		return serveRegion(w, st.def.region(), "a")
 	case p == "dynamic/instance-identity/document":
 		return h.serveIdentity(w, r, st)
 	}
@@ -483,9 +501,10 @@ func (h *Handler) serveIdentity(w http.ResponseWriter, r *http.Request, st *stat
 	if code != http.StatusOK {
 		return code
 	}
+	region := st.def.region()
 	return writeJSON(w, http.StatusOK, map[string]string{
-		"region":           st.def.region,
-		"availabilityZone": st.def.region + "a",
+		"region":           region,
+		"availabilityZone": region + "a",
 		"accountId":        c.AccountID,
 		"instanceId":       "i-credd",
 		"architecture":     "x86_64",

@@ -105,6 +105,23 @@ func (p *AWSProfile) load(ctx context.Context) (aws.Config, error) {
 	return cfg, nil
 }
 
+// Region is the region the SDK resolves for the profile (AWS_REGION, the
+// profile's region, else DefaultRegion), from the configuration Config
+// loaded if there is one, else from one loaded for this call only.
+func (p *AWSProfile) Region(ctx context.Context) (string, error) {
+	p.mu.Lock()
+	cached := p.cfg
+	p.mu.Unlock()
+	if cached != nil {
+		return cached.Region, nil
+	}
+	cfg, err := p.load(ctx)
+	if err != nil {
+		return "", err
+	}
+	return cfg.Region, nil
+}
+
 // Reset drops the loaded SDK configuration, so the next call re-reads the
 // shared config files (after a reload).
 func (p *AWSProfile) Reset() {
