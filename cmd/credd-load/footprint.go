@@ -132,6 +132,7 @@ type measurement struct {
 	rssStart   int64 // bytes, -settle after the last start
 	fetch      time.Duration
 	rssIdle    int64 // bytes, -settle after fetching
+	rssAfter   int64 // bytes, at the end of the -idle window
 	heapInuse  int64
 	stackInuse int64
 	goroutines int64
@@ -197,8 +198,8 @@ func footprint(ctx context.Context, o footprintOptions, stdout, stderr io.Writer
 }
 
 func printFootprint(w io.Writer, all []measurement) {
-	fmt.Fprintln(w, "| profiles | in | start → /healthz (CPU) | per profile | RSS after start | fetch each once | RSS idle after fetch | heap in use | stacks | goroutines | idle CPU | reload (CPU) | `credd status` (CPU) |")
-	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| profiles | in | start → /healthz (CPU) | per profile | RSS after start | fetch each once | RSS idle after fetch | heap in use | stacks | goroutines | idle CPU | RSS after idling | reload (CPU) | `credd status` (CPU) |")
+	fmt.Fprintln(w, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, m := range all {
 		start := median(m.starts)
 		per := "–"
@@ -209,12 +210,12 @@ func printFootprint(w io.Writer, all []measurement) {
 		if m.idleWindow > 0 {
 			cpu = fmt.Sprintf("%s / %s", ms(m.idleCPU), m.idleWindow)
 		}
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			m.profiles, m.kind, withCPU(start, median(m.startCPU)), per, mb(m.rssStart), ms(m.fetch), mb(m.rssIdle), mb(m.heapInuse), mb(m.stackInuse), count(m.goroutines),
-			cpu, withCPU(m.reload, m.reloadCPU), withCPU(median(m.status), median(m.statusCPU)))
+			cpu, mb(m.rssAfter), withCPU(m.reload, m.reloadCPU), withCPU(median(m.status), median(m.statusCPU)))
 	}
 	fmt.Fprintln(w, "\nstart: from exec to the first 200 from /healthz, median of the starts (in brackets: the CPU the process used by then); RSS from /proc/<pid>/status (VmRSS);")
-	fmt.Fprintln(w, "heap and stacks in use and goroutines from the daemon's /metrics; idle CPU: user+system time of all its threads (schedstat) over the window.")
+	fmt.Fprintln(w, "heap and stacks in use and goroutines from the daemon's /metrics; idle CPU: user+system time of all its threads (schedstat) over the window, and RSS at its end.")
 }
 
 // withCPU shows a wall time and the CPU time spent in it.
@@ -519,6 +520,9 @@ func measureCredd(ctx context.Context, o footprintOptions, dir, kind string, n i
 			return m, err
 		}
 		m.idleCPU, m.idleWindow = c1-c0, o.idle
+		if m.rssAfter, err = rss(pid); err != nil {
+			return m, err
+		}
 	}
 	rctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
@@ -579,7 +583,28 @@ func fetchAll(ctx context.Context, listen, token string, names []string, conns i
 	return errors.Join(errs...)
 }
 
+// fetchOne GETs one profile, trying again (up to twice, after the
+// refresher's first back-off) when credd answers 503: on a machine loaded
+// enough, a credential_process helper can miss its deadline, and one such
+// failure should not end a run of thousands.
 func fetchOne(ctx context.Context, hc *http.Client, listen, token, name string) error {
+	var err error
+	for range 3 {
+		if err = fetchProfile(ctx, hc, listen, token, name); !errors.Is(err, errUnavailable) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(2500 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+var errUnavailable = errors.New("503 Service Unavailable")
+
+func fetchProfile(ctx context.Context, hc *http.Client, listen, token, name string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+listen+"/v1/credentials/"+name, nil)
 	if err != nil {
 		return err
@@ -593,6 +618,9 @@ func fetchOne(ctx context.Context, hc *http.Client, listen, token, name string) 
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return fmt.Errorf("profile %s: %w: %.200s", name, errUnavailable, b)
 	}
 	if resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte("ASIAFOOTPRINTKEY0001")) {
 		return fmt.Errorf("profile %s: %s: %.200s", name, resp.Status, b)
