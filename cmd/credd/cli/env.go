@@ -1,78 +1,22 @@
 package cli
 
 import (
-	"cmp"
 	"errors"
-	"io/fs"
-	"maps"
-	"os"
 	"os/exec"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/credd/credd/config"
 	"github.com/credd/credd/daemon"
 	"github.com/credd/credd/export"
 )
 
-// clientEnv is what points an SDK at credd's container endpoint, with the
-// owner token or a scoped client's.
+// clientEnv is daemon.ClientEnv of this command line's configuration.
 func (a *app) clientEnv(profile, client string) (export.Env, error) {
 	l, err := a.clientConfig(true)
 	if err != nil {
 		return export.Env{}, err
 	}
-	if client != "" {
-		return a.scopedEnv(l, profile, client)
-	}
-	// With a config that has problems (the warning said so), the profiles
-	// may be only partly known: the daemon judges the name instead.
-	if profile != "" && l.Problems == nil {
-		if _, ok := l.Config.Profiles[profile]; !ok {
-			names := slices.Sorted(maps.Keys(l.Config.Profiles))
-			return export.Env{}, exitf(ExitUsage, "no profile %q; configured profiles: %s", profile, strings.Join(names, ", "))
-		}
-	}
-	tokenPath, token, err := daemon.ReadToken(l.Config.StateDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return export.Env{}, exitf(ExitNotRunning, "credd has not run yet (no client token in %s): start it with `credd serve` (or `credd service start`), then run this again", l.Config.StateDir)
-	}
-	if err != nil {
-		return export.Env{}, exitf(ExitFailure, "reading the client token: %w", err)
-	}
-	return endpointEnv(l, profile, tokenPath, token), nil
-}
-
-// scopedEnv is clientEnv with a scoped client's token, for one of its
-// profiles (the default profile if it may take it, else its first).
-func (a *app) scopedEnv(l config.Loaded, profile, client string) (export.Env, error) {
-	cl, ok := l.Config.Clients[client]
-	if !ok {
-		return export.Env{}, exitf(ExitUsage, "no client %q in the config: add it under clients, e.g. clients: {%s: {profiles: [dev]}}", client, client)
-	}
-	switch {
-	case profile != "" && !slices.Contains(cl.Profiles, profile):
-		return export.Env{}, exitf(ExitUsage, "client %q may not take profile %q (its profiles: %s)", client, profile, strings.Join(cl.Profiles, ", "))
-	case profile == "" && !slices.Contains(cl.Profiles, l.Config.DefaultProfile) && len(cl.Profiles) > 0:
-		profile = cl.Profiles[0]
-	}
-	path := daemon.ClientTokenPath(l.Config.StateDir, client)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return export.Env{}, exitf(ExitUsage, "client %q has no token yet: run `credd client token %s` first", client, client)
-	}
-	if err != nil {
-		return export.Env{}, exitf(ExitFailure, "reading the client token: %v", err)
-	}
-	return endpointEnv(l, profile, path, []byte(strings.TrimSpace(string(b)))), nil
-}
-
-// endpointEnv points at the container endpoint with a token.
-func endpointEnv(l config.Loaded, profile, tokenPath string, token []byte) export.Env {
-	name := cmp.Or(profile, l.Config.DefaultProfile)
-	return export.ContainerEnv(l.Config.Listen, profile, tokenPath, token, l.Config.Profiles[name].Region)
+	return daemon.ClientEnv(l.Config, profile, client, l.Problems == nil)
 }
 
 func (a *app) envCmd() *cobra.Command {
