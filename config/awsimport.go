@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"net"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/awsfile"
+	"github.com/credd/credd/cred"
 )
 
 // ImportPlan is what `credd config init` adds to a configuration: entries
@@ -414,4 +416,50 @@ func RoleProfileName(template string, r Role) string {
 		n = r.AccountID + "-" + badNameChars.ReplaceAllString(r.Name, "-")
 	}
 	return n
+}
+
+// PlanImportFile plans the import of the shared AWS config at awsConfig
+// into l's configuration (PlanImport) and applies it to l's file (Apply):
+// the plan, and the file as it would be; no file when the plan adds
+// nothing. A plan that cannot be applied is returned with its error, so
+// that what it skipped can be told.
+func PlanImportFile(awsConfig string, l Loaded) (ImportPlan, []byte, error) {
+	f, err := awsfile.ReadFile(awsConfig, awsfile.Config)
+	if err != nil {
+		return ImportPlan{}, nil, cred.Errorf(cred.ErrInvalid, "reading the AWS config: %w", err)
+	}
+	var existing Config
+	var data []byte
+	if l.FromFile {
+		if data, err = os.ReadFile(l.Path); err != nil {
+			return ImportPlan{}, nil, err
+		}
+		existing = l.Config
+	}
+	plan := PlanImport(f, existing)
+	if len(plan.Added()) == 0 {
+		return plan, nil, nil
+	}
+	out, err := plan.Apply(data)
+	if err != nil {
+		return plan, nil, cred.Errorf(cred.ErrInvalid, "%s: %w", l.Path, err)
+	}
+	return plan, out, nil
+}
+
+// ApplyFile adds the plan's entries to the configuration file at path,
+// creating it if needed (Apply, then WriteFile).
+func (p ImportPlan) ApplyFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	out, err := p.Apply(data)
+	if err != nil {
+		return cred.Errorf(cred.ErrInvalid, "%s: %w", path, err)
+	}
+	if err := WriteFile(path, out); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }

@@ -1,23 +1,14 @@
 package cli
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/spf13/cobra"
 
-	"github.com/credd/credd/awsapi"
-	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/config"
-	"github.com/credd/credd/control"
-	"github.com/credd/credd/login"
-	"github.com/credd/credd/source"
+	"github.com/credd/credd/daemon"
 )
 
 func (a *app) configInitCmd() *cobra.Command {
@@ -59,13 +50,13 @@ characters profile names allow.`,
 			if !l.FromFile {
 				return exitf(ExitUsage, "no configuration file at %s: create one with the sso_sessions entry first", l.Path)
 			}
-			sc, ok := l.Config.SSOSessions[session]
-			if !ok {
+			if _, ok := l.Config.SSOSessions[session]; !ok {
 				return exitf(ExitUsage, "no sso session %q in %s (sso_sessions)", session, l.Path)
 			}
-			roles, err := a.roles(cmd.Context(), l, session, sc)
+			home, _ := config.HomeDir(a.io.Getenv)
+			roles, err := daemon.Roles(cmd.Context(), l.Config, session, home, time.Now())
 			if err != nil {
-				return err
+				return clientErr(err)
 			}
 			if len(roles) == 0 {
 				fmt.Fprintf(a.io.Out, "sso session %s is assigned no accounts and roles.\n", session)
@@ -90,7 +81,7 @@ characters profile names allow.`,
 			case n == 0:
 				fmt.Fprintln(a.io.Err, "nothing to add")
 			default:
-				if err := a.applyPlan(l.Path, plan); err != nil {
+				if err := plan.ApplyFile(l.Path); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.io.Err, "added %d profile(s) to %s\n", n, l.Path)
@@ -105,60 +96,6 @@ characters profile names allow.`,
 	return c
 }
 
-// roles lists the session's accounts and roles: through the running
-// daemon, with the session it holds (whatever share_aws_cli_cache says),
-// else with the token in the AWS CLI's cache.
-func (a *app) roles(ctx context.Context, l config.Loaded, session string, sc config.SSOSession) ([]config.Role, error) {
-	var out []config.Role
-	res, err := control.NewClient(l.Config.StateDir).Assignments(ctx, control.AssignmentsRequest{SSOSession: session})
-	switch {
-	case err == nil:
-		for _, as := range res.Assignments {
-			out = append(out, config.Role{AccountID: as.AccountID, AccountName: as.AccountName, Name: as.Role})
-		}
-		return out, nil
-	case !errors.Is(err, control.ErrNotRunning):
-		return nil, clientErr(err)
-	}
-	home, err := config.HomeDir(a.io.Getenv)
-	if err != nil {
-		return nil, exitf(ExitFailure, "%w", err)
-	}
-	now := time.Now()
-	cached, err := login.ReadAWSCLICache(login.AWSCLICacheFile(home, session), sc.StartURL, now)
-	if err == nil && !cached.Expiry.After(now) {
-		err = errors.New("the cached session expired") // a renewal is the daemon's work
-	}
-	if err != nil {
-		return nil, exitf(ExitLoginRequired, "%w, and credd is not running: start it (`credd serve` or `credd service start`) and run `credd login --sso-session %s`", err, session)
-	}
-	found, err := source.Discover(ctx, sso.NewFromConfig(awsapi.Config{Region: sc.Region, Endpoint: sc.Endpoint}.AWS(nil)), cached.AccessToken)
-	if err != nil {
-		return nil, exitf(ExitFailure, "listing the accounts and roles of sso session %s: %w", session, err)
-	}
-	for _, as := range found {
-		out = append(out, config.Role{AccountID: as.AccountID, AccountName: as.AccountName, Name: as.Role})
-	}
-	return out, nil
-}
-
-// applyPlan adds the plan's entries to the configuration file at path
-// (creating it if needed), or says why it cannot.
-func (a *app) applyPlan(path string, plan config.ImportPlan) error {
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return exitf(ExitFailure, "%w", err)
-	}
-	out, err := plan.Apply(data)
-	if err != nil {
-		return exitf(ExitUsage, "%s: %w", path, err)
-	}
-	if err := config.WriteFile(path, out); err != nil {
-		return exitf(ExitFailure, "writing %s: %w", path, err)
-	}
-	return nil
-}
-
 // importAWSConfig adds the shared AWS config's Identity Center sessions
 // and profiles to credd's configuration, never replacing an entry.
 func (a *app) importAWSConfig(l config.Loaded, write bool) error {
@@ -166,42 +103,29 @@ func (a *app) importAWSConfig(l config.Loaded, write bool) error {
 	if err != nil {
 		return exitf(ExitFailure, "%w", err)
 	}
-	awsConfig, err := awsfile.ReadFile(paths.Config, awsfile.Config)
-	if err != nil {
-		return exitf(ExitUsage, "reading the AWS config: %w", err)
-	}
-	var existing config.Config
-	var data []byte
-	if l.FromFile {
-		if data, err = os.ReadFile(l.Path); err != nil {
-			return exitf(ExitFailure, "%w", err)
-		}
-		existing = l.Config
-	}
-	plan := config.PlanImport(awsConfig, existing)
+	plan, out, err := config.PlanImportFile(paths.Config, l)
 	for _, why := range plan.Skipped {
 		fmt.Fprintf(a.io.Err, "skipped %s\n", why)
 	}
-	added := plan.Added()
-	if len(added) == 0 {
+	if err == nil && out == nil {
 		fmt.Fprintf(a.io.Err, "nothing to import from %s\n", paths.Config)
 		return nil
 	}
 	for _, n := range plan.Notes {
 		fmt.Fprintln(a.io.Err, n)
 	}
-	out, err := plan.Apply(data)
 	if err != nil {
-		return exitf(ExitUsage, "%s: %w", l.Path, err)
+		return err
 	}
 	fmt.Fprintf(a.io.Out, "%s", out)
+	added := strings.Join(plan.Added(), ", ")
 	if !write {
-		fmt.Fprintf(a.io.Err, "preview: would add %s; run again with --write to write %s\n", strings.Join(added, ", "), l.Path)
+		fmt.Fprintf(a.io.Err, "preview: would add %s; run again with --write to write %s\n", added, l.Path)
 		return nil
 	}
 	if err := config.WriteFile(l.Path, out); err != nil {
 		return exitf(ExitFailure, "writing %s: %w", l.Path, err)
 	}
-	fmt.Fprintf(a.io.Err, "added %s to %s\n", strings.Join(added, ", "), l.Path)
+	fmt.Fprintf(a.io.Err, "added %s to %s\n", added, l.Path)
 	return nil
 }
