@@ -23,10 +23,13 @@ import (
 // making it on first use (it then reads the store). MFA sessions belong
 // to a pair of keys and a device, not to a profile: every profile on the
 // same keys and device shares one, and they outlive reloads.
-func (r *sessionRegistry) mfaSession(keyID, serial string, onChange func(*mfa.Session)) *mfa.Session {
+// profile is the profile asking, which warnings of the session's end
+// name.
+func (r *sessionRegistry) mfaSession(keyID, serial, profile string, onChange func(*mfa.Session)) *mfa.Session {
 	name := mfa.Name(keyID, serial)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.mfaProfile[name] = profile
 	if s, ok := r.mfa[name]; ok {
 		return s
 	}
@@ -167,7 +170,7 @@ func (m *mfaChain) resolve(ctx context.Context) (*mfa.Session, cred.Credentials,
 	if keys.Temporary() {
 		return nil, cred.Credentials{}, fmt.Errorf("profile %s: mfa_serial %s needs IAM user keys (long-term), but its source gives temporary credentials", m.profile, m.serial)
 	}
-	s := m.d.sessions.mfaSession(keys.AccessKeyID, m.serial, m.d.mfaChanged)
+	s := m.d.sessions.mfaSession(keys.AccessKeyID, m.serial, m.profile, m.d.mfaChanged)
 	name := s.Name()
 	m.session.Store(&name)
 	return s, keys, nil

@@ -193,6 +193,20 @@ profiles:
 	if len(m.notes.notes) != 1 {
 		t.Errorf("notifications %q, want the one only", m.notes.notes)
 	}
+	// Not yet within the hour before its end: no warning.
+	r.d.sessions.warnEnds(m.clk.Now())
+	if len(m.notes.notes) != 1 {
+		t.Errorf("notifications %q five hours before the end, want none more", m.notes.notes)
+	}
+
+	// An hour before its end the user is told once, with the command.
+	before := len(m.notes.notes)
+	m.clk.Advance(4*time.Hour + 10*time.Minute) // 9h10m in: 50m left
+	r.d.sessions.warnEnds(m.clk.Now())
+	r.d.sessions.warnEnds(m.clk.Now())
+	if got := m.notes.notes[before:]; len(got) != 1 || !strings.Contains(got[0], "MFA session ends soon") || !strings.Contains(got[0], "credd login --profile") {
+		t.Errorf("notifications before the end %q, want one naming the command", got)
+	}
 
 	// A restart reads the session from the store: no code, no call.
 	r2, ctl2 := m.start(t)
@@ -207,7 +221,7 @@ profiles:
 
 	// Past its end, the session is over: mfa-required again, and still no
 	// call without a code.
-	m.clk.Advance(5 * time.Hour)
+	m.clk.Advance(time.Hour)
 	if code, body := r2.get(t, "/v1/credentials/admin", auth); code != 503 || !strings.Contains(body, "credd login --profile") {
 		t.Errorf("after the session ended: %d %s, want 503", code, body)
 	}

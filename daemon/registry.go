@@ -117,12 +117,15 @@ type sessionRegistry struct {
 	// profile resting on them (mfa.go). Like sign-in sessions they are
 	// kept in the store, listed in status and forgotten by logout.
 	mfa map[string]*mfa.Session
+	// mfaProfile is a profile resting on each MFA session, for the
+	// command a warning names.
+	mfaProfile map[string]string
 }
 
 func newSessionRegistry(deps sessionDeps) *sessionRegistry {
 	r := &sessionRegistry{deps: deps, log: deps.Logger, clock: clock.Or(deps.Clock),
 		byName: map[string]*session{}, flows: map[string]*login.Flow{}, notified: map[string]bool{},
-		warned: map[string]time.Time{}, waiters: map[string]*waiter{}, mfa: map[string]*mfa.Session{}}
+		warned: map[string]time.Time{}, waiters: map[string]*waiter{}, mfa: map[string]*mfa.Session{}, mfaProfile: map[string]string{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -280,7 +283,28 @@ func (r *sessionRegistry) warnEnds(now time.Time) {
 		r.warned[key] = end
 		due = append(due, s)
 	}
+	type mfaDue struct {
+		name, profile string
+		end           time.Time
+	}
+	var mfaDues []mfaDue
+	for key, m := range r.mfa {
+		end := m.Expiry()
+		if end.IsZero() || end.Sub(now) > warnAhead || !end.After(now) || r.warned[key].Equal(end) {
+			continue
+		}
+		r.warned[key] = end
+		mfaDues = append(mfaDues, mfaDue{key, r.mfaProfile[key], end})
+	}
 	r.mu.Unlock()
+	for _, m := range mfaDues {
+		msg := fmt.Sprintf("the MFA session of %s ends at %s (in %s): run `credd login --profile %s` with a new code before then", m.profile,
+			m.end.Local().Format("15:04"), m.end.Sub(now).Round(time.Minute), m.profile)
+		r.log.Warn("MFA session ends soon", "session", m.name, "ends", m.end.UTC().Format(time.RFC3339))
+		if r.deps.Notifier != nil {
+			r.deps.Notifier.Notify("credd: MFA session ends soon", msg)
+		}
+	}
 	for _, s := range due {
 		end := s.sess.Ends()
 		msg := fmt.Sprintf("%s ends at %s (in %s): sign in again before then with `%s`", s.sess.Name(),
