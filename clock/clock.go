@@ -79,6 +79,19 @@ func (f *Fake) Advance(d time.Duration) {
 	}
 }
 
+// Suspend models the machine sleeping for d: the wall clock moves on, but
+// timers do not count the time (Go's timers run on a monotonic clock that
+// stops during suspend on Linux and macOS), so every pending timer fires d
+// later than it would have. Nothing fires during Suspend.
+func (f *Fake) Suspend(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+	for _, t := range f.timers {
+		t.when = t.when.Add(d)
+	}
+}
+
 func (f *Fake) NewTimer(d time.Duration) Timer {
 	f.mu.Lock()
 	t := &fakeTimer{f: f, when: f.now.Add(d), c: make(chan time.Time, 1)}

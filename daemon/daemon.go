@@ -82,7 +82,7 @@ type Deps struct {
 	// nil: the OS's (ondemand.NewPresence).
 	Presence ondemand.Presence
 	// WakeCheck is how often credd looks for a resume from sleep or an
-	// unlocked screen; 0: ondemand.WakeCheck.
+	// unlocked screen; 0: clock.SleepCheck.
 	WakeCheck time.Duration
 }
 
@@ -99,6 +99,9 @@ type Daemon struct {
 	started   time.Time
 	sessions  *sessionRegistry
 	onDemand  *onDemand
+	// sched owns the wake-ups of every refresher and session: one
+	// goroutine for all, not one per profile.
+	sched     *refresh.Scheduler
 	skew      *skewWatch
 	clock     clock.Clock
 	peers     peer.Resolver
@@ -139,6 +142,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		d.http = &http.Client{Timeout: 30 * time.Second}
 	}
 	d.clock = clock.Or(deps.Clock)
+	d.sched = refresh.NewScheduler(deps.Clock, nil)
 	d.warnings = audit.NewFold[struct{}](time.Minute, 256)
 	d.auditLog = deps.Audit
 	d.peers, d.self = deps.Peers, deps.Self
@@ -329,8 +333,9 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	var wg sync.WaitGroup
-	d.startEntries(rctx, &wg, d.gen.Load())
-	d.sessions.start(rctx, &wg)
+	wg.Go(func() { _ = d.sched.Run(rctx) })
+	d.startEntries(d.gen.Load())
+	d.sessions.start(d.sched)
 
 	srv := d.Server()
 	sv := &serving{srv: srv, wg: &wg, errc: make(chan error, 1), lns: map[string]*listener{}, hops: cfg.IMDS.HopLimit}
@@ -355,7 +360,15 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	}
 	changes := d.watchConfig(rctx, &wg)
 	d.watchSSOCaches(rctx, &wg)
-	d.watchWake(rctx, &wg)
+	wake := d.wakeCheck(rctx)
+	wg.Go(func() {
+		// One detector of the machine's sleep: the scheduler re-times
+		// the renewals, the on-demand sign-ins start.
+		clock.WatchSleep(rctx, d.deps.Clock, d.deps.WakeCheck, func(resumed bool) {
+			d.checkSleep(resumed)
+			wake(resumed)
+		})
+	})
 	summary := d.summaryTicker()
 	defer summary.Stop()
 	flush := time.NewTicker(flushEvery)
@@ -395,6 +408,17 @@ loop:
 	wg.Wait()
 	d.flushLogs()
 	return err
+}
+
+// checkSleep is told every clock.SleepCheck whether the machine resumed
+// from sleep; if so, every refresher and session whose refresh point
+// passed meanwhile renews now (spread over refresh.ResumeSpread), rather
+// than when its timer, which did not count the sleep, fires.
+func (d *Daemon) checkSleep(resumed bool) {
+	if resumed {
+		d.log.Info("the machine resumed from sleep: renewing what fell due meanwhile")
+		d.sched.Resumed()
+	}
 }
 
 // serve serves one listener (hop-limited; its connections tagged with it).
@@ -475,18 +499,15 @@ func (d *Daemon) applyListeners(cfg config.Config, opened map[string]*listener) 
 	return added, removed
 }
 
-// startEntries starts the loops of g's entries that are not running yet.
-func (d *Daemon) startEntries(ctx context.Context, wg *sync.WaitGroup, g *generation) {
+// startEntries puts the refreshers of g's entries that are not on the
+// scheduler yet on it.
+func (d *Daemon) startEntries(g *generation) {
 	for _, e := range g.entries {
-		if e.stop != nil {
+		if e.started {
 			continue
 		}
-		ectx, stop := context.WithCancel(ctx)
-		e.stop, e.done = stop, make(chan struct{})
-		wg.Go(func() {
-			defer close(e.done)
-			_ = e.r.Run(ectx)
-		})
+		e.started = true
+		e.r.Start(d.sched)
 	}
 }
 
@@ -530,9 +551,9 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	lnAdded, lnRemoved := d.applyListeners(cfg, opened)
 	d.configureOnDemand(cfg)
 	d.sessions.sync(ctx, cfg)
-	d.sessions.start(ctx, wg)
+	d.sessions.start(d.sched)
 	g := d.buildGeneration(ctx, cfg, old)
-	d.startEntries(ctx, wg, g)
+	d.startEntries(g)
 	d.gen.Store(g)
 	d.handler.SetDefaultsFunc(g.defaultProfile, g.region)
 	d.handler.SetHosts(cfg.Addresses())
@@ -543,8 +564,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 			continue
 		}
 		removed = append(removed, name)
-		e.stop()
-		<-e.done
+		e.r.Stop()
 	}
 	for name, e := range g.entries {
 		if old.entries[name] != e {

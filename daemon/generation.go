@@ -35,8 +35,7 @@ type entry struct {
 	// mfaChain is the MFA session and roles the profile's credentials
 	// (or, for a role with mfa_serial, its source's) come through.
 	mfaChain *mfaChain
-	stop     context.CancelFunc // set when started
-	done     chan struct{}      // closed when its loop returned
+	started  bool // on the daemon's scheduler
 }
 
 // specKey identifies everything that shapes a profile's credentials: the

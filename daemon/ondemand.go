@@ -245,29 +245,28 @@ func (d *Daemon) onFlow(wg *sync.WaitGroup, f *login.Flow) {
 	})
 }
 
-// watchWake starts the sign-ins asked for while the user was away, one
-// per session, when the machine resumes or the screen unlocks (in browser
-// mode; the Gate has none to start otherwise). The goroutine belongs to
-// wg and ends with ctx.
-func (d *Daemon) watchWake(ctx context.Context, wg *sync.WaitGroup) {
+// wakeCheck returns the check that starts the sign-ins asked for while
+// the user was away, one per session, when the machine resumes or the
+// screen unlocks (in browser mode; the Gate has none to start otherwise).
+// The daemon's one sleep detector (clock.WatchSleep, in Run) feeds it
+// until ctx ends.
+func (d *Daemon) wakeCheck(ctx context.Context) func(resumed bool) {
 	p := d.deps.Presence
 	if p == nil {
 		d.onDemand.mu.Lock()
 		p = d.onDemand.presence
 		d.onDemand.mu.Unlock()
 	}
-	wg.Go(func() {
-		ondemand.WatchWake(ctx, d.deps.Clock, d.deps.WakeCheck, p, func() {
-			for _, p := range d.gate().Woke() {
-				d.log.Info("the user is back: sign-in on demand", "session", p.Session, "asked_by", p.Asker)
-				select {
-				case d.onDemand.starts <- onDemandStart{session: p.Session, asker: p.Asker}:
-				case <-ctx.Done():
-					return
-				}
+	return ondemand.NewWake(p, func() {
+		for _, p := range d.gate().Woke() {
+			d.log.Info("the user is back: sign-in on demand", "session", p.Session, "asked_by", p.Asker)
+			select {
+			case d.onDemand.starts <- onDemandStart{session: p.Session, asker: p.Asker}:
+			case <-ctx.Done():
+				return
 			}
-		})
-	})
+		}
+	}).Check
 }
 
 // onDemandStatus is a session's on-demand state for `credd status`.

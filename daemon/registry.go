@@ -26,6 +26,7 @@ import (
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/login"
 	"github.com/credd/credd/mfa"
+	"github.com/credd/credd/refresh"
 	"github.com/credd/credd/store"
 )
 
@@ -53,9 +54,8 @@ type session struct {
 	hint string // the command that signs it in
 	// noSecret names client_secret_env when that variable is empty.
 	noSecret string
-	// stop ends the session's background renewal (Session.Run); nil
-	// until start runs it.
-	stop context.CancelFunc
+	// started: its background renewal is on the daemon's scheduler.
+	started bool
 }
 
 // storedSession is one entry of the session store as status and metrics
@@ -194,6 +194,12 @@ func (r *sessionRegistry) names() []string {
 // keeping the existing ones whose configuration is unchanged; the renewal
 // of those replaced or removed ends.
 func (r *sessionRegistry) sync(ctx context.Context, cfg config.Config) {
+	var ended []*session
+	defer func() {
+		for _, s := range ended {
+			s.sess.Stop() // outside the lock: its last step may report a change
+		}
+	}()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	next := map[string]*session{}
@@ -236,8 +242,8 @@ func (r *sessionRegistry) sync(ctx context.Context, cfg config.Config) {
 	}
 	r.syncSignIns(ctx, cfg, next)
 	for k, old := range r.byName {
-		if next[k] != old && old.stop != nil {
-			old.stop() // replaced or removed: its renewal ends
+		if next[k] != old && old.started {
+			ended = append(ended, old) // replaced or removed: its renewal ends
 		}
 	}
 	r.byName = next
@@ -253,20 +259,21 @@ func (r *sessionRegistry) newSession(ctx context.Context, key string, m login.Me
 	})
 }
 
-// start starts the background renewal of every session that has none
-// running yet. The goroutines belong to wg and end with ctx, or when sync
-// replaces or removes their session.
-func (r *sessionRegistry) start(ctx context.Context, wg *sync.WaitGroup) {
+// start puts the background renewal of every session not there yet on
+// sched. It ends with sched's Run, or when sync replaces or removes the
+// session.
+func (r *sessionRegistry) start(sched *refresh.Scheduler) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	var fresh []*session
 	for _, s := range r.byName {
-		if s.stop != nil {
-			continue
+		if !s.started {
+			s.started = true
+			fresh = append(fresh, s)
 		}
-		sctx, stop := context.WithCancel(ctx)
-		s.stop = stop
-		sess := s.sess
-		wg.Go(func() { sess.Run(sctx) })
+	}
+	r.mu.Unlock()
+	for _, s := range fresh {
+		s.sess.Start(sched) // outside the lock: its first step may report a change
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/kardianos/service"
+
+	"github.com/credd/credd/refresh"
 )
 
 // Program adapts a daemon's Run(ctx) to the kardianos/service contract:
@@ -136,8 +138,7 @@ func RunManaged(ctx context.Context, run func(ctx context.Context) error, stopTi
 // for a process that exits with an error (Task Scheduler). onRestart, if
 // not nil, hears about each failure and the wait before the next run.
 func Supervise(ctx context.Context, run func(ctx context.Context) error, onRestart func(err error, wait time.Duration)) error {
-	const first, max = time.Second, time.Minute
-	wait := first
+	failures := 0
 	for {
 		began := time.Now()
 		err := run(ctx)
@@ -147,17 +148,24 @@ func Supervise(ctx context.Context, run func(ctx context.Context) error, onResta
 		if err == nil {
 			err = ErrStoppedUnexpectedly
 		}
-		if time.Since(began) >= max {
-			wait = first
+		if time.Since(began) >= superviseBackoff.BackoffMax {
+			failures = 0
 		}
+		failures++
+		wait := refresh.Backoff(failures, superviseBackoff, 1)
 		if onRestart != nil {
 			onRestart(err, wait)
 		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
-		case <-time.After(wait):
+		case <-t.C:
 		}
-		wait = min(2*wait, max)
 	}
 }
+
+// superviseBackoff is Supervise's wait before a run again: 1 s doubling
+// up to a minute (refresh.Backoff, whole delays).
+var superviseBackoff = refresh.Policy{BackoffMin: time.Second, BackoffMax: time.Minute}

@@ -12,10 +12,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/refresh"
 )
 
 // Store is the part of the session store a Session uses.
@@ -58,20 +60,31 @@ type Session struct {
 	storeMu  sync.Mutex // orders store writes
 	version  uint64     // of tokens; guarded by mu
 	flow     *Flow
-	renewing *renewal      // the renewal under way, if any
-	wake     chan struct{} // poked on every change: Run recomputes
-	issued   time.Time     // when the tokens were obtained; zero if unknown (loaded)
-	renewErr error         // why the last renewal failed, if a retry may fix it
+	renewing *renewal  // the renewal under way, if any
+	issued   time.Time // when the tokens were obtained; zero if unknown (loaded)
+	renewErr error     // why the last renewal failed, if a retry may fix it
+
+	// The background renewal's place on a refresh.Scheduler (Start), poked
+	// on every change so that it recomputes, and its state, which only its
+	// Step touches.
+	handle atomic.Pointer[refresh.Handle]
+	bg     background
 }
 
-// renewal is one Refresh that concurrent callers share: its outcome is
-// set before done closes.
+// background is the state of the background renewal between its steps.
+type background struct {
+	last     uint64    // the version the retries are about
+	failures int       // renewals failed in a row, for the backoff
+	retryAt  time.Time // not before this after a failure
+	tried    time.Time // the last attempt
+}
+
+// renewal is one Refresh that concurrent callers share: the Flight lands
+// the renewed tokens, or why it failed.
 type renewal struct {
-	done    chan struct{}
+	*refresh.Flight[Tokens]
 	old     Tokens // what was renewed
 	version uint64 // of old
-	t       Tokens // the renewed tokens, on success
-	err     error  // why it failed
 }
 
 // New returns a session for method, loading stored tokens if there are.
@@ -82,7 +95,7 @@ func New(ctx context.Context, name string, method Method, o Options) *Session {
 	if o.FlowTimeout <= 0 {
 		o.FlowTimeout = 10 * time.Minute
 	}
-	s := &Session{name: name, method: method, o: o, clock: clock.Or(o.Clock), log: o.Logger, wake: make(chan struct{}, 1)}
+	s := &Session{name: name, method: method, o: o, clock: clock.Or(o.Clock), log: o.Logger}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -165,7 +178,7 @@ func (s *Session) loginRequired(why string) error {
 func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 	for {
 		s.mu.Lock()
-		now := s.clock.Now()
+		now := s.now()
 		switch {
 		case s.have && s.tokens.Expiry.Sub(now) > s.o.RenewAhead:
 			t := s.tokens
@@ -195,31 +208,33 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 			r := s.renewing
 			s.mu.Unlock()
 			select {
-			case <-r.done:
+			case <-r.Done():
 			case <-ctx.Done():
 				return Tokens{}, ctx.Err()
 			}
+			t, err := r.Result()
 			switch {
-			case r.err == nil:
-				return r.t, nil
-			case errors.Is(r.err, cred.ErrLoginRequired) || r.err == errSuperseded:
+			case err == nil:
+				return t, nil
+			case errors.Is(err, cred.ErrLoginRequired) || err == errSuperseded:
 				continue // s.needs, or the new session, says what to serve
-			case errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded):
+			case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 				continue // the renewing caller gave up, not the provider: try again
 			}
-			return s.renewFailed(r)
+			return s.renewFailed(r.old, err)
 		}
-		r := &renewal{done: make(chan struct{}), old: s.tokens, version: s.version}
+		r := &renewal{Flight: refresh.NewFlight[Tokens](), old: s.tokens, version: s.version}
 		s.renewing = r
 		s.mu.Unlock()
 
 		t, err := s.method.Refresh(ctx, r.old)
+		var renewed Tokens
 		kept := false
 		if err == nil {
 			// Stored before the waiters wake, and returned as is: tokens
 			// living less than RenewAhead must not renew again at once.
 			// Not if a sign-in or a logout replaced the session meanwhile.
-			if r.t, kept = s.setIfCurrent(ctx, t, r.version); kept {
+			if renewed, kept = s.setIfCurrent(ctx, t, r.version); kept {
 				s.log.Info("session renewed", "session", s.name, "expires", t.Expiry.UTC().Format(time.RFC3339))
 			}
 		}
@@ -237,14 +252,13 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		if err != nil && !refused && err != errSuperseded {
 			s.renewErr = err
 		}
-		r.err = err
 		s.renewing = nil
-		close(r.done)
+		r.Land(renewed, err)
 		s.mu.Unlock()
 		switch {
 		case err == nil:
 			s.changed()
-			return r.t, nil
+			return renewed, nil
 		case err == errSuperseded:
 			continue // answer from the session as it is now
 		case refused:
@@ -252,7 +266,7 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 			s.changed()
 			continue // s.needs answers, as for every caller
 		}
-		return s.renewFailed(r)
+		return s.renewFailed(r.old, err)
 	}
 }
 
@@ -260,14 +274,19 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 // out) while it ran.
 var errSuperseded = errors.New("the session changed during the renewal")
 
-// renewFailed answers a caller of a renewal that failed for a reason a
-// retry may fix: the old tokens while they are valid.
-func (s *Session) renewFailed(r *renewal) (Tokens, error) {
-	if r.old.Expiry.After(s.clock.Now()) {
-		return r.old, nil // the next call retries
+// renewFailed answers a caller of a renewal of old that failed (err) for
+// a reason a retry may fix: the old tokens while they are valid.
+func (s *Session) renewFailed(old Tokens, err error) (Tokens, error) {
+	if old.Expiry.After(s.now()) {
+		return old, nil // the next call retries
 	}
-	return Tokens{}, fmt.Errorf("renewing session %s: %w", s.name, r.err)
+	return Tokens{}, fmt.Errorf("renewing session %s: %w", s.name, err)
 }
+
+// now is the wall-clock time: token expiries are compared with the time
+// the world keeps, also after the machine slept (a monotonic reading
+// stops while it does).
+func (s *Session) now() time.Time { return s.clock.Now().Round(0) }
 
 // setNeeds marks the session as needing a sign-in, unless it changed
 // since version v was seen; it reports whether it did.
@@ -339,7 +358,7 @@ func (s *Session) offer(ctx context.Context, t Tokens) bool {
 // (share) hands them to the method's Kept. Called with s.mu held; releases
 // it.
 func (s *Session) keep(ctx context.Context, t Tokens, share bool) Tokens {
-	s.tokens, s.have, s.needs, s.issued = t, true, nil, s.clock.Now()
+	s.tokens, s.have, s.needs, s.issued = t, true, nil, s.now()
 	s.version++
 	v := s.version
 	s.mu.Unlock()
@@ -605,74 +624,75 @@ func randomString(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// poke has the background renewal recompute when it is due.
 func (s *Session) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	if h := s.handle.Load(); h != nil {
+		h.Poke()
 	}
 }
 
-// Renewal backoff after a failure a retry may fix.
-const (
-	renewRetryMin = 30 * time.Second
-	renewRetryMax = 5 * time.Minute
-)
+// Renewal backoff after a failure a retry may fix: 30s doubling to 5m
+// (refresh.Backoff, whole delays).
+var renewBackoff = refresh.Policy{BackoffMin: 30 * time.Second, BackoffMax: 5 * time.Minute}
 
-// Run keeps the session renewed in the background: RenewAhead before its
-// token expires it renews with the refresh token, whether or not a profile
-// is asking, so the token stays valid (for Identity Center also in the AWS
-// CLI's shared cache), and a refused refresh token is found, and the user
-// told, at once rather than at the next fetch. A session with no refresh
-// token is marked login-required when its token runs out. A renewal that
-// fails for a reason a retry may fix is retried with backoff (30s doubling
-// to 5m). Run returns when ctx ends.
+// Run keeps the session renewed in the background, on a scheduler of its
+// own, until ctx ends; see Start. The daemon starts every session on its
+// shared refresh.Scheduler instead.
 func (s *Session) Run(ctx context.Context) {
-	var retry time.Duration
-	var retryAt, tried time.Time
-	last := s.currentVersion()
-	for {
-		at, ok := s.renewAt()
-		if ok && retryAt.After(at) {
-			at = retryAt
-		}
-		if floor := tried.Add(renewRetryMin); ok && floor.After(at) {
-			at = floor // never a busy loop, whatever the provider answers
-		}
-		var timer clock.Timer
-		var fire <-chan time.Time
-		if ok {
-			timer = s.clock.NewTimer(at.Sub(s.clock.Now()))
-			fire = timer.C()
-		}
-		select {
-		case <-ctx.Done():
-			if timer != nil {
-				timer.Stop()
-			}
-			return
-		case <-s.wake:
-		case <-fire:
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		if v := s.currentVersion(); v != last {
-			last, retry, retryAt = v, 0, time.Time{} // signed in or renewed meanwhile
-		}
-		if !ok || s.clock.Now().Before(at) {
-			continue // woken by a change: recompute
-		}
-		tried = s.clock.Now()
-		_, err := s.Tokens(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if v := s.currentVersion(); v != last || s.NeedsLogin() != nil {
-			last, retry, retryAt = v, 0, time.Time{}
-			continue
-		}
-		retry = min(max(2*retry, renewRetryMin), renewRetryMax)
-		retryAt = s.clock.Now().Add(retry)
+	sch := refresh.NewScheduler(s.clock, nil)
+	s.Start(sch)
+	_ = sch.Run(ctx)
+}
+
+// Start keeps the session renewed in the background on sch: RenewAhead
+// before its token expires it renews with the refresh token, whether or
+// not a profile is asking, so the token stays valid (for Identity Center
+// also in the AWS CLI's shared cache), and a refused refresh token is
+// found, and the user told, at once rather than at the next fetch. A
+// session with no refresh token is marked login-required when its token
+// runs out. A renewal that fails for a reason a retry may fix is retried
+// with backoff (30s doubling to 5m). Stop, or the end of sch's Run, ends
+// it.
+func (s *Session) Start(sch *refresh.Scheduler) {
+	s.bg.last = s.currentVersion()
+	h := sch.Add(s)
+	s.handle.Store(h)
+	h.Poke()
+}
+
+// Stop ends the background renewal that Start began.
+func (s *Session) Stop() {
+	if h := s.handle.Load(); h != nil {
+		h.Stop()
+	}
+}
+
+// Stopped implements refresh.Task: nothing waits on the background
+// renewal.
+func (s *Session) Stopped(error) {}
+
+// Step is the background renewal's turn (refresh.Task): it renews when
+// due and returns when it is next due, zero when there is nothing to do
+// until the session changes.
+func (s *Session) Step(ctx context.Context) time.Time {
+	if v := s.currentVersion(); v != s.bg.last {
+		s.bg = background{last: v, tried: s.bg.tried} // signed in or renewed meanwhile
+	}
+	at, ok := s.nextStep()
+	if !ok || s.now().Before(at) {
+		return at // zero when !ok
+	}
+	s.bg.tried = s.now()
+	_, err := s.Tokens(ctx)
+	if ctx.Err() != nil {
+		return time.Time{}
+	}
+	if v := s.currentVersion(); v != s.bg.last || s.NeedsLogin() != nil {
+		s.bg = background{last: v, tried: s.bg.tried}
+	} else {
+		s.bg.failures++
+		retry := refresh.Backoff(s.bg.failures, renewBackoff, 1)
+		s.bg.retryAt = s.now().Add(retry)
 		if err == nil {
 			s.mu.Lock()
 			err = s.renewErr // the tokens in hand were served; this is why they were not renewed
@@ -680,13 +700,33 @@ func (s *Session) Run(ctx context.Context) {
 		}
 		s.log.Warn("session renewal failed; retrying", "session", s.name, "retry_in", retry.String(), "error", err)
 	}
+	at, _ = s.nextStep()
+	return at
 }
 
-// renewAt is when Run next acts: RenewAhead before the token's expiry
-// (half its lifetime before, for tokens living less than twice that) when
-// a refresh token can renew it, or the expiry itself when nothing can (the
-// session then needs a sign-in). ok is false when there is nothing to do:
-// not signed in, or a sign-in is needed already.
+// nextStep is when the background renewal next acts: renewAt, after any
+// retry's backoff, and never sooner than renewBackoff.BackoffMin after
+// the last attempt (never a busy loop, whatever the provider answers).
+func (s *Session) nextStep() (time.Time, bool) {
+	at, ok := s.renewAt()
+	if !ok {
+		return time.Time{}, false
+	}
+	if s.bg.retryAt.After(at) {
+		at = s.bg.retryAt
+	}
+	if floor := s.bg.tried.Add(renewBackoff.BackoffMin); floor.After(at) {
+		at = floor
+	}
+	return at, true
+}
+
+// renewAt is when the background renewal next acts: refresh.RenewAt,
+// RenewAhead before the token's expiry (half its lifetime before, for
+// tokens living less than twice that), when a refresh token can renew
+// it, or the expiry itself when nothing can (the session then needs a
+// sign-in). ok is false when there is nothing to do: not signed in, or a
+// sign-in is needed already.
 func (s *Session) renewAt() (at time.Time, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -696,11 +736,7 @@ func (s *Session) renewAt() (at time.Time, ok bool) {
 	case s.tokens.RefreshToken == "":
 		return s.tokens.Expiry, true
 	}
-	ahead := s.o.RenewAhead
-	if !s.issued.IsZero() {
-		ahead = min(ahead, s.tokens.Expiry.Sub(s.issued)/2)
-	}
-	return s.tokens.Expiry.Add(-ahead), true
+	return refresh.RenewAt(s.issued, s.tokens.Expiry, s.o.RenewAhead, 0, 0), true
 }
 
 func (s *Session) currentVersion() uint64 {

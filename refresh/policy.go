@@ -47,34 +47,54 @@ func DefaultPolicy() Policy {
 const maxJitterFraction = 0.1
 
 // NextRefresh is when credentials fetched at fetched should be renewed:
-// expiry − min(Ahead, lifetime/2) − jitter, where jitter (0 ≤ jitter < 1)
-// takes up to a tenth of that window. The window is never smaller than
-// MinValid, so a refresh happens before the credentials stop being served.
-// It is a pure function of its arguments.
+// RenewAt with Policy.Ahead, never less than MinValid ahead, so a refresh
+// happens before the credentials stop being served. Credentials without
+// an expiry live NoExpiryLifetime. It is a pure function of its
+// arguments.
 func NextRefresh(fetched time.Time, c cred.Credentials, p Policy, jitter float64) time.Time {
 	expires := c.Expires
 	if expires.IsZero() {
 		expires = fetched.Add(p.NoExpiryLifetime)
 	}
-	lifetime := expires.Sub(fetched)
-	if lifetime <= 0 {
-		return fetched
+	return RenewAt(fetched, expires, p.Ahead, p.MinValid, jitter)
+}
+
+// RenewAt is when something issued at issued and expiring at expires
+// (credentials, a sign-in session's tokens) is renewed: expires −
+// min(ahead, lifetime/2) − jitter, where jitter (0 ≤ jitter ≤ 1) takes up
+// to a tenth of that window. The window is at least floor (but no more
+// than the lifetime), and the point never before issued. A zero issued
+// means the lifetime is unknown (tokens loaded from a store): ahead
+// applies whole. It is the one "when next" rule of credd's renewals, a
+// pure function of its arguments.
+func RenewAt(issued, expires time.Time, ahead, floor time.Duration, jitter float64) time.Time {
+	known := !issued.IsZero()
+	lifetime := expires.Sub(issued)
+	if known {
+		if lifetime <= 0 {
+			return issued
+		}
+		ahead = min(ahead, lifetime/2)
 	}
-	ahead := min(p.Ahead, lifetime/2)
-	if ahead < p.MinValid {
-		ahead = min(p.MinValid, lifetime)
+	if ahead < floor {
+		ahead = floor
+		if known {
+			ahead = min(ahead, lifetime)
+		}
 	}
 	window := ahead + time.Duration(float64(ahead)*maxJitterFraction*clamp01(jitter))
 	at := expires.Add(-window)
-	if at.Before(fetched) {
-		return fetched
+	if known && at.Before(issued) {
+		return issued
 	}
 	return at
 }
 
 // Backoff is the delay before retry number failures (1 for the first
 // failure): BackoffMin doubled per failure, capped at BackoffMax, and then
-// spread by jitter (0 ≤ jitter < 1) over its upper half ("equal jitter").
+// spread by jitter (0 ≤ jitter ≤ 1) over its upper half ("equal jitter");
+// jitter 1 is the whole delay. It is the one backoff of credd: refreshers,
+// sign-in sessions and the service supervisor retry by it.
 func Backoff(failures int, p Policy, jitter float64) time.Duration {
 	d := p.BackoffMin
 	for i := 1; i < failures && d < p.BackoffMax; i++ {
@@ -85,7 +105,7 @@ func Backoff(failures int, p Policy, jitter float64) time.Duration {
 }
 
 func clamp01(f float64) float64 {
-	return max(0, min(f, 0.999999))
+	return max(0, min(f, 1))
 }
 
 // randJitter is the production jitter source.

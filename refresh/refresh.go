@@ -1,10 +1,17 @@
-// Package refresh owns a profile's current credentials. One Refresher per
-// profile fetches them from its Source, keeps them fresh ahead of expiry in
-// the background while the profile is in use, collapses concurrent demand
-// into one upstream call, and keeps serving still-valid credentials while
-// the upstream fails.
+// Package refresh is credd's renewal engine. A Refresher owns a profile's
+// current credentials: it fetches them from its Source, keeps them fresh
+// ahead of expiry in the background while the profile is in use,
+// collapses concurrent demand into one upstream call (a Flight), and
+// keeps serving still-valid credentials while the upstream fails.
 //
-// Reads are lock-free. Only the Run loop ever calls the Source.
+// The parts are shared with the sign-in sessions of package login: the
+// pure timing policy (RenewAt, NextRefresh, Backoff), the Flight that
+// concurrent callers share, and the Scheduler, one loop that owns the
+// wake-ups of every Refresher and session (a timer heap: an idle profile
+// costs no goroutine) and re-times them all after the machine slept.
+//
+// Reads are lock-free. Only a Refresher's step, which the Scheduler never
+// runs twice at once, calls the Source.
 package refresh
 
 import (
@@ -67,14 +74,6 @@ type snapshot struct {
 	refreshing  bool
 }
 
-// flight is one pending demand for credentials; the loop closes done after
-// the attempt that answers it.
-type flight struct {
-	done  chan struct{}
-	creds cred.Credentials
-	err   error
-}
-
 // Options configure a Refresher.
 type Options struct {
 	Policy Policy
@@ -97,15 +96,17 @@ type Refresher struct {
 
 	cur     atomic.Pointer[snapshot]
 	lastUse atomic.Int64 // unix nanos of the last Current
-	dormant atomic.Bool  // loop has no timer armed
+	dormant atomic.Bool  // no refresh is scheduled
 	drops   atomic.Int64 // Drop calls: a fetch that spans one is void
-	wake    chan struct{}
+	handle  atomic.Pointer[Handle]
 
 	mu      sync.Mutex
-	pending *flight
+	pending *Flight[cred.Credentials] // the demand the next fetch answers
+	early   bool                      // poked before Start
 }
 
-// New returns a Refresher for profile. Call Run to start it.
+// New returns a Refresher for profile. Start it on a Scheduler (or Run it
+// alone).
 func New(profile string, src Source, opts Options) *Refresher {
 	r := &Refresher{
 		profile: profile,
@@ -115,7 +116,6 @@ func New(profile string, src Source, opts Options) *Refresher {
 		log:     opts.Logger,
 		jitter:  opts.Jitter,
 		onRes:   opts.OnResult,
-		wake:    make(chan struct{}, 1),
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -150,11 +150,12 @@ func (r *Refresher) Current(ctx context.Context) (cred.Credentials, error) {
 	}
 	f := r.demand()
 	select {
-	case <-f.done:
-		if f.err != nil {
-			return cred.Credentials{}, r.unavailable(f.err)
+	case <-f.Done():
+		c, err := f.Result()
+		if err != nil {
+			return cred.Credentials{}, r.unavailable(err)
 		}
-		return f.creds, nil
+		return c, nil
 	case <-ctx.Done():
 		return cred.Credentials{}, fmt.Errorf("%w: profile %s: still fetching (%w)", cred.ErrNotAvailable, r.profile, ctx.Err())
 	}
@@ -164,21 +165,54 @@ func (r *Refresher) unavailable(err error) error {
 	return fmt.Errorf("%w: profile %s: %w", cred.ErrNotAvailable, r.profile, err)
 }
 
-// demand returns the pending flight, creating it and waking the loop.
-func (r *Refresher) demand() *flight {
+// demand returns the pending flight, creating it and waking the step.
+func (r *Refresher) demand() *Flight[cred.Credentials] {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.pending == nil {
-		r.pending = &flight{done: make(chan struct{})}
+		r.pending = NewFlight[cred.Credentials]()
 	}
+	f := r.pending
+	r.mu.Unlock()
 	r.poke()
-	return r.pending
+	return f
 }
 
+// poke has the scheduler step the refresher now.
 func (r *Refresher) poke() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
+	if h := r.handle.Load(); h != nil {
+		h.Poke()
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if h := r.handle.Load(); h != nil {
+		h.Poke() // started meanwhile
+		return
+	}
+	r.early = true // Start pokes
+}
+
+// Start has s run the refresher: it sleeps until the first demand, then
+// refreshes at NextRefresh (or after a backoff) for as long as the
+// profile is in use, and goes dormant after IdleAfter without a request.
+// Stop ends it; so does the end of s's Run, which answers pending demands
+// with its context's error.
+func (r *Refresher) Start(s *Scheduler) {
+	h := s.Add(r)
+	r.mu.Lock()
+	r.handle.Store(h)
+	early := r.early
+	r.mu.Unlock()
+	if early {
+		h.Poke()
+	}
+}
+
+// Stop ends the refresher started with Start: a fetch under way is
+// cancelled, and pending demands are answered with context.Canceled.
+func (r *Refresher) Stop() {
+	if h := r.handle.Load(); h != nil {
+		h.Stop()
 	}
 }
 
@@ -235,38 +269,34 @@ func (r *Refresher) Status() Status {
 	return st
 }
 
-// Run is the refresh loop: the only caller of the Source. It sleeps until
-// the first demand, then refreshes at NextRefresh (or after a backoff) for
-// as long as the profile is in use, and goes dormant after IdleAfter without
-// a request. It returns when ctx ends, answering pending demands with
-// ctx's error.
+// Run runs the refresher alone, on a scheduler of its own, until ctx
+// ends (see Start); it then answers pending demands with ctx's error.
+// The daemon starts every refresher on one shared Scheduler instead.
 func (r *Refresher) Run(ctx context.Context) error {
-	for {
-		var timerC <-chan time.Time
-		var timer clock.Timer
-		s := r.cur.Load()
-		if !s.nextAttempt.IsZero() && !r.idle() {
-			r.dormant.Store(false)
-			timer = r.clock.NewTimer(s.nextAttempt.Sub(r.clock.Now()))
-			timerC = timer.C()
-		} else {
-			r.dormant.Store(true)
-		}
-		select {
-		case <-ctx.Done():
-			if timer != nil {
-				timer.Stop()
-			}
-			r.finish(cred.Credentials{}, ctx.Err())
-			return nil
-		case <-r.wake:
-		case <-timerC:
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-		r.step(ctx)
+	s := NewScheduler(r.clock, r.jitter)
+	r.Start(s)
+	return s.Run(ctx)
+}
+
+// Step is the refresher's turn on the Scheduler: it fetches when a
+// demand waits or the refresh point passed (and the profile is in use),
+// and returns the next refresh point, zero when dormant (idle, or
+// nothing to refresh).
+func (r *Refresher) Step(ctx context.Context) time.Time {
+	r.step(ctx)
+	s := r.cur.Load()
+	if !s.nextAttempt.IsZero() && !r.idle() {
+		r.dormant.Store(false)
+		return s.nextAttempt
 	}
+	r.dormant.Store(true)
+	return time.Time{}
+}
+
+// Stopped answers pending demands with err: the refresher stopped.
+func (r *Refresher) Stopped(err error) {
+	r.dormant.Store(true)
+	r.finish(cred.Credentials{}, err)
 }
 
 // idle reports whether nobody asked for the profile within IdleAfter.
@@ -279,8 +309,10 @@ func (r *Refresher) idle() bool {
 }
 
 // step decides, after a wake-up or a timer, whether to call upstream.
+// Times are compared on the wall clock: after the machine slept, what the
+// world counts as expired is.
 func (r *Refresher) step(ctx context.Context) {
-	now := r.clock.Now()
+	now := r.clock.Now().Round(0)
 	s := r.cur.Load()
 	valid := s.have && s.creds.ValidAt(now, r.policy.MinValid)
 	r.mu.Lock()
@@ -314,7 +346,7 @@ func (r *Refresher) fetch(ctx context.Context) {
 			err = fmt.Errorf("%w: the sign-in ended while credentials were fetched", cred.ErrLoginRequired)
 		}
 	}
-	now := r.clock.Now()
+	now := r.clock.Now().Round(0)
 	if err == nil && (c.AccessKeyID == "" || c.SecretAccessKey == "") {
 		// No error, no credentials (STS with an empty <Credentials/>): a
 		// failed fetch, never something to hand out.
@@ -368,8 +400,7 @@ func (r *Refresher) finish(c cred.Credentials, err error) {
 	r.pending = nil
 	r.mu.Unlock()
 	if f != nil {
-		f.creds, f.err = c, err
-		close(f.done)
+		f.Land(c, err)
 	}
 }
 
