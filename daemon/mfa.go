@@ -20,11 +20,10 @@ import (
 )
 
 // mfaSession returns the MFA session of keyID's keys and device serial,
-// making it on first use (it then reads the store). MFA sessions belong
+// making it on first use (it then reads the store); profile, the profile
+// asking, is the one messages about the session name. MFA sessions belong
 // to a pair of keys and a device, not to a profile: every profile on the
 // same keys and device shares one, and they outlive reloads.
-// profile is the profile asking, which warnings of the session's end
-// name.
 func (r *sessionRegistry) mfaSession(keyID, serial, profile string, onChange func(*mfa.Session)) *mfa.Session {
 	name := mfa.Name(keyID, serial)
 	r.mu.Lock()
@@ -81,14 +80,14 @@ func (r *sessionRegistry) forgetMFA(ctx context.Context, name string) ([]string,
 // mfaState is the state `credd status` shows for an MFA session in use:
 // signed-in while it lasts, mfa-required once it ended or STS refused the
 // last code.
-func mfaState(s *mfa.Session) (state, why string) {
+func mfaState(s *mfa.Session, profile string) (state, why string) {
 	if _, ok := s.Credentials(context.Background()); ok {
 		return "signed-in", ""
 	}
 	if err := s.Refused(); err != nil {
-		return "mfa-required", err.Error()
+		return "mfa-required", fmt.Sprintf("%v: run `credd login --profile %s` with a new code", err, profile)
 	}
-	return "mfa-required", "the MFA session ended: run `credd login --profile PROFILE` with a new code"
+	return "mfa-required", fmt.Sprintf("the MFA session ended: run `credd login --profile %s` with a new code", profile)
 }
 
 // mfaChanged runs after an MFA session started, was refused, or was
@@ -108,9 +107,8 @@ func (d *Daemon) mfaChanged(s *mfa.Session) {
 	if s.Refused() != nil {
 		return // the session, if any, stays
 	}
-	err := cred.Errorf(cred.ErrMFARequired, "the MFA session %s was forgotten (credd logout): run `credd login --profile PROFILE` with a new code", s.Name())
 	for _, e := range d.entriesOnMFA(s.Name()) {
-		e.r.Drop(err)
+		e.r.Drop(cred.Errorf(cred.ErrMFARequired, "the MFA session %s was forgotten (credd logout): run `credd login --profile %s` with a new code", s.Name(), e.r.Profile()))
 	}
 }
 

@@ -586,7 +586,7 @@ func (r *sessionRegistry) status() (control.StoreStatus, []control.SessionStatus
 			}
 		}
 		if m := r.mfa[x.name]; m != nil {
-			ss.State, ss.Error = mfaState(m)
+			ss.State, ss.Error = mfaState(m, r.mfaProfile[x.name])
 		}
 		out = append(out, ss)
 	}
