@@ -257,6 +257,8 @@ func (c Config) LoginCommand(profile string) string {
 		return "credd login --sso-session " + p.SSOSession
 	case p.IdentityProvider != "":
 		return "credd login --provider " + p.IdentityProvider
+	case p.LoginSession != "":
+		return "credd login --signin --profile " + profile
 	}
 	return "credd login --profile " + profile
 }

@@ -101,3 +101,10 @@ func TestSignInKeysFromTheEnvironment(t *testing.T) {
 		t.Errorf("Validate = %v, want sign_in_on_demand named", err)
 	}
 }
+
+func TestLoginCommandOfALoginSession(t *testing.T) {
+	c := Config{Profiles: map[string]Profile{"console": {LoginSession: "arn:aws:iam::111122223333:user/alice"}}}
+	if got := c.LoginCommand("console"); got != "credd login --signin --profile console" {
+		t.Errorf("LoginCommand = %q", got)
+	}
+}

@@ -3,7 +3,9 @@ package control
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/credd/credd/cred"
 )
@@ -43,5 +45,28 @@ func TestSubmitLoginCode(t *testing.T) {
 	_, err = serve(t, &fakeBackend{}).SubmitLoginCode(t.Context(), "f1.t", "right")
 	if !errors.As(err, &e) || e.Status != 404 {
 		t.Errorf("without LoginCodes: %v, want 404", err)
+	}
+}
+
+// TestStatusShowsOnDemand: `credd status` says what an on-demand sign-in
+// is doing and which program asked for it.
+func TestStatusShowsOnDemand(t *testing.T) {
+	st := Status{Store: StoreStatus{Kind: "memory"}, Sessions: []SessionStatus{
+		{Name: "signin/111122223333/user/alice", Kind: "signin", State: "login-required", OnDemand: &OnDemandStatus{Mode: "browser", InProgress: true, AskedBy: "aws (python3, pid 42)"}},
+		{Name: "sso/corp", Kind: "sso", State: "signed-in", OnDemand: &OnDemandStatus{Mode: "browser"}},
+		{Name: "oidc/okta", Kind: "oidc", State: "login-required", OnDemand: &OnDemandStatus{Mode: "browser", Pending: true, AskedBy: "terraform (pid 7)"}},
+	}}
+	var b strings.Builder
+	st.WriteTable(&b, time.Now(), false)
+	for _, want := range []string{
+		"signin/111122223333/user/alice: on demand (browser): sign-in in progress, asked for by aws (python3, pid 42)",
+		"oidc/okta: on demand (browser): a browser opens when the screen is unlocked, asked for by terraform (pid 7)",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("status table lacks %q:\n%s", want, b.String())
+		}
+	}
+	if strings.Contains(b.String(), "sso/corp: on demand") {
+		t.Errorf("a session with nothing on demand got a line:\n%s", b.String())
 	}
 }

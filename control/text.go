@@ -33,6 +33,11 @@ func (st Status) WriteTable(w io.Writer, now time.Time, color bool) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.Kind, paint(s.State, color), until(s.Expires, now), oneLine(s.Error, 80))
 		}
 		tw.Flush()
+		for _, s := range st.Sessions {
+			if line := s.OnDemand.describe(); line != "" {
+				fmt.Fprintf(w, "  %s: %s\n", s.Name, line)
+			}
+		}
 	}
 	for _, p := range st.Store.Problems {
 		fmt.Fprintf(w, "  problem: %s\n", p)
