@@ -1,11 +1,14 @@
 package daemon
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +81,13 @@ func TestSignInSession(t *testing.T) {
 	if err != nil || tok.Extra[login.ExtraAccessKeyID] != want.AccessKeyID {
 		t.Fatalf("AWS CLI cache: %v", err)
 	}
+	if runtime.GOOS != "windows" {
+		fi, err := os.Stat(cache)
+		di, derr := os.Stat(filepath.Dir(cache))
+		if err != nil || derr != nil || fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
+			t.Errorf("cache file %v (%v), directory %v (%v); want 0600 in 0700", fi.Mode(), err, di.Mode(), derr)
+		}
+	}
 	raw, err := sessions.Get(t.Context(), st.Session)
 	if err != nil || !strings.Contains(string(raw), "EC PRIVATE KEY") {
 		t.Fatalf("stored session (%d bytes): %v, want it with its DPoP key", len(raw), err)
@@ -107,6 +117,16 @@ func TestSignInSession(t *testing.T) {
 	}
 	if tok.Extra[login.ExtraAccessKeyID] != renewed.AccessKeyID {
 		t.Errorf("the cache was not rewritten with the renewal")
+	}
+
+	// No secret in the status or the log.
+	status, _ := json.Marshal(ctl.Status(t.Context()))
+	for _, where := range []struct{ name, text string }{{"status", string(status)}, {"log", r.logs.String()}} {
+		for _, secret := range []string{signintest.PrefixRefresh, signintest.PrefixSecret, signintest.PrefixSession, signintest.PrefixCode, "PRIVATE KEY", want.SecretAccessKey} {
+			if strings.Contains(where.text, secret) {
+				t.Errorf("the %s holds a secret (%.20s...)", where.name, secret)
+			}
+		}
 	}
 
 	// Logout forgets it and removes the cache file credd wrote.

@@ -167,7 +167,11 @@ func (d *Daemon) askSignIn(ctx context.Context, profile string, err error) error
 	if asker == "" {
 		asker = "an unknown program"
 	}
-	switch a := g.Ask(key, asker); a {
+	a := ondemand.Notify
+	if si.flow != "device" || g.Mode() != ondemand.ModeBrowser {
+		a = g.Ask(key, asker)
+	} // a device sign-in needs its code read: it is never started on its own
+	switch a {
 	case ondemand.Start:
 		select {
 		case d.onDemand.starts <- onDemandStart{session: key, asker: asker}:
@@ -211,7 +215,7 @@ func (d *Daemon) startOnDemand(ctx context.Context, wg *sync.WaitGroup, s onDema
 		g.Ended(s.session, false)
 		return
 	}
-	f, fresh, err := d.sessions.beginFlow(ctx, wg, si, login.FlowOptions{Device: si.flow == "device"})
+	f, fresh, err := d.sessions.beginFlow(ctx, wg, si, login.FlowOptions{})
 	if err != nil {
 		d.log.Warn("sign-in on demand did not start", "session", s.session, "error", err)
 		g.Ended(s.session, false)

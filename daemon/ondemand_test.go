@@ -12,6 +12,7 @@ import (
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/signintest"
+	"github.com/credd/credd/peer"
 	"github.com/credd/credd/store"
 )
 
@@ -226,5 +227,31 @@ func TestOnDemandNotify(t *testing.T) {
 	st := rig.r.d.ControlBackend(ControlInfo{}).Status(t.Context())
 	if len(st.Sessions) != 1 || st.Sessions[0].OnDemand == nil || st.Sessions[0].OnDemand.Mode != "notify" || st.Sessions[0].OnDemand.AskedBy != "node (pid 5)" {
 		t.Errorf("status sessions %+v, want the session with who asked", st.Sessions)
+	}
+}
+
+// TestProgram: who asked, as notifications and status name it: the
+// script an interpreter runs, and never a control character or a name
+// without end from another program's command line.
+func TestProgram(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    peer.Process
+		want string
+	}{
+		{"binary", peer.Process{PID: 42, Exe: "/usr/local/bin/terraform", Cmdline: []string{"terraform", "plan"}}, "terraform (pid 42)"},
+		{"python script", peer.Process{PID: 7, Exe: "/usr/bin/python3.11", Cmdline: []string{"python3", "/usr/bin/aws", "s3", "ls"}}, "aws (python3.11, pid 7)"},
+		{"interpreter flag", peer.Process{PID: 8, Exe: "/usr/bin/python3", Cmdline: []string{"python3", "-c", "import boto3"}}, "python3 (pid 8)"},
+		{"no exe", peer.Process{PID: 9, Cmdline: []string{"/opt/x/tool"}}, "tool (pid 9)"},
+		{"pid only", peer.Process{PID: 10}, "pid 10"},
+		{"nothing", peer.Process{}, "an unknown program"},
+		{"control characters", peer.Process{PID: 11, Exe: "/tmp/evil\x1b[2J\nname"}, "evil?[2J?name (pid 11)"},
+		{"long", peer.Process{PID: 12, Exe: "/tmp/" + strings.Repeat("a", 100)}, strings.Repeat("a", 60) + "… (pid 12)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := program(tc.p); got != tc.want {
+				t.Errorf("program = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
