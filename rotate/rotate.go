@@ -40,6 +40,7 @@ import (
 	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/refresh"
 )
 
 // IAM is the IAM API rotation needs.
@@ -320,11 +321,9 @@ func (r *Rotator) twoKeys(user, current string, others []iamtypes.AccessKeyMetad
 		who(user), ErrTwoKeys, current, r.Where, b.String(), other, userFlag(user), other)
 }
 
-// Verification backoff: 1 s, doubling up to 16 s between attempts.
-const (
-	firstWait = time.Second
-	maxWait   = 16 * time.Second
-)
+// verifyBackoff is the wait between verification attempts: 1 s,
+// doubling up to 16 s (refresh.Backoff, whole delays).
+var verifyBackoff = refresh.Policy{BackoffMin: time.Second, BackoffMax: 16 * time.Second}
 
 // retryable are the errors a key gives while IAM propagates it.
 var retryable = map[string]bool{"InvalidClientTokenId": true, "SignatureDoesNotMatch": true, "AuthFailure": true}
@@ -339,7 +338,6 @@ func (r *Rotator) verify(ctx context.Context, next cred.Credentials, wantARN str
 	}
 	deadline := clk.Now().Add(budget)
 	client := r.Clients.STS(next)
-	wait := firstWait
 	for attempt := 1; ; attempt++ {
 		id, err := client.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err == nil {
@@ -352,6 +350,7 @@ func (r *Rotator) verify(ctx context.Context, next cred.Credentials, wantARN str
 		if !errors.As(err, &ae) || !retryable[ae.ErrorCode()] {
 			return attempt, fmt.Errorf("sts:GetCallerIdentity: %w", err)
 		}
+		wait := refresh.Backoff(attempt, verifyBackoff, 1)
 		if !clk.Now().Add(wait).Before(deadline) {
 			return attempt, fmt.Errorf("sts:GetCallerIdentity still refuses it after %d attempts over %s: %w", attempt, budget, err)
 		}
@@ -362,7 +361,6 @@ func (r *Rotator) verify(ctx context.Context, next cred.Credentials, wantARN str
 			return attempt, fmt.Errorf("interrupted while waiting for it to propagate: %w", ctx.Err())
 		case <-t.C():
 		}
-		wait = min(2*wait, maxWait)
 	}
 }
 
