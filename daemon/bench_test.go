@@ -1,10 +1,14 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,10 +18,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/credd/credd/audit"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
 	"github.com/credd/credd/internal/credproctest"
+	"github.com/credd/credd/peer"
 )
 
 // Benchmarks of the credentials hot path with what production adds to
@@ -79,18 +85,24 @@ func benchIMDSToken(b *testing.B, h http.Handler) string {
 
 // benchPaths runs the IMDS and container credentials GETs against h.
 func benchPaths(b *testing.B, h http.Handler) {
+	benchPathsCtx(b, h, context.Background())
+}
+
+// benchPathsCtx is benchPaths with requests of context ctx (a connection's,
+// as the server's ConnContext tags it).
+func benchPathsCtx(b *testing.B, h http.Handler, ctx context.Context) {
 	tok := benchIMDSToken(b, h)
 	cases := []struct {
 		name string
 		req  func() *http.Request
 	}{
 		{"imds", func() *http.Request {
-			r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9955/latest/meta-data/iam/security-credentials/"+benchProfileName, nil)
+			r := httptest.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:9955/latest/meta-data/iam/security-credentials/"+benchProfileName, nil)
 			r.Header.Set("X-Aws-Ec2-Metadata-Token", tok)
 			return r
 		}},
 		{"container", func() *http.Request {
-			r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:9955/v1/credentials/"+benchProfileName, nil)
+			r := httptest.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:9955/v1/credentials/"+benchProfileName, nil)
 			r.Header.Set("Authorization", benchToken)
 			return r
 		}},
@@ -163,12 +175,67 @@ func BenchmarkHandlerMetrics(b *testing.B) {
 // resolved by the AWS SDK from a credential_process, the refresher running,
 // credentials fetched once before timing and then served from its cache.
 func BenchmarkDaemon(b *testing.B) {
-	d := newBenchDaemon(b)
+	d := newBenchDaemon(b, nil)
 	benchPaths(b, d.Handler())
 }
 
-// newBenchDaemon runs a daemon (without listeners) until the benchmark ends.
-func newBenchDaemon(b *testing.B) *Daemon {
+// BenchmarkAttribution is what knowing who is asking costs each request
+// of a keep-alive connection once its owner is known (the lookup is once
+// per connection, at its first request: peer's BenchmarkAttribute): the
+// daemon of BenchmarkDaemon with an audit log, serving requests that
+// carry their connection as the server's ConnContext tags it (the
+// allow_users check; an audit line naming the user, process, listener and
+// remote address), against the same daemon serving requests that carry
+// none (no check, no line: what credd did before attribution).
+func BenchmarkAttribution(b *testing.B) {
+	self, err := peer.Self()
+	if err != nil {
+		b.Fatal(err)
+	}
+	exe, _ := os.Executable()
+	local, remote := netip.MustParseAddrPort("127.0.0.1:9955"), netip.MustParseAddrPort("127.0.0.1:40000")
+	fake := &peer.Fake{}
+	fake.Set(remote, self, peer.Process{PID: os.Getpid(), Exe: exe,
+		Cmdline: []string{exe, "--profile", benchProfileName, "--region", "eu-west-1", "s3", "ls", "s3://a-bucket/with/a/prefix"}})
+	path := filepath.Join(b.TempDir(), "audit.jsonl")
+	log, err := audit.Open(audit.Options{Path: path})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { log.Close() })
+	d := newBenchDaemon(b, func(deps *Deps) { deps.Audit, deps.Peers, deps.Self = log, fake, self })
+	ln := &listener{addr: local.String(), main: true, d: d}
+	ln.policy.Store(&listenPolicy{})
+	cn := &conn{ln: ln, local: local, remote: remote}
+	b.Run("attributed", func(b *testing.B) {
+		benchPathsCtx(b, d.Handler(), context.WithValue(context.Background(), connKey{}, cn))
+		if err := log.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		// The last line only: reading them all would cost more than the
+		// requests did, in the same process.
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines := bytes.Split(bytes.TrimSpace(raw), []byte("\n"))
+		var last audit.Entry
+		if err := json.Unmarshal(lines[len(lines)-1], &last); err != nil {
+			b.Fatal(err)
+		}
+		if last.Status != http.StatusOK || last.UID != self || last.PID != os.Getpid() || last.Remote != remote.String() {
+			b.Fatalf("last audit line %+v, want an answer to this process", last)
+		}
+	})
+	bare := newBenchDaemon(b, nil)
+	b.Run("unattributed", func(b *testing.B) {
+		benchPaths(b, bare.Handler())
+	})
+}
+
+// newBenchDaemon runs a daemon (without listeners) until the benchmark
+// ends; mod, if not nil, changes its dependencies.
+func newBenchDaemon(b *testing.B, mod func(*Deps)) *Daemon {
 	b.Helper()
 	// Nothing in the environment may steer the SDK away from the profile.
 	for _, kv := range os.Environ() {
@@ -195,20 +262,31 @@ func newBenchDaemon(b *testing.B) *Daemon {
 		b.Fatal(err)
 	}
 	cfg.StateDir = filepath.Join(dir, "state")
+	// Run serves a listener; the benchmarks call the handler directly.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Listen = ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := New(ctx, cfg, Deps{
+	deps := Deps{
 		Registerer:         prometheus.NewRegistry(),
 		AWSConfigFiles:     []string{awsCfg},
 		AWSCredentialFiles: []string{awsCreds},
 		UserName:           "bench",
 		ClientToken:        []byte(benchToken),
-	})
+	}
+	if mod != nil {
+		mod(&deps)
+	}
+	d, err := New(ctx, cfg, deps)
 	if err != nil {
 		cancel()
+		ln.Close()
 		b.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = d.Run(ctx) })
+	wg.Go(func() { _ = d.Run(ctx, ln) })
 	b.Cleanup(func() { cancel(); wg.Wait() })
 	// Warm the cache: the first Current runs the credential_process.
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)

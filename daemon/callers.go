@@ -127,9 +127,10 @@ type conn struct {
 	ln            *listener
 	local, remote netip.AddrPort
 
-	once sync.Once
-	peer peer.Peer
-	err  error
+	once      sync.Once
+	peer      peer.Peer
+	err       error
+	remoteStr string // remote, formatted once for the audit lines
 
 	procOnce sync.Once
 	proc     peer.Process
@@ -153,6 +154,7 @@ func (d *Daemon) connContext(ctx context.Context, c net.Conn) context.Context {
 
 func (d *Daemon) lookup(cn *conn) {
 	cn.once.Do(func() {
+		cn.remoteStr = cn.remote.String()
 		cn.peer, cn.err = d.peers.Lookup(cn.local, cn.remote)
 		if cn.err != nil && !errors.Is(cn.err, peer.ErrNotFound) {
 			d.foldedWarn("cannot tell who opened a connection", "lookup|"+cn.ln.addr, "remote", cn.remote.String(), "error", cn.err)
@@ -310,7 +312,9 @@ func (d *Daemon) attribute(r *http.Request) imds.Attribution {
 	return imds.Attribution{Profile: pol.profile, Scope: pol.scope, Client: pol.client}
 }
 
-// recordAudit implements imds.Options.Audit.
+// recordAudit implements imds.Options.Audit. An answer on a connection
+// costs no allocation: what names the connection (user, process, remote
+// address) was found and formatted once, at its first request.
 func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
 	if d.auditLog == nil {
 		return
@@ -320,27 +324,30 @@ func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
 		e.Endpoint = audit.EndpointMetrics
 	}
 	cn, _ := r.Context().Value(connKey{}).(*conn)
-	key := "in-process"
-	var fill func(*audit.Entry)
 	if cn != nil {
 		d.lookup(cn)
-		e.Listener, e.Remote, e.UID = cn.ln.addr, cn.remote.String(), cn.peer.User
-		key = "uid:" + cn.peer.User
-		if cn.err != nil {
-			key = "addr:" + cn.remote.Addr().String() + "@" + cn.ln.addr
-		}
-		fill = func(e *audit.Entry) {
-			p, cmdline := d.process(cn)
-			e.PID, e.Exe, e.Cmdline = p.PID, p.Exe, cmdline
-		}
+		e.Listener, e.Remote, e.UID = cn.ln.addr, cn.remoteStr, cn.peer.User
 	}
 	var err error
 	if ev.Refused() {
 		e.Reason = ev.Message
+		key := "in-process"
+		var fill func(*audit.Entry)
+		if cn != nil {
+			key = "uid:" + cn.peer.User
+			if cn.err != nil {
+				key = "addr:" + cn.remote.Addr().String() + "@" + cn.ln.addr
+			}
+			fill = func(e *audit.Entry) {
+				p, cmdline := d.process(cn)
+				e.PID, e.Exe, e.Cmdline = p.PID, p.Exe, cmdline
+			}
+		}
 		err = d.auditLog.Refused(key+"|"+ev.Reason, e, fill)
 	} else {
-		if fill != nil {
-			fill(&e)
+		if cn != nil {
+			p, cmdline := d.process(cn)
+			e.PID, e.Exe, e.Cmdline = p.PID, p.Exe, cmdline
 		}
 		err = d.auditLog.Write(e)
 	}
