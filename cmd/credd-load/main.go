@@ -14,7 +14,9 @@
 // credd's. Both listen on 127.0.0.1:0. Then it drives each in turn with -c
 // keep-alive connections for -d, alternating the order over -rounds rounds
 // to cancel drift, and prints requests/s and latency percentiles for both
-// and the ratio credd/bare.
+// and the ratio credd/bare. With -baseline unattributed, the other target
+// is a second credd without the OS's attribution and the audit log, so the
+// ratio is what knowing who is asking costs.
 //
 // The clients speak HTTP/1.1 directly over TCP (like wrk): they fetch one
 // IMDSv2 token first and reuse it, as SDKs do, then send the IMDS
@@ -39,6 +41,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -54,6 +57,7 @@ import (
 	"github.com/credd/credd/audit"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/daemon"
+	"github.com/credd/credd/peer"
 )
 
 const profileName = "load"
@@ -69,6 +73,7 @@ type options struct {
 	rounds     int
 	minRatio   float64
 	cpuProfile string
+	baseline   string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -90,7 +95,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each measures both targets, in alternating order")
 	fs.Float64Var(&o.minRatio, "min-ratio", 0, "exit 1 if credd's requests/s divided by the bare handler's is below this")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (servers and clients) to this file")
+	fs.StringVar(&o.baseline, "baseline", "bare", "what credd is compared with: bare (a net/http handler writing the same answer) or unattributed (credd without the OS's attribution and the audit log)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if o.baseline != "bare" && o.baseline != "unattributed" {
+		fmt.Fprintln(stderr, "credd-load: -baseline must be bare or unattributed")
 		return 2
 	}
 	if o.conns < 1 || o.dur <= 0 || o.rounds < 1 || o.warmup < 0 {
@@ -128,7 +138,7 @@ func load(o options, out io.Writer) (bool, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	credd, token, closeCredd, err := startCredd(ctx)
+	credd, token, closeCredd, err := startCredd(ctx, true)
 	if err != nil {
 		return false, err
 	}
@@ -139,19 +149,33 @@ func load(o options, out io.Writer) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	bare, closeBare, err := startBare(body)
-	if err != nil {
-		return false, err
-	}
-	defer closeBare()
-
 	path := "/latest/meta-data/iam/security-credentials/" + profileName
-	mk := func(name, addr string) *target {
+	mk := func(name, addr, imdsToken string) *target {
 		req := "GET " + path + " HTTP/1.1\r\nHost: " + addr + "\r\nUser-Agent: credd-load\r\n" +
 			"X-Aws-Ec2-Metadata-Token: " + imdsToken + "\r\nAccept-Encoding: identity\r\n\r\n"
 		return &target{name: name, addr: addr, req: []byte(req)}
 	}
-	targets := []*target{mk("credd", credd), mk("bare", bare)}
+	var base *target
+	if o.baseline == "unattributed" {
+		addr, token, closeBase, err := startCredd(ctx, false)
+		if err != nil {
+			return false, err
+		}
+		defer closeBase()
+		tok, _, err := fetchOnce(addr, token)
+		if err != nil {
+			return false, err
+		}
+		base = mk("unattributed", addr, tok)
+	} else {
+		bare, closeBare, err := startBare(body)
+		if err != nil {
+			return false, err
+		}
+		defer closeBare()
+		base = mk("bare", bare, imdsToken)
+	}
+	targets := []*target{mk("credd", credd, imdsToken), base}
 	results := map[*target]*result{}
 	for _, t := range targets {
 		res, err := drive(t, o.conns, o.warmup)
@@ -217,7 +241,7 @@ func load(o options, out io.Writer) (bool, error) {
 	}
 	slices.Sort(per)
 	median := (per[(len(per)-1)/2] + per[len(per)/2]) / 2
-	fmt.Fprintf(out, "\nratio credd/bare (req/s): %.3f (median of per-round ratios %.3f)\n", ratio, median)
+	fmt.Fprintf(out, "\nratio credd/%s (req/s): %.3f (median of per-round ratios %.3f)\n", base.name, ratio, median)
 	if o.minRatio > 0 && ratio < o.minRatio {
 		fmt.Fprintf(out, "FAIL: ratio %.3f is below -min-ratio %.3f\n", ratio, o.minRatio)
 		return false, nil
@@ -242,7 +266,12 @@ func fmtDur(d time.Duration) string {
 
 // startCredd runs credd's daemon on 127.0.0.1:0 with one aws_profile whose
 // credentials come from a credential_process in a temporary AWS config.
-func startCredd(ctx context.Context) (addr string, clientToken []byte, stop func(), err error) {
+// Attributed, it runs as credd serve does: every connection attributed by
+// the OS's resolver, every answer a line of the audit log; else every
+// connection is the owner's at once, and nothing is audited (what is left
+// of attribution is the check of each request: a context value, two
+// atomic loads, a map lookup).
+func startCredd(ctx context.Context, attributed bool) (addr string, clientToken []byte, stop func(), err error) {
 	// Nothing in the environment may steer the SDK away from the profile
 	// (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...).
 	for _, kv := range os.Environ() {
@@ -291,31 +320,52 @@ func startCredd(ctx context.Context) (addr string, clientToken []byte, stop func
 		return fail(err)
 	}
 	reg := prometheus.NewRegistry()
-	// As credd serve: every connection attributed (the OS's resolver),
-	// every answer a line of the audit log.
-	auditLog, err := audit.Open(audit.Options{Path: filepath.Join(cfg.StateDir, "audit.jsonl")})
-	if err != nil {
-		ln.Close()
-		return fail(err)
-	}
-	d, err := daemon.New(ctx, cfg, daemon.Deps{
+	deps := daemon.Deps{
 		Registerer:         reg,
 		Gatherer:           reg,
 		AWSConfigFiles:     []string{awsCfg},
 		AWSCredentialFiles: []string{awsCreds},
 		UserName:           "credd-load",
 		ClientToken:        token,
-		Audit:              auditLog,
-	})
+	}
+	closeAudit := func() {}
+	if attributed {
+		auditLog, err := audit.Open(audit.Options{Path: filepath.Join(cfg.StateDir, "audit.jsonl")})
+		if err != nil {
+			ln.Close()
+			return fail(err)
+		}
+		deps.Audit, closeAudit = auditLog, func() { auditLog.Close() }
+	} else {
+		self, err := peer.Self()
+		if err != nil {
+			ln.Close()
+			return fail(err)
+		}
+		deps.Peers = ownerResolver{user: self}
+	}
+	d, err := daemon.New(ctx, cfg, deps)
 	if err != nil {
 		ln.Close()
-		auditLog.Close()
+		closeAudit()
 		return fail(err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = d.Run(rctx, ln) }()
-	return cfg.Listen, token, func() { cancel(); <-done; auditLog.Close(); cleanup() }, nil
+	return cfg.Listen, token, func() { cancel(); <-done; closeAudit(); cleanup() }, nil
+}
+
+// ownerResolver says at once that every connection is user's, and names
+// no process: the baseline without attribution.
+type ownerResolver struct{ user string }
+
+func (o ownerResolver) Lookup(_, _ netip.AddrPort) (peer.Peer, error) {
+	return peer.Peer{User: o.user}, nil
+}
+
+func (ownerResolver) Process(peer.Peer) (peer.Process, error) {
+	return peer.Process{}, peer.ErrNotFound
 }
 
 // fetchOnce gets an IMDSv2 token and the credentials document from credd
