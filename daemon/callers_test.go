@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/credd/credd/audit"
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/peer"
 )
@@ -58,6 +61,10 @@ func TestAllowUsers(t *testing.T) {
 			}
 			if code, _ := r.get(t, "/healthz", nil); code != 200 {
 				t.Errorf("/healthz: %d", code)
+			}
+			// The reason is in the daemon's log too.
+			if tc.code == 403 && !strings.Contains(r.logs.String(), tc.inBody) {
+				t.Errorf("the log lacks the reason %q:\n%s", tc.inBody, r.logs)
 			}
 		})
 	}
@@ -300,5 +307,140 @@ func TestControlChannelAllowUsers(t *testing.T) {
 				t.Errorf("audit line %+v, want the refusal of %s (pid %d, exe %s) on the control channel", e, me, os.Getpid(), exe)
 			}
 		})
+	}
+}
+
+// countingResolver is the OS's resolver, counting its calls.
+type countingResolver struct {
+	peer.Resolver
+	mu                 sync.Mutex
+	lookups, processes int
+}
+
+func (c *countingResolver) Lookup(local, remote netip.AddrPort) (peer.Peer, error) {
+	c.mu.Lock()
+	c.lookups++
+	c.mu.Unlock()
+	return c.Resolver.Lookup(local, remote)
+}
+
+func (c *countingResolver) Process(p peer.Peer) (peer.Process, error) {
+	c.mu.Lock()
+	c.processes++
+	c.mu.Unlock()
+	return c.Resolver.Process(p)
+}
+
+func (c *countingResolver) counts() (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lookups, c.processes
+}
+
+// TestOwnerLookedUpOncePerConnection: a keep-alive connection's owner is
+// looked up at its first request and its process at its first audited
+// answer, once each however many requests follow; a new connection is
+// looked up afresh.
+func TestOwnerLookedUpOncePerConnection(t *testing.T) {
+	sys, err := peer.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counting := &countingResolver{Resolver: sys}
+	log, err := audit.Open(audit.Options{Path: filepath.Join(t.TempDir(), "audit.jsonl")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	r := startWith(t, "profiles:\n  dev: {aws_profile: dev}\n", processProfile(t, "dev", "ASIADEV", "s", "t"),
+		func(d *Deps) { d.Peers, d.Audit = counting, log })
+	host := strings.TrimPrefix(r.url, "http://")
+	for conn := 1; conn <= 2; conn++ {
+		c, err := net.Dial("tcp", host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(c)
+		for i := range 3 {
+			fmt.Fprintf(c, "GET /v1/credentials/dev HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\n\r\n", host, auth["Authorization"])
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("connection %d request %d: %d", conn, i+1, resp.StatusCode)
+			}
+		}
+		c.Close()
+		if l, p := counting.counts(); l != conn || p != conn {
+			t.Errorf("after %d connections of 3 requests: %d lookups, %d process lookups; want %d each", conn, l, p, conn)
+		}
+	}
+}
+
+// TestExtraListenerHoldsLocalProcessesToAllowUsers: a local process that
+// connects to an extra listener (its source address let in by
+// allow_clients) is found, and held to allow_users like one on the
+// loopback listener; naming its user in allow_users lets it in.
+func TestExtraListenerHoldsLocalProcessesToAllowUsers(t *testing.T) {
+	me, err := peer.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, users string
+		code        int
+	}{
+		{"not in allow_users", "", 403},
+		{"in allow_users", "allow_users: [self, '" + me + "']\n", 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			extra := freePort(t, "127.0.0.2")
+			yaml := "session_store: memory\nprofiles:\n  dev: {aws_profile: dev}\n" + tc.users +
+				fmt.Sprintf("extra_listen:\n  - {address: %q, allow_clients: [127.0.0.0/8]}\n", extra)
+			r := startReloadable(t, yaml, processProfile(t, "dev", "ASIADEV", "s", "t"), func(d *Deps) { d.Self = "4242" })
+			r.reload(t) // opens the extra listener
+			req, _ := http.NewRequest(http.MethodPut, "http://"+extra+"/latest/api/token", nil)
+			req.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "60")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			_, _ = bufio.NewReader(resp.Body).WriteTo(&b)
+			resp.Body.Close()
+			if resp.StatusCode != tc.code || tc.code == 403 && !strings.Contains(b.String(), "user "+me+" may not use this credd") {
+				t.Errorf("token on the extra listener: %d %s, want %d", resp.StatusCode, b.String(), tc.code)
+			}
+		})
+	}
+}
+
+// TestClientTokenOthersMayWriteIsRefused: a client's token file that group
+// or others may write is not served (anyone could have chosen that
+// token): the error names the client, the file and the fix.
+func TestClientTokenOthersMayWriteIsRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits do not apply on Windows")
+	}
+	cfg, err := config.Parse(strings.NewReader("clients:\n  ci: {profiles: [dev]}\nprofiles:\n  dev: {aws_profile: dev}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path, _, err := ClientToken(dir, "ci", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs, err := loadClients(dir, cfg); err != nil || len(cs) != 1 {
+		t.Fatalf("a private token file: %+v, %v", cs, err)
+	}
+	if err := os.Chmod(path, 0o620); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := loadClients(dir, cfg)
+	if len(cs) != 0 || !errors.Is(err, ErrInsecureFile) || !strings.Contains(err.Error(), "clients.ci") || !strings.Contains(err.Error(), path) {
+		t.Errorf("a token file others may write: %+v, %v; want it refused, naming the client and the file", cs, err)
 	}
 }

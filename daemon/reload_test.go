@@ -54,7 +54,7 @@ type reloadable struct {
 	cfgPath, awsConfig, awsCreds string
 }
 
-func startReloadable(t *testing.T, yaml, awsConfig string) *reloadable {
+func startReloadable(t *testing.T, yaml, awsConfig string, mods ...func(*Deps)) *reloadable {
 	t.Helper()
 	dir := t.TempDir()
 	r := &reloadable{awsConfig: filepath.Join(dir, "aws", "config"), awsCreds: filepath.Join(dir, "aws", "credentials")}
@@ -112,6 +112,9 @@ func startReloadable(t *testing.T, yaml, awsConfig string) *reloadable {
 	reg := prometheus.NewRegistry()
 	deps.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	deps.Registerer, deps.Gatherer = reg, reg
+	for _, mod := range mods {
+		mod(&deps)
+	}
 	d, err := New(t.Context(), cfg, deps)
 	if err != nil {
 		t.Fatal(err)

@@ -92,6 +92,7 @@ func TestScopedClients(t *testing.T) {
 		o.Provider = staticProvider{"dev": devCreds, "ops": opsCreds}
 		o.Attribute = func(*http.Request) Attribution { return attr }
 		o.Audit = rec.add
+		o.Console = &fakeConsole{}
 	})
 	h.SetClients([]Client{{Name: "ci", Token: []byte(ciToken), Profiles: []string{"dev"}}})
 	get := func(path, tok string) (int, string) {
@@ -125,6 +126,26 @@ func TestScopedClients(t *testing.T) {
 			if len(ev) != 1 || ev[0].Status != tc.code || ev[0].Client != tc.client {
 				t.Errorf("audit %+v, want one event with status %d and client %q", ev, tc.code, tc.client)
 			}
+		})
+	}
+	// Console links: the client's profiles only; the owner's token, any
+	// (the fake console knows dev only: the owner's ops gets as far as
+	// the console, which says 404).
+	attr = Attribution{}
+	for _, tc := range []struct {
+		name, profile, tok string
+		code               int
+	}{
+		{"client, console of its profile", "dev", ciToken, 200},
+		{"client, console of another profile", "ops", ciToken, 403},
+		{"owner, console of any profile", "ops", clientToken, 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := do(h, "POST", "/v1/console/"+tc.profile, map[string]string{"Authorization": tc.tok})
+			if w.Code != tc.code || tc.code == 403 && !strings.Contains(w.Body.String(), `client \"ci\" may not take profile \"ops\"`) {
+				t.Errorf("%d %s, want %d", w.Code, w.Body, tc.code)
+			}
+			rec.take()
 		})
 	}
 	// IMDS on a listener scoped to ops lists ops and serves nothing else.
