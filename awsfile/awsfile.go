@@ -27,7 +27,6 @@ package awsfile
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 	"unicode"
@@ -169,7 +168,21 @@ type File struct {
 func Parse(data []byte, kind Kind) *File {
 	f := &File{Kind: kind, Lines: classify(splitLines(data))}
 	var cur *Section
+	// A value's continuation lines are joined once its section ends: one
+	// copy of the value, not one per line.
+	var parts []string
+	partsOf := -1 // the Option line parts belongs to
+	join := func() {
+		if partsOf >= 0 && cur != nil {
+			key := f.Lines[partsOf].Name
+			cur.values[key] += "\n" + strings.Join(parts, "\n")
+		}
+		parts, partsOf = parts[:0], -1
+	}
 	for i, l := range f.Lines {
+		if l.Kind != Continuation && l.Kind != Ignored {
+			join()
+		}
 		switch l.Kind {
 		case Header:
 			if cur != nil {
@@ -183,12 +196,14 @@ func Parse(data []byte, kind Kind) *File {
 				cur.set(l.Name, l.Value())
 			}
 		case Continuation:
-			if cur != nil {
-				key := f.Lines[l.Owner].Name
-				cur.values[key] += "\n" + strings.TrimFunc(l.Text, IsSpace)
+			if l.Owner != partsOf {
+				join()
+				partsOf = l.Owner
 			}
+			parts = append(parts, strings.TrimFunc(l.Text, IsSpace))
 		}
 	}
+	join()
 	if cur != nil {
 		cur.End = len(f.Lines)
 	}
@@ -288,12 +303,6 @@ func ReadFile(path string, kind Kind) (*File, error) {
 	f := Parse(data, kind)
 	f.Path = path
 	return f, nil
-}
-
-// read is where credd reads a shared AWS file: every reader goes through
-// it. Its errors name the path.
-func read(path string) ([]byte, error) {
-	return os.ReadFile(path)
 }
 
 // Paths are where the two files are.

@@ -1,6 +1,7 @@
 package awsfile
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -160,7 +161,10 @@ func TestRead(t *testing.T) {
 }
 
 // FuzzParse: any input parses, the lines give the input back, and every
-// profile and session found is one of the sections.
+// profile and session found is one of the sections; the content checks of
+// ReadFile refuse exactly the input with a NUL byte, too many lines or a
+// value continued too long, naming the file and the line. Seeds: the
+// golden inputs, and testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	for _, tc := range parseCases {
 		in, err := os.ReadFile(inputPath(tc.name, tc.kind))
@@ -184,6 +188,27 @@ func FuzzParse(f *testing.F) {
 		}
 		if b.String() != string(data) {
 			t.Fatalf("lines give %q, want %q", b.String(), data)
+		}
+		longest, run, owner := 0, 0, -1
+		for _, l := range p.Lines {
+			if l.Kind == Continuation {
+				if l.Owner != owner {
+					run, owner = 0, l.Owner
+				}
+				run++
+				longest = max(longest, run)
+			}
+		}
+		err := checkContent("/some/config", data)
+		refuse := bytes.IndexByte(data, 0) >= 0 || bytes.Count(data, []byte{'\n'}) >= MaxLines || longest > MaxContinuations
+		var re *RefusedError
+		switch {
+		case refuse && !errors.As(err, &re):
+			t.Fatalf("checkContent = %v, want a refusal (longest continuation %d)", err, longest)
+		case refuse && (re.Path != "/some/config" || !strings.HasPrefix(err.Error(), "/some/config: ")):
+			t.Fatalf("the refusal does not name the file: %v", err)
+		case !refuse && err != nil:
+			t.Fatalf("checkContent refuses a sane file: %v", err)
 		}
 		for _, n := range p.Profiles() {
 			if s := p.Profile(n); s == nil || s.Name != n || p.Lines[s.Line].Kind != Header {
