@@ -523,6 +523,9 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	if err == nil {
 		err = cfg.Validate()
 	}
+	if err == nil {
+		err = checkAWSFiles(cfg, d.deps)
+	}
 	if err != nil {
 		d.log.Error("reload refused: the configuration in force stays", "reason", reason, "error", err)
 		return fmt.Errorf("reload refused, the configuration in force stays: %w", err)

@@ -83,14 +83,20 @@ func digest(b []byte) string {
 // from this one reading. Keys digest content, secrets included, and are
 // never shown.
 func readShared(deps Deps) *source.SharedFiles {
-	cfg, creds := deps.AWSConfigFiles, deps.AWSCredentialFiles
+	return source.ReadSharedFiles(sharedPaths(deps))
+}
+
+// sharedPaths are the shared AWS config and credentials files of deps, or
+// the SDK's defaults.
+func sharedPaths(deps Deps) (cfg, creds []string) {
+	cfg, creds = deps.AWSConfigFiles, deps.AWSCredentialFiles
 	if len(cfg) == 0 {
 		cfg = awsconfig.DefaultSharedConfigFiles
 	}
 	if len(creds) == 0 {
 		creds = awsconfig.DefaultSharedCredentialsFiles
 	}
-	return source.ReadSharedFiles(cfg, creds)
+	return cfg, creds
 }
 
 // buildGeneration makes the generation for cfg, reusing prev's entries

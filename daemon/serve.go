@@ -51,6 +51,9 @@ func Serve(ctx context.Context, cfg config.Config, deps Deps, opts ServeOptions)
 			return fmt.Errorf("%w: %w", ErrRefused, err)
 		}
 	}
+	if err := checkAWSFiles(cfg, deps); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
+	}
 	// The state dir holds the token and the control socket: only its
 	// owner may enter it.
 	was, tightened, err := control.PrepareDir(cfg.StateDir)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/credd/credd/awsapi"
+	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/cred"
 )
 
@@ -73,7 +76,18 @@ func (p *AWSProfile) load(ctx context.Context) (aws.Config, error) {
 	if p.HTTPClient != nil {
 		opts = append(opts, awsconfig.WithHTTPClient(p.HTTPClient))
 	}
-	files := p.ConfigFiles
+	files, credFiles := p.sharedFiles()
+	// The SDK reads the files after this check; once it passed, no other
+	// user can change them (awsfile.Check).
+	check := credFiles
+	if p.View == nil || p.View.config == nil || len(p.ConfigFiles) != 1 {
+		check = append(slices.Clone(files), credFiles...)
+	}
+	for _, f := range check {
+		if err := awsfile.Check(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return aws.Config{}, fmt.Errorf("loading AWS profile %q: %w", p.Name, err)
+		}
+	}
 	if p.View != nil && p.View.config != nil && len(p.ConfigFiles) == 1 {
 		dir, err := os.MkdirTemp("", "credd-aws-")
 		if err != nil {
@@ -86,12 +100,7 @@ func (p *AWSProfile) load(ctx context.Context) (aws.Config, error) {
 		}
 		files = []string{view}
 	}
-	if len(files) > 0 {
-		opts = append(opts, awsconfig.WithSharedConfigFiles(files))
-	}
-	if len(p.CredentialFiles) > 0 {
-		opts = append(opts, awsconfig.WithSharedCredentialsFiles(p.CredentialFiles))
-	}
+	opts = append(opts, awsconfig.WithSharedConfigFiles(files), awsconfig.WithSharedCredentialsFiles(credFiles))
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err == nil {
 		cfg, err = ownProcess(ctx, cfg, opts, p.FetchTimeout)
@@ -120,6 +129,27 @@ func (p *AWSProfile) Region(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return cfg.Region, nil
+}
+
+// sharedFiles are the files the SDK reads for the profile: ConfigFiles
+// and CredentialFiles, else what AWS_CONFIG_FILE and
+// AWS_SHARED_CREDENTIALS_FILE name, else ~/.aws/config and
+// ~/.aws/credentials, as the SDK itself finds them.
+func (p *AWSProfile) sharedFiles() (config, credentials []string) {
+	config, credentials = p.ConfigFiles, p.CredentialFiles
+	if len(config) == 0 {
+		config = awsconfig.DefaultSharedConfigFiles
+		if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+			config = []string{f}
+		}
+	}
+	if len(credentials) == 0 {
+		credentials = awsconfig.DefaultSharedCredentialsFiles
+		if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+			credentials = []string{f}
+		}
+	}
+	return config, credentials
 }
 
 // Reset drops the loaded SDK configuration, so the next call re-reads the
