@@ -2,7 +2,8 @@
 // the daemon through its control socket, the listen port, environment
 // variables and a default AWS profile that make SDKs skip credd, the clock
 // against STS, the session store, whether the OS tells who is on the other
-// end of a connection, and the client token's permissions. Each
+// end of a connection, the shared AWS files credd would refuse, and the
+// client token's permissions. Each
 // check is a Finding: ok, or a problem with its fix.
 package doctor
 
@@ -93,6 +94,8 @@ func Diagnose(ctx context.Context, cfg config.Config, env Env) []Finding {
 		fs = append(fs, checkControlCaller(st.Caller))
 		fs = append(fs, checkListenerAdmits(ctx, cfg.Listen))
 	}
+	// 7. Shared AWS files credd would refuse to read.
+	fs = append(fs, checkAWSFiles(env)...)
 	for _, f := range []string{filepath.Join(cfg.StateDir, daemon.TokenFile)} {
 		if _, err := os.Stat(f); err == nil {
 			if err := daemon.CheckPrivate(f); err != nil {
@@ -368,6 +371,20 @@ func checkDefaultProfile(env Env) (Finding, bool) {
 		}
 	}
 	return Finding{}, false
+}
+
+// checkAWSFiles reports the shared AWS files credd refuses to read
+// (awsfile.Check): another user could change them, or they are no sane
+// text file.
+func checkAWSFiles(env Env) []Finding {
+	var fs []Finding
+	for _, f := range []string{env.AWSFiles.Config, env.AWSFiles.Credentials} {
+		var re *awsfile.RefusedError
+		if f != "" && errors.As(awsfile.Check(f), &re) {
+			fs = append(fs, Finding{What: re.Path + ": " + re.Reason, Fix: re.Fix})
+		}
+	}
+	return fs
 }
 
 // checkSkew compares the local clock with the Date header of STS.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -274,5 +275,26 @@ func TestCheckListenerAdmits(t *testing.T) {
 				t.Errorf("request %+v, want a token PUT of a second", got)
 			}
 		})
+	}
+}
+
+func TestCheckAWSFiles(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits")
+	}
+	dir := t.TempDir()
+	cfg, creds := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
+	os.WriteFile(cfg, []byte("[default]\n"), 0o600)
+	os.WriteFile(creds, []byte("[default]\n"), 0o600)
+	e := Env{Getenv: func(string) string { return "" }, AWSFiles: awsfile.Paths{Config: cfg, Credentials: creds}}
+	if fs := checkAWSFiles(e); len(fs) != 0 {
+		t.Errorf("private files: %+v", fs)
+	}
+	if err := os.Chmod(creds, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	fs := checkAWSFiles(e)
+	if len(fs) != 1 || fs[0].OK || fs[0].Warn || !strings.HasPrefix(fs[0].What, creds+": it is writable by group or others") || !strings.Contains(fs[0].Fix, "chmod go-w "+creds) {
+		t.Errorf("a 0666 credentials file: %+v", fs)
 	}
 }

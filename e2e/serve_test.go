@@ -658,14 +658,11 @@ func TestReloadRefusesAWritableConfig(t *testing.T) {
 	}
 }
 
-// TestZeroConfigServeFollowsTheAWSConfig: `credd serve` with no config
-// file serves the profiles of ~/.aws/config and follows edits of it: a
-// profile added is served, one removed is 404, with no reload command.
-func TestZeroConfigServeFollowsTheAWSConfig(t *testing.T) {
-	dev, devSec := newProcessProfile(t, "dev")
-	_, opsSec := newProcessProfile(t, "ops")
-	extra, extraSec := newProcessProfile(t, "extra")
-	s := newServed(t, "", devSec+opsSec)
+// startZeroConfig runs `credd serve` with no config file, serving the
+// profiles of the shared AWS config, until the test ends; it returns once
+// status lists profiles (names joined with commas).
+func (s *served) startZeroConfig(t *testing.T, profiles string) {
+	t.Helper()
 	if err := os.Remove(s.cfgPath); err != nil {
 		t.Fatal(err)
 	}
@@ -683,10 +680,21 @@ func TestZeroConfigServeFollowsTheAWSConfig(t *testing.T) {
 		s.exit <- cli.Run(ctx, []string{"--log-format", "json", "--log-level", "debug", "serve"}, io)
 	}()
 	t.Cleanup(func() { s.stop(t) })
-	s.waitStatus(t, "zero-config start", func(st control.Status) bool { return profileNames(st) == "dev,ops" })
+	s.waitStatus(t, "zero-config start", func(st control.Status) bool { return profileNames(st) == profiles })
 	if !strings.Contains(s.logs.String(), "no config file: serving the profiles of the shared AWS config") {
 		t.Fatalf("not in zero-config mode:\n%s", s.logs)
 	}
+}
+
+// TestZeroConfigServeFollowsTheAWSConfig: `credd serve` with no config
+// file serves the profiles of ~/.aws/config and follows edits of it: a
+// profile added is served, one removed is 404, with no reload command.
+func TestZeroConfigServeFollowsTheAWSConfig(t *testing.T) {
+	dev, devSec := newProcessProfile(t, "dev")
+	_, opsSec := newProcessProfile(t, "ops")
+	extra, extraSec := newProcessProfile(t, "extra")
+	s := newServed(t, "", devSec+opsSec)
+	s.startZeroConfig(t, "dev,ops")
 	token := s.token(t)
 	for _, p := range []string{"dev", "ops"} {
 		if code, err := s.getCreds(p, token); code != 200 {

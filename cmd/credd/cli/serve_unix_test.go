@@ -3,6 +3,9 @@
 package cli
 
 import (
+	"bytes"
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +37,11 @@ func TestServeMakesTheStateDirPrivate(t *testing.T) {
 				t.Skip("needs root to give the dir to another user")
 			}
 			f := newFixture(t, "")
+			// Under umask 0 the home t.TempDir made is 0777: credd would
+			// refuse ~/.aws/config there (anyone could create it).
+			if err := os.Chmod(f.dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			f.stateDir = filepath.Join(shortStateDir(t), "s")
 			if err := os.Mkdir(f.stateDir, tc.mode); err != nil {
 				t.Fatal(err)
@@ -173,5 +181,90 @@ func TestServeRemovesWhatAKilledCreddLeft(t *testing.T) {
 	}
 	if !strings.Contains(errOut, ".tmp-token-4242") {
 		t.Errorf("the log does not say what was removed:\n%s", errOut)
+	}
+}
+
+// TestServeRefusesAWSFilesOthersCanChange: a shared AWS file that another
+// user could change (adding a credential_process credd would run) stops
+// `credd serve` (exit 2), naming the file and the fix, when credd serves
+// profiles from it: those of an aws_profile source, or every profile in
+// zero-config mode. A config without aws_profile sources does not read
+// them, and starts.
+func TestServeRefusesAWSFilesOthersCanChange(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		root     bool
+		zero     bool   // no credd config: serve ~/.aws/config
+		profiles string // credd's profiles, without zero
+		file     string // config or credentials, under ~/.aws
+		setup    func(t *testing.T, path string)
+		want     []string // "" for a start
+	}{
+		{"config others may write", false, false, "  dev: {aws_profile: dev}\n", "config",
+			func(t *testing.T, p string) { chmod(t, p, 0o666) }, []string{"is writable by group or others (mode 0666)", "chmod go-w"}},
+		{"credentials of another user", true, false, "  dev: {aws_profile: dev}\n", "credentials",
+			func(t *testing.T, p string) { chown(t, p) }, []string{"belongs to user 65534 (nobody)"}},
+		{"zero-config, config others may write", false, true, "", "config",
+			func(t *testing.T, p string) { chmod(t, p, 0o620) }, []string{"(mode 0620)", "chmod go-w"}},
+		{"zero-config, ~/.aws others may write", false, true, "", "config",
+			func(t *testing.T, p string) { chmod(t, filepath.Dir(p), 0o777) }, []string{"the directory " + filepath.Join("HOME", ".aws") + " on the way to it is writable by group or others"}},
+		{"no aws_profile source", false, false, "  dev: {sso_session: corp, account_id: \"111122223333\", role_name: Developer}\nsso_sessions:\n  corp: {start_url: \"https://corp.awsapps.com/start\", region: eu-west-1}\n", "config",
+			func(t *testing.T, p string) { chmod(t, p, 0o666) }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.root && os.Geteuid() != 0 {
+				t.Skip("needs root to give a file to another user")
+			}
+			f := newFixture(t, "")
+			f.stateDir = filepath.Join(shortStateDir(t), "s")
+			aws := filepath.Join(f.dir, ".aws")
+			if err := os.Mkdir(aws, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"config", "credentials"} {
+				if err := os.WriteFile(filepath.Join(aws, n), []byte("[profile dev]\nregion = eu-west-1\n[dev]\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			args := []string{"serve"}
+			env := f.env
+			if tc.zero {
+				env["CREDD_STATE_DIR"], env["CREDD_LISTEN"], env["CREDD_SESSION_STORE"] = f.stateDir, "127.0.0.1:0", "memory"
+			} else {
+				yaml := "state_dir: " + f.stateDir + "\nlisten: 127.0.0.1:0\nsession_store: memory\nprofiles:\n" + tc.profiles
+				if err := os.WriteFile(f.cfgPath, []byte(yaml), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				args = []string{"--config", f.cfgPath, "serve"}
+			}
+			path := filepath.Join(aws, tc.file)
+			tc.setup(t, path)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // serve stops as soon as it started
+			var errb bytes.Buffer
+			code := Run(ctx, args, IO{In: strings.NewReader(""), Out: io.Discard, Err: &errb,
+				Getenv: func(k string) string { return env[k] }, Notify: func(string, string) {}})
+			if tc.want == nil {
+				if code != ExitOK {
+					t.Errorf("exit %d, want a start: %s", code, errb.String())
+				}
+				return
+			}
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d: %s", code, ExitUsage, errb.String())
+			}
+			for _, w := range append([]string{path + ": ", "credd reads no profile from it until then"}, tc.want...) {
+				if !strings.Contains(errb.String(), strings.ReplaceAll(w, "HOME", f.dir)) {
+					t.Errorf("stderr lacks %q:\n%s", w, errb.String())
+				}
+			}
+		})
+	}
+}
+
+func chmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
 	}
 }
