@@ -77,9 +77,19 @@ func runWrk(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// wrkTarget is one URL and the header wrk sends to it.
+// wrkTarget is one URL and the header wrk sends to it, and the process
+// serving it (whose CPU time per request is measured).
 type wrkTarget struct {
 	name, url, header string
+	pid               int
+}
+
+// wrkResult is one wrk run: requests per second, and the serving process's
+// CPU time per request (0 where the OS does not tell). On a machine shared
+// with other work, the CPU time per request is the steadier of the two.
+type wrkResult struct {
+	rps    float64
+	cpuReq time.Duration
 }
 
 func wrkCompare(ctx context.Context, o wrkOptions, stdout, stderr io.Writer) error {
@@ -134,42 +144,52 @@ func wrkCompare(ctx context.Context, o wrkOptions, stdout, stderr io.Writer) err
 	defer stopBare()
 
 	pairs := [][2]wrkTarget{{
-		{"credd imds", base + credsPath, imdsHeader},
-		{"bare", "http://" + bare + credsPath, imdsHeader},
+		{"credd imds", base + credsPath, imdsHeader, p.cmd.Process.Pid},
+		{"bare", "http://" + bare + credsPath, imdsHeader, os.Getpid()},
 	}}
 	if o.peer != "" {
-		peerURL, peerToken, stopPeer, err := startPeer(ctx, o.peer)
+		peerURL, peerToken, peerPID, stopPeer, err := startPeer(ctx, o.peer)
 		if err != nil {
 			return err
 		}
 		defer stopPeer()
 		pairs = append(pairs, [2]wrkTarget{
-			{"credd container", base + "/v1/credentials/" + h.names[0], containerHeader},
-			{"peer", peerURL + "/", "Authorization: " + peerToken},
+			{"credd container", base + "/v1/credentials/" + h.names[0], containerHeader, p.cmd.Process.Pid},
+			{"peer", peerURL + "/", "Authorization: " + peerToken, peerPID},
 		})
 	}
 	fmt.Fprintf(stdout, "credd-load wrk: %s; wrk -t%d -c%d -d%s, %d rounds, alternating\n\n", o.bin, o.threads, o.conns, o.dur, o.rounds)
 	for _, pair := range pairs {
-		var a, b, ratios []float64
+		var a, b, ratios, cpuA, cpuB, cpuRatios []float64
 		for round := range o.rounds {
 			order := []int{0, 1}
 			if round%2 == 1 {
 				order = []int{1, 0}
 			}
-			var got [2]float64
+			var got [2]wrkResult
 			for _, i := range order {
-				rps, err := runWrkOnce(ctx, o, pair[i])
+				r, err := runWrkOnce(ctx, o, pair[i])
 				if err != nil {
 					return err
 				}
-				got[i] = rps
+				got[i] = r
 			}
-			a, b = append(a, got[0]), append(b, got[1])
-			ratios = append(ratios, got[0]/got[1])
-			fmt.Fprintf(stderr, "%s vs %s, round %d: %.0f / %.0f = %.3f\n", pair[0].name, pair[1].name, round+1, got[0], got[1], got[0]/got[1])
+			a, b = append(a, got[0].rps), append(b, got[1].rps)
+			ratios = append(ratios, got[0].rps/got[1].rps)
+			cpu := ""
+			if got[0].cpuReq > 0 && got[1].cpuReq > 0 {
+				ca, cb := micros(got[0].cpuReq), micros(got[1].cpuReq)
+				cpuA, cpuB, cpuRatios = append(cpuA, ca), append(cpuB, cb), append(cpuRatios, cb/ca)
+				cpu = fmt.Sprintf("; CPU per request %.1f / %.1f µs", ca, cb)
+			}
+			fmt.Fprintf(stderr, "%s vs %s, round %d: %.0f / %.0f = %.3f%s\n", pair[0].name, pair[1].name, round+1, got[0].rps, got[1].rps, got[0].rps/got[1].rps, cpu)
 		}
 		fmt.Fprintf(stdout, "| %s req/s (median) | %s req/s (median) | ratio, median of rounds | ratios, min–max |\n|---:|---:|---:|---|\n", pair[0].name, pair[1].name)
 		fmt.Fprintf(stdout, "| %.0f | %.0f | **%.3f** | %.3f–%.3f |\n\n", medianF(a), medianF(b), medianF(ratios), slices.Min(ratios), slices.Max(ratios))
+		if len(cpuRatios) > 0 {
+			fmt.Fprintf(stdout, "| %s CPU µs/request (median) | %s CPU µs/request (median) | %s's CPU per request / %s's, median of rounds | min–max |\n|---:|---:|---:|---|\n", pair[0].name, pair[1].name, pair[1].name, pair[0].name)
+			fmt.Fprintf(stdout, "| %.1f | %.1f | **%.3f** | %.3f–%.3f |\n\n", medianF(cpuA), medianF(cpuB), medianF(cpuRatios), slices.Min(cpuRatios), slices.Max(cpuRatios))
+		}
 	}
 	return nil
 }
@@ -179,22 +199,48 @@ func medianF(xs []float64) float64 {
 	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }
 
-var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
-func runWrkOnce(ctx context.Context, o wrkOptions, t wrkTarget) (float64, error) {
+var (
+	wrkRPS      = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkRequests = regexp.MustCompile(`([0-9]+) requests in`)
+)
+
+func runWrkOnce(ctx context.Context, o wrkOptions, t wrkTarget) (wrkResult, error) {
 	cmd := exec.CommandContext(ctx, "wrk", "-t"+strconv.Itoa(o.threads), "-c"+strconv.Itoa(o.conns), "-d"+strconv.Itoa(int(o.dur.Seconds()))+"s", "-H", t.header, t.url)
+	c0, cerr := cpuTime(t.pid)
 	b, err := cmd.CombinedOutput()
+	c1, cerr1 := cpuTime(t.pid)
 	if err != nil {
-		return 0, fmt.Errorf("wrk %s: %w\n%s", t.name, err, b)
+		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", t.name, err, b)
 	}
 	if bytes.Contains(b, []byte("Non-2xx")) {
-		return 0, fmt.Errorf("wrk %s: responses other than 2xx:\n%s", t.name, b)
+		return wrkResult{}, fmt.Errorf("wrk %s: responses other than 2xx:\n%s", t.name, b)
 	}
-	m := wrkRPS.FindSubmatch(b)
-	if m == nil {
-		return 0, fmt.Errorf("wrk %s: no Requests/sec in\n%s", t.name, b)
+	rps, count, err := parseWrk(b)
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk %s: %w\n%s", t.name, err, b)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	r := wrkResult{rps: rps}
+	if cerr == nil && cerr1 == nil {
+		r.cpuReq = (c1 - c0) / time.Duration(count)
+	}
+	return r, nil
+}
+
+// parseWrk reads requests/s and the number of requests from wrk's report.
+func parseWrk(b []byte) (rps float64, requests int64, err error) {
+	m, n := wrkRPS.FindSubmatch(b), wrkRequests.FindSubmatch(b)
+	if m == nil || n == nil {
+		return 0, 0, errors.New("no Requests/sec or request count in its report")
+	}
+	if rps, err = strconv.ParseFloat(string(m[1]), 64); err != nil {
+		return 0, 0, err
+	}
+	if requests, err = strconv.ParseInt(string(n[1]), 10, 64); err != nil || requests == 0 {
+		return 0, 0, fmt.Errorf("request count %q: %v", n[1], err)
+	}
+	return rps, requests, nil
 }
 
 // httpDo sends one request with one "Name: value" header and returns the
@@ -222,10 +268,10 @@ func httpDo(hc *http.Client, method, url, header string) ([]byte, error) {
 }
 
 // startPeer runs the peer command with a fresh token and reads its URL.
-func startPeer(ctx context.Context, command string) (url, token string, stop func(), err error) {
+func startPeer(ctx context.Context, command string) (url, token string, pid int, stop func(), err error) {
 	var raw [16]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	token = hex.EncodeToString(raw[:])
 	argv := strings.Fields(command)
@@ -234,10 +280,10 @@ func startPeer(ctx context.Context, command string) (url, token string, stop fun
 	cmd.Stderr = os.Stderr
 	so, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	p := &proc{cmd: cmd, exited: make(chan struct{})}
 	lines := make(chan string, 1)
@@ -257,13 +303,13 @@ func startPeer(ctx context.Context, command string) (url, token string, stop fun
 	}
 	if !strings.HasPrefix(url, "http://127.0.0.1:") {
 		_ = p.stop()
-		return "", "", nil, fmt.Errorf("peer %q printed %q, not its http://127.0.0.1:PORT URL", command, url)
+		return "", "", 0, nil, fmt.Errorf("peer %q printed %q, not its http://127.0.0.1:PORT URL", command, url)
 	}
 	c, err := net.DialTimeout("tcp", strings.TrimPrefix(url, "http://"), 5*time.Second)
 	if err != nil {
 		_ = p.stop()
-		return "", "", nil, err
+		return "", "", 0, nil, err
 	}
 	c.Close()
-	return url, token, func() { _ = p.stop() }, nil
+	return url, token, cmd.Process.Pid, func() { _ = p.stop() }, nil
 }
