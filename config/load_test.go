@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -213,5 +214,16 @@ func TestBrief(t *testing.T) {
 				t.Errorf("Brief = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestUserName(t *testing.T) {
+	got := UserName(func(string) string { return "" })
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		if got != u.Username {
+			t.Errorf("UserName = %q, want the user database's %q", got, u.Username)
+		}
+	} else if got != "credd" {
+		t.Errorf("UserName = %q without a user database or variables, want credd", got)
 	}
 }

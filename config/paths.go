@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"os"
+	"os/user"
 	"path/filepath"
 )
 
@@ -26,4 +27,19 @@ func HomeDir(getenv func(string) string) (string, error) {
 func DefaultPath(getenv func(string) string) (string, error) {
 	dir, err := UserConfigDir(getenv)
 	return filepath.Join(dir, "credd", "config.yaml"), err
+}
+
+// UserName is the local user's name (the default role session name, and
+// the account a system service runs as): what the user database says,
+// else $USER, $USERNAME or $LOGNAME, else "credd".
+func UserName(getenv func(string) string) string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	for _, k := range []string{"USER", "USERNAME", "LOGNAME"} {
+		if v := getenv(k); v != "" {
+			return v
+		}
+	}
+	return "credd"
 }

@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -42,6 +43,26 @@ var formats = []string{"process", "env", "env-no-export", "powershell", "windows
 
 // Formats lists the formats Write knows.
 func Formats() []string { return append([]string(nil), formats...) }
+
+// Check refuses, before any credentials are fetched, a format Write does
+// not know, and a profile to write into the shared credentials file
+// (writeProfile; "" writes none) that is not in the ini format or that
+// the file cannot hold. Its errors are of kind cred.ErrInvalid and name
+// the flag of `credd export` to change.
+func Check(format, writeProfile string) error {
+	switch {
+	case writeProfile != "" && format != "ini":
+		return cred.Errorf(cred.ErrInvalid, "--write needs --format ini")
+	case !slices.Contains(formats, format):
+		return cred.Errorf(cred.ErrInvalid, "--format: %q is not one of %s", format, strings.Join(formats, ", "))
+	}
+	if writeProfile != "" {
+		if err := credfile.ValidateProfile(writeProfile); err != nil {
+			return cred.Errorf(cred.ErrInvalid, "--write: %w", err)
+		}
+	}
+	return nil
+}
 
 // Write prints c to w in format. profile names the section of the ini
 // format and is unused by the others.

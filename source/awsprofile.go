@@ -22,6 +22,19 @@ import (
 	"github.com/credd/credd/cred"
 )
 
+// ShadowingVars are the variables that make the AWS SDK ignore the
+// profile AWSProfile asks it to resolve (credentials in the environment
+// win over profiles), or point it back at credd itself: the daemon's
+// process must not have them.
+func ShadowingVars() []string {
+	return []string{
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+		"AWS_CREDENTIAL_EXPIRATION", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+	}
+}
+
 // AWSProfile resolves a profile of the shared AWS config files with the AWS
 // SDK itself: static keys, role_arn + source_profile chains,
 // credential_process, web_identity_token_file and sso_session (using the

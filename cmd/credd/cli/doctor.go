@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/credd/credd/config"
@@ -23,32 +21,7 @@ func (a *app) doctorCmd() *cobra.Command {
 			if err != nil {
 				return exitf(ExitFailure, "%w", err)
 			}
-			failed, code := 0, ExitFailure
-			for _, f := range doctor.Diagnose(cmd.Context(), l.Config, doctor.Env{Getenv: a.io.Getenv, AWSFiles: paths}) {
-				mark := "ok  "
-				switch {
-				case !f.OK && f.Warn:
-					mark = "warn"
-				case !f.OK:
-					mark = "FAIL"
-					if failed == 0 && f.NotRunning {
-						code = ExitNotRunning
-					}
-					failed++
-				}
-				fmt.Fprintf(a.io.Out, "[%s] %s\n", mark, f.What)
-				if f.Fix != "" {
-					fmt.Fprintf(a.io.Out, "       fix: %s\n", f.Fix)
-				}
-			}
-			switch {
-			case failed > 0 && code == ExitNotRunning:
-				// As every client command does when no daemon answers.
-				return exitf(code, "%d check(s) failed; credd is not running: start it with `credd serve` (or `credd service start`)", failed)
-			case failed > 0:
-				return exitf(code, "%d check(s) failed", failed)
-			}
-			return nil
+			return doctor.Write(a.io.Out, doctor.Diagnose(cmd.Context(), l.Config, doctor.Env{Getenv: a.io.Getenv, AWSFiles: paths}))
 		},
 	}
 }

@@ -1,9 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -35,27 +35,15 @@ atomically, keeping every other byte of the file. Credentials written there
 expire: prefer ` + "`credd env`" + ` or credential_process where tools allow.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if write != "" && format != "ini" {
-				return exitf(ExitUsage, "--write needs --format ini")
-			}
-			if !contains(export.Formats(), format) {
-				return exitf(ExitUsage, "--format: %q is not one of %s", format, strings.Join(export.Formats(), ", "))
-			}
-			if write != "" {
-				if err := credfile.ValidateProfile(write); err != nil {
-					return exitf(ExitUsage, "--write: %w", err)
-				}
+			if err := export.Check(format, write); err != nil {
+				return err
 			}
 			c, l, err := a.credentials(cmd.Context(), profile, control.ForExport)
 			if err != nil {
 				return err
 			}
-			name := profile
-			if name == "" {
-				name = l.Config.DefaultProfile
-			}
 			if write == "" {
-				return writeExport(a.io.Out, format, c, name)
+				return writeExport(a.io.Out, format, c, cmp.Or(profile, l.Config.DefaultProfile))
 			}
 			awsFiles, err := config.AWSFiles(a.io.Getenv)
 			if err != nil {
@@ -73,13 +61,4 @@ expire: prefer ` + "`credd env`" + ` or credential_process where tools allow.`,
 	c.Flags().StringVar(&format, "format", "process", "process, env, env-no-export, powershell, windows-cmd, fish, ini")
 	c.Flags().StringVar(&write, "write", "", "with --format ini: write into the shared credentials file as this profile")
 	return c
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

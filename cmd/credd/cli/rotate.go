@@ -3,13 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/rotate"
@@ -39,39 +35,14 @@ it signs with the new key from its next refresh.`,
 			if err != nil {
 				return err
 			}
-			p, ok := l.Config.Profiles[profile]
-			if !ok {
-				names := slices.Sorted(maps.Keys(l.Config.Profiles))
-				return exitf(ExitUsage, "no profile %q; configured profiles: %s", profile, strings.Join(names, ", "))
-			}
-			if p.Source() != config.SourceAWSProfile {
-				return exitf(ExitUsage, "profile %s uses %s: credd rotate rotates the IAM user keys that aws_profile profiles rest on", profile, p.Source())
-			}
 			awsFiles, err := config.AWSFiles(a.io.Getenv)
 			if err != nil {
 				return exitf(ExitFailure, "%w", err)
 			}
 			ctx := cmd.Context()
-			keys, err := rotate.Locate(ctx, p.AWSProfile, awsFiles.Config, awsFiles.Credentials)
+			r, keys, err := rotate.ForProfile(ctx, l.Config, profile, awsFiles, func(msg string) { fmt.Fprintf(a.io.Err, "credd: %s\n", msg) })
 			if err != nil {
-				return exitf(ExitUsage, "profile %s: %w", profile, err)
-			}
-			region := p.Region
-			if region == "" {
-				region = keys.Region
-			}
-			if region == "" {
-				region = l.Config.STS.Region
-			}
-			r := &rotate.Rotator{
-				Clients: rotate.SDKClients{
-					Region:      region,
-					IAMEndpoint: l.Config.IAM.Endpoint,
-					STSConfig:   awsapi.Config{Region: region, Endpoint: l.Config.STS.Endpoint},
-				},
-				Store:    keys.Store,
-				Where:    keys.Where(),
-				Progress: func(msg string) { fmt.Fprintf(a.io.Err, "credd: %s\n", msg) },
+				return err
 			}
 			res, err := r.Rotate(ctx, keys.Credentials)
 			if err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"os"
-	"os/user"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,17 +10,8 @@ import (
 
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/daemon"
+	"github.com/credd/credd/source"
 )
-
-// shadowingVars make the AWS SDK ignore the profile credd asks it to
-// resolve (environment credentials win over profiles), or point it back at
-// credd itself. serve drops them from its own environment.
-var shadowingVars = []string{
-	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-	"AWS_CREDENTIAL_EXPIRATION", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
-	"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-}
 
 func (a *app) serveCmd() *cobra.Command {
 	return &cobra.Command{
@@ -46,7 +36,7 @@ func (a *app) serveCmd() *cobra.Command {
 					log.Warn("AWS profiles with names credd cannot serve were skipped", "profiles", strings.Join(l.Skipped, ", "))
 				}
 			}
-			for _, v := range shadowingVars {
+			for _, v := range source.ShadowingVars() {
 				if a.io.Getenv(v) != "" && a.io.Unsetenv != nil {
 					log.Warn("ignoring a variable that would override the configured profiles", "variable", v)
 					_ = a.io.Unsetenv(v)
@@ -63,7 +53,7 @@ func (a *app) serveCmd() *cobra.Command {
 				Logger:     log,
 				Registerer: reg,
 				Gatherer:   reg,
-				UserName:   currentUser(a.io.Getenv),
+				UserName:   config.UserName(a.io.Getenv),
 				// The SDK would read AWS_CONFIG_FILE itself; cmd owns the
 				// environment, so it says where the files are.
 				AWSConfigFiles:     []string{awsFiles.Config},
@@ -101,17 +91,4 @@ func (a *app) serveCmd() *cobra.Command {
 			})
 		},
 	}
-}
-
-// currentUser is the local user name, the default role session name.
-func currentUser(getenv func(string) string) string {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
-	}
-	for _, k := range []string{"USER", "USERNAME", "LOGNAME"} {
-		if v := getenv(k); v != "" {
-			return v
-		}
-	}
-	return "credd"
 }

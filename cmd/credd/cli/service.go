@@ -139,7 +139,7 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 		return nil, err
 	}
 	sh := install.Shell{OS: runtime.GOOS, Binary: sf.binary, CheckBinary: cmd.Name() == "install", Config: l, RunAs: sf.runAs,
-		UserName: currentUser(a.io.Getenv), UID: os.Getuid(), Getenv: a.io.Getenv, Environ: a.io.Environ()}
+		UserName: config.UserName(a.io.Getenv), UID: os.Getuid(), Getenv: a.io.Getenv, Environ: a.io.Environ()}
 	if sf.system {
 		sh.Scope = install.System
 	}
