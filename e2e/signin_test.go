@@ -145,6 +145,29 @@ func TestSignInLoginServesClients(t *testing.T) {
 		t.Errorf("renewals = %d, want 0: credd's credentials were fresh", n)
 	}
 
+	// The JavaScript SDK v3: through IMDS, and its own login_session
+	// provider on credd's cache (fresh: it renews nothing).
+	t.Run("JavaScript SDK", func(t *testing.T) {
+		node, dir := requireJSSDK(t)
+		for _, tc := range []struct {
+			mode string
+			env  map[string]string
+		}{
+			{"imds", map[string]string{"AWS_EC2_METADATA_SERVICE_ENDPOINT": s.url + "/"}},
+			{"login", map[string]string{"AWS_PROFILE": "console", "AWS_CONFIG_FILE": cfgFile,
+				"AWS_LOGIN_CACHE_DIRECTORY": filepath.Join(s.dir, ".aws", "login", "cache")}},
+		} {
+			var got jsCreds
+			runClient(t, clientEnv(t, tc.env), dir, node, "creds.mjs", tc.mode).decodeOutput(t, &got)
+			if got.AccessKeyID != want.AccessKeyID || got.SecretAccessKey != want.SecretAccessKey || got.SessionToken != want.SessionToken {
+				t.Errorf("%s: key %s, want credd's %s", tc.mode, got.AccessKeyID, want.AccessKeyID)
+			}
+		}
+		if n := f.Calls("CreateOAuth2Token/refresh_token"); n != 0 {
+			t.Errorf("renewals = %d, want 0: credd's credentials were fresh", n)
+		}
+	})
+
 	// Cross-device: log out, then sign in with --remote, pasting codes.
 	if code, _, e := s.run(t, "logout"); code != 0 {
 		t.Fatalf("logout: %s", e)

@@ -7,12 +7,15 @@
 //                                                     AWS_CONTAINER_AUTHORIZATION_TOKEN only)
 //   node creds.mjs http       fromHttp               (the same, also _TOKEN_FILE)
 //   node creds.mjs chain      fromNodeProviderChain  (the default chain, as SDK clients use it)
+//   node creds.mjs login      fromLoginCredentials   (an `aws login` session: AWS_PROFILE's
+//                                                     login_session, AWS_LOGIN_CACHE_DIRECTORY)
 //
 // On failure it prints the error to stderr and exits 1.
 import {
   fromContainerMetadata,
   fromHttp,
   fromInstanceMetadata,
+  fromLoginCredentials,
   fromNodeProviderChain,
 } from "@aws-sdk/credential-providers";
 
@@ -21,6 +24,7 @@ const providers = {
   container: fromContainerMetadata,
   http: fromHttp,
   chain: fromNodeProviderChain,
+  login: fromLoginCredentials,
 };
 
 const mode = process.argv[2];
