@@ -190,10 +190,11 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		Store: deps.Sessions, Clock: deps.Clock, Logger: d.log, HTTP: d.http, Secret: deps.Secret,
 		HomeDir: deps.HomeDir, LoginCacheDir: deps.LoginCacheDir, Notifier: deps.Notifier, OnChange: d.sessionChanged, OnFlow: d.onFlow,
 	})
-	cfg = adoptLoginSessions(cfg, readShared(deps))
+	shared := readShared(deps)
+	cfg = adoptLoginSessions(cfg, shared)
 	d.configureOnDemand(cfg)
 	d.sessions.sync(ctx, cfg)
-	g := d.buildGeneration(ctx, cfg, nil)
+	g := d.buildGeneration(ctx, cfg, nil, shared)
 	d.gen.Store(g)
 	d.sessions.load(ctx)
 
@@ -530,7 +531,8 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 		d.log.Error("reload refused: the configuration in force stays", "reason", reason, "error", err)
 		return fmt.Errorf("reload refused, the configuration in force stays: %w", err)
 	}
-	cfg = adoptLoginSessions(cfg, readShared(d.deps))
+	shared := readShared(d.deps) // once: the login sessions and the generation
+	cfg = adoptLoginSessions(cfg, shared)
 	old := d.gen.Load()
 	restart := keepStartOnly(old.cfg, &cfg) // the values in force stay until a restart
 	users, uerr := resolveUsers(cfg.AllowUsers, d.self)
@@ -555,7 +557,7 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 	d.configureOnDemand(cfg)
 	d.sessions.sync(ctx, cfg)
 	d.sessions.start(d.sched)
-	g := d.buildGeneration(ctx, cfg, old)
+	g := d.buildGeneration(ctx, cfg, old, shared)
 	d.startEntries(g)
 	d.gen.Store(g)
 	d.handler.SetDefaultsFunc(g.defaultProfile, g.region)

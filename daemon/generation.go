@@ -100,14 +100,14 @@ func sharedPaths(deps Deps) (cfg, creds []string) {
 }
 
 // buildGeneration makes the generation for cfg, reusing prev's entries
-// whose spec key is unchanged. New entries are not started yet.
-func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *generation) *generation {
+// whose spec key is unchanged, with shared the shared AWS files as read
+// for it (readShared). New entries are not started yet.
+func (d *Daemon) buildGeneration(ctx context.Context, cfg config.Config, prev *generation, shared *source.SharedFiles) *generation {
 	g := &generation{cfg: cfg, entries: map[string]*entry{}, defaultProfile: DefaultProfile(cfg)}
 	for name := range cfg.Profiles {
 		g.names = append(g.names, name)
 	}
 	slices.SortFunc(g.names, compareNatural) // status lists p2 before p10
-	shared := readShared(d.deps)
 	views := map[string]*source.SharedView{} // by AWS profile name
 	view := func(profile string) *source.SharedView {
 		v, ok := views[profile]
