@@ -1,5 +1,30 @@
 // Package clock is the time source of credd. Code takes a Clock; a nil Clock
-// means real time, and tests pass a Fake they advance by hand.
+// means real time, and tests pass a Fake they advance by hand (Advance), or
+// put to sleep like a laptop (Suspend). It is the one way credd's tests
+// fake time: every deadline, expiry and renewal point credd computes comes
+// from a Clock, and WatchSleep, the one detector of the machine's sleep,
+// reads it too.
+//
+// Where tests still use testing/synctest, it is for what a Clock cannot
+// reach, and says so:
+//
+//   - synctest.Wait, to know that every goroutine is blocked before a
+//     Fake moves on (refresh, login, the Scheduler's tests); that fakes
+//     no time.
+//   - Third-party code that reads the time itself: go-oidc's ID token
+//     expiry check and x/oauth2's device-flow polling (login's OIDC tests),
+//     and the keyring probe's timeout (store).
+//   - The refresher's tests (refresh_test.go) run on real time inside a
+//     bubble, with a nil Clock, as a Refresher does in production; the
+//     Scheduler's and the sleep tests drive a Fake.
+//   - install.Supervise restarts a crashed daemon on real time; its test
+//     runs in a bubble.
+//
+// Production code calls time.Now directly only where the real time is
+// what is meant: elapsed time for metrics (imds request durations), file
+// modification times (stale temp files in store), the round trip of a
+// clock-skew check (doctor), polling an OS service (install), and the
+// CLI's rendering of the daemon's answers.
 package clock
 
 import (

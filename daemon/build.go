@@ -47,6 +47,7 @@ func (b *builder) awsProfile(name string) *source.AWSProfile {
 		HTTPClient:      b.deps.HTTPClient,
 		View:            b.view(p.AWSProfile),
 		FetchTimeout:    b.d.policy(b.cfg).FetchTimeout,
+		Clock:           b.deps.Clock,
 	}
 	b.awsProfiles[name] = ap
 	return ap

@@ -134,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{deps: deps, log: deps.Logger, http: deps.HTTPClient, reloads: make(chan reloadRequest),
-		started: time.Now(), loginReqs: make(chan loginRequest), onDemand: newOnDemand()}
+		started: clock.Or(deps.Clock).Now(), loginReqs: make(chan loginRequest), onDemand: newOnDemand()}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -370,8 +370,8 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 			wake(resumed)
 		})
 	})
-	summary := d.summaryTicker()
-	defer summary.Stop()
+	summary := d.clock.NewTimer(summaryEvery)
+	defer func() { summary.Stop() }()
 	flush := time.NewTicker(flushEvery)
 	defer flush.Stop()
 	errc := sv.errc
@@ -392,9 +392,10 @@ loop:
 			d.startOnDemand(rctx, &wg, s)
 		case <-changes:
 			_ = d.reload(rctx, &wg, "config file changed")
-		case now := <-summary.C:
+		case <-summary.C():
+			summary = d.clock.NewTimer(summaryEvery)
 			d.logSummary()
-			d.sessions.warnEnds(now)
+			d.sessions.warnEnds(d.clock.Now())
 		case <-flush.C:
 			d.flushLogs()
 		}

@@ -217,7 +217,8 @@ func (r *sessionRegistry) sync(ctx context.Context, cfg config.Config) {
 				r.log.Warn("the client secret's variable is empty or unset in credd's environment; sign-ins will fail", "provider", name, "client_secret_env", missing)
 			}
 		}
-		m := &login.OIDC{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, Scopes: p.Scopes, HTTPClient: r.deps.HTTP}
+		m := &login.OIDC{Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: secret, Scopes: p.Scopes, HTTPClient: r.deps.HTTP,
+			Clock: r.deps.Clock}
 		hint := "credd login --provider " + name
 		next[k] = &session{sess: r.newSession(ctx, k, m, hint), oidc: m, key: key, flow: p.Flow, hint: hint, noSecret: missing}
 	}

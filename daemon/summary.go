@@ -8,8 +8,6 @@ import (
 // summaryEvery is how often served requests are summarised in the log.
 const summaryEvery = time.Minute
 
-func (d *Daemon) summaryTicker() *time.Ticker { return time.NewTicker(summaryEvery) }
-
 // logSummary logs, per profile, the requests served since the last
 // summary, read from the request counter so the hot path pays nothing.
 func (d *Daemon) logSummary() {

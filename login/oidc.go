@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 	"golang.org/x/oauth2"
 )
@@ -22,6 +23,7 @@ type OIDC struct {
 	ClientSecret string // confidential clients only; from client_secret_env
 	Scopes       []string
 	HTTPClient   *http.Client
+	Clock        clock.Clock // nil: real time
 
 	mu       sync.Mutex
 	provider *oidc.Provider
@@ -113,7 +115,7 @@ func (o *OIDC) tokens(ctx context.Context, p *oidc.Provider, t *oauth2.Token, no
 	out := Tokens{AccessToken: t.AccessToken, IDToken: raw, RefreshToken: t.RefreshToken, Expiry: id.Expiry}
 	// Keycloak and others say when the refresh token (the session) ends.
 	if secs, ok := t.Extra("refresh_expires_in").(float64); ok && secs > 0 {
-		out.RefreshExpiry = time.Now().Add(time.Duration(secs) * time.Second)
+		out.RefreshExpiry = clock.Or(o.Clock).Now().Add(time.Duration(secs) * time.Second)
 	}
 	return out, nil
 }

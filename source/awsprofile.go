@@ -19,6 +19,7 @@ import (
 
 	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/awsfile"
+	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 )
 
@@ -60,6 +61,9 @@ type AWSProfile struct {
 	// FetchTimeout bounds a credential_process run (0: the SDK's minute);
 	// the process and everything it started are killed then (proc).
 	FetchTimeout time.Duration
+	// Clock times the credential_process's held credentials; nil: real
+	// time.
+	Clock clock.Clock
 
 	mu  sync.Mutex // guards cfg
 	cfg *aws.Config
@@ -116,7 +120,7 @@ func (p *AWSProfile) load(ctx context.Context) (aws.Config, error) {
 	opts = append(opts, awsconfig.WithSharedConfigFiles(files), awsconfig.WithSharedCredentialsFiles(credFiles))
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err == nil {
-		cfg, err = ownProcess(ctx, cfg, opts, p.FetchTimeout)
+		cfg, err = ownProcess(ctx, cfg, opts, p.FetchTimeout, p.Clock)
 	}
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading AWS profile %q: %w", p.Name, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credd/credd/clock"
 	"github.com/credd/credd/proc"
 )
 
@@ -41,13 +42,13 @@ func processProvider(line string, timeout time.Duration) *processcreds.Provider 
 // cfg's credentials, or, under role_arn hops, as the credentials of the
 // first hop's STS client, which needs a second load. Profiles without a
 // credential_process are returned as they are.
-func ownProcess(ctx context.Context, cfg aws.Config, opts []func(*awsconfig.LoadOptions) error, timeout time.Duration) (aws.Config, error) {
+func ownProcess(ctx context.Context, cfg aws.Config, opts []func(*awsconfig.LoadOptions) error, timeout time.Duration, clk clock.Clock) (aws.Config, error) {
 	line := processLine(cfg)
 	if line == "" {
 		return cfg, nil
 	}
 	if isProcess(cfg.Credentials) {
-		cfg.Credentials = &heldCredentials{provider: processProvider(line, timeout)}
+		cfg.Credentials = &heldCredentials{provider: processProvider(line, timeout), clock: clock.Or(clk)}
 		return cfg, nil
 	}
 	if !aws.IsCredentialsProvider(cfg.Credentials, (*stscreds.AssumeRoleProvider)(nil)) {
@@ -60,7 +61,7 @@ func ownProcess(ctx context.Context, cfg aws.Config, opts []func(*awsconfig.Load
 	if timeout > 2*proc.WaitDelay {
 		timeout -= proc.WaitDelay
 	}
-	own := &heldCredentials{provider: processProvider(line, timeout)}
+	own := &heldCredentials{provider: processProvider(line, timeout), clock: clock.Or(clk)}
 	swap := awsconfig.WithAssumeRoleCredentialOptions(func(o *stscreds.AssumeRoleOptions) {
 		c, ok := o.Client.(*sts.Client)
 		if !ok {
@@ -83,6 +84,7 @@ func ownProcess(ctx context.Context, cfg aws.Config, opts []func(*awsconfig.Load
 // helper being killed) instead of starting its own.
 type heldCredentials struct {
 	provider aws.CredentialsProvider
+	clock    clock.Clock
 
 	mu    sync.Mutex
 	creds aws.Credentials
@@ -101,7 +103,7 @@ const heldMargin = 5 * time.Minute
 func (h *heldCredentials) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.have && !(h.creds.CanExpire && time.Until(h.creds.Expires) < heldMargin) {
+	if h.have && !(h.creds.CanExpire && h.creds.Expires.Sub(h.clock.Now()) < heldMargin) {
 		return h.creds, nil
 	}
 	c, err := h.provider.Retrieve(ctx)
