@@ -84,10 +84,11 @@ func read(path string) ([]byte, error) {
 	if fi.Size() > MaxSize {
 		return nil, tooLarge(path, fi.Size())
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead)) // one allocation
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxSize+1)); err != nil {
 		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}
+	data := buf.Bytes()
 	if len(data) > MaxSize { // it grew while read
 		return nil, tooLarge(path, int64(len(data)))
 	}
@@ -128,6 +129,9 @@ func checkContent(path string, data []byte) error {
 	if n := bytes.Count(data, []byte{'\n'}); n >= MaxLines {
 		return &RefusedError{Path: path, Reason: fmt.Sprintf("has more than %d lines", MaxLines), Fix: "shorten it"}
 	}
+	if indented(data) <= MaxContinuations {
+		return nil // no value can be continued that far: spare classifying every line
+	}
 	lines := classify(splitLines(data))
 	run, owner := 0, -1
 	for i, l := range lines {
@@ -142,4 +146,22 @@ func checkContent(path string, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// indented counts the lines that may start with a space (as IsSpace has
+// it, so any byte of a multi-byte character too): the most continuation
+// lines a file can have.
+func indented(data []byte) int {
+	n := 0
+	for start := 0; start < len(data); {
+		if c := data[start]; c == ' ' || c == '\t' || c == '\v' || c == '\f' || c == '\r' || c >= 0x1c && c <= 0x1f || c >= 0x80 {
+			n++
+		}
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			break
+		}
+		start += i + 1
+	}
+	return n
 }

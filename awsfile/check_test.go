@@ -2,6 +2,7 @@ package awsfile
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -168,5 +169,24 @@ func TestLimitsKeepTheSDKAffordable(t *testing.T) {
 				t.Errorf("the SDK allocated %d MB for a file within credd's limits", alloc>>20)
 			}
 		})
+	}
+}
+
+// BenchmarkCheck5000 checks a credentials file of 5,000 profiles, as every
+// load of a profile's SDK configuration does.
+func BenchmarkCheck5000(b *testing.B) {
+	var creds strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&creds, "[k%d]\naws_access_key_id = AKIA%016d\naws_secret_access_key = secret%d\n", i, i, i)
+	}
+	path := filepath.Join(b.TempDir(), "credentials")
+	if err := os.WriteFile(path, []byte(creds.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Check(path); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
