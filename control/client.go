@@ -149,3 +149,30 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	return json.Unmarshal(data, out)
 }
+
+// AwaitStatus asks for the status every interval until the daemon answers
+// (a service just started) or ctx ends; then it returns the error of the
+// last attempt that ctx did not cut short (ErrNotRunning, say).
+func (c *Client) AwaitStatus(ctx context.Context, interval time.Duration) (Status, error) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	var last error
+	for {
+		st, err := c.Status(ctx)
+		switch {
+		case err == nil:
+			return st, nil
+		case ctx.Err() != nil && last != nil:
+			return st, last
+		case ctx.Err() != nil:
+			return st, err
+		}
+		last = err
+		t.Reset(interval)
+		select {
+		case <-ctx.Done():
+			return st, last
+		case <-t.C:
+		}
+	}
+}

@@ -318,3 +318,34 @@ func acceptAndClose(t *testing.T, dir string) net.Listener {
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	return ln
 }
+
+func TestAwaitStatus(t *testing.T) {
+	t.Run("a daemon that answers", func(t *testing.T) {
+		c := serve(t, &fakeBackend{})
+		if _, err := c.AwaitStatus(t.Context(), time.Hour); err != nil {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("none until the deadline: the last error", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		if _, err := NewClient(shortDir(t)).AwaitStatus(ctx, 20*time.Millisecond); !errors.Is(err, ErrNotRunning) {
+			t.Errorf("err = %v, want ErrNotRunning", err)
+		}
+	})
+	t.Run("one that starts while it waits", func(t *testing.T) {
+		dir := shortDir(t)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		c := NewClient(dir)
+		if _, err := c.Status(ctx); !errors.Is(err, ErrNotRunning) {
+			t.Fatalf("before: %v", err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := c.AwaitStatus(ctx, 10*time.Millisecond); done <- err }()
+		serveDir(t, dir, &fakeBackend{})
+		if err := <-done; err != nil {
+			t.Errorf("err = %v", err)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -46,7 +47,7 @@ func ClientEnv(cfg config.Config, profile, client string, checkProfile bool) (ex
 func scopedEnv(cfg config.Config, profile, client string) (export.Env, error) {
 	cl, ok := cfg.Clients[client]
 	if !ok {
-		return export.Env{}, cred.Errorf(cred.ErrInvalid, "no client %q in the config: add it under clients, e.g. clients: {%s: {profiles: [dev]}}", client, client)
+		return export.Env{}, unknownClient(client)
 	}
 	switch {
 	case profile != "" && !slices.Contains(cl.Profiles, profile):
@@ -70,4 +71,27 @@ func scopedEnv(cfg config.Config, profile, client string) (export.Env, error) {
 func endpointEnv(cfg config.Config, profile, tokenPath string, token []byte) export.Env {
 	name := cmp.Or(profile, cfg.DefaultProfile)
 	return export.ContainerEnv(cfg.Listen, profile, tokenPath, token, cfg.Profiles[name].Region)
+}
+
+// ScopedToken is client name's token, for `credd client token` and
+// `credd client revoke` (revoke: a new one). A running daemon of cfg's
+// state dir makes it and serves the new token at once; with none running
+// the file is written here, and the daemon reads it when it starts.
+func ScopedToken(ctx context.Context, cfg config.Config, name string, revoke bool) (control.ClientToken, error) {
+	tok, err := control.NewClient(cfg.StateDir).ClientToken(ctx, name, revoke)
+	if !errors.Is(err, control.ErrNotRunning) {
+		return tok, err
+	}
+	if _, ok := cfg.Clients[name]; !ok {
+		return tok, unknownClient(name)
+	}
+	path, t, err := ClientToken(cfg.StateDir, name, revoke)
+	if err != nil {
+		return tok, err
+	}
+	return control.ClientToken{Name: name, Path: path, Token: string(t)}, nil
+}
+
+func unknownClient(name string) error {
+	return cred.Errorf(cred.ErrInvalid, "no client %q in the config: add it under clients, e.g. clients: {%s: {profiles: [dev]}}", name, name)
 }

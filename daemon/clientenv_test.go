@@ -67,3 +67,24 @@ func TestClientEnv(t *testing.T) {
 		})
 	}
 }
+
+// TestScopedTokenWithoutADaemon: with no daemon running, the token file is
+// made here, kept until revoked, and only for a configured client.
+func TestScopedTokenWithoutADaemon(t *testing.T) {
+	cfg := config.Config{StateDir: t.TempDir(), Clients: map[string]config.Client{"ci": {Profiles: []string{"dev"}}}}
+	if _, err := ScopedToken(t.Context(), cfg, "nope", false); !errors.Is(err, cred.ErrInvalid) {
+		t.Errorf("an unknown client: %v, want invalid", err)
+	}
+	first, err := ScopedToken(t.Context(), cfg, "ci", false)
+	if err != nil || first.Path != ClientTokenPath(cfg.StateDir, "ci") || len(first.Token) < 32 {
+		t.Fatalf("token %+v, %v", first, err)
+	}
+	again, err := ScopedToken(t.Context(), cfg, "ci", false)
+	if err != nil || again.Token != first.Token {
+		t.Errorf("asked again: %q, %v; want the same token", again.Token, err)
+	}
+	revoked, err := ScopedToken(t.Context(), cfg, "ci", true)
+	if b, _ := os.ReadFile(first.Path); err != nil || revoked.Token == first.Token || string(b) != revoked.Token {
+		t.Errorf("revoked: %q (file %q), %v; want a new token in the file", revoked.Token, b, err)
+	}
+}

@@ -1,8 +1,6 @@
 package daemon
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,7 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
@@ -41,11 +38,9 @@ func ClientToken(stateDir, name string, revoke bool) (path string, token []byte,
 			return path, tok, err
 		}
 	}
-	var raw [32]byte
-	_, _ = rand.Read(raw[:])
-	tok := []byte(hex.EncodeToString(raw[:]))
-	if err := atomicfile.Write(path, tok, 0o600); err != nil {
-		return "", nil, fmt.Errorf("writing client token: %w", err)
+	tok, err := newToken(path)
+	if err != nil {
+		return "", nil, err
 	}
 	return path, tok, nil
 }

@@ -52,16 +52,23 @@ func EnsureToken(stateDir string) (path string, token []byte, err error) {
 		}
 		return path, []byte(tok), nil
 	case errors.Is(err, fs.ErrNotExist):
-		var raw [32]byte
-		_, _ = rand.Read(raw[:])
-		tok := []byte(hex.EncodeToString(raw[:]))
-		if err := atomicfile.Write(path, tok, 0o600); err != nil {
-			return "", nil, fmt.Errorf("writing client token: %w", err)
-		}
-		return path, tok, nil
+		tok, err := newToken(path)
+		return path, tok, err
 	default:
 		return "", nil, fmt.Errorf("reading client token: %w", err)
 	}
+}
+
+// newToken writes a new random token to path (0600, no trailing
+// newline: SDKs reject a token that ends in \n) and returns it.
+func newToken(path string) ([]byte, error) {
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	tok := []byte(hex.EncodeToString(raw[:]))
+	if err := atomicfile.Write(path, tok, 0o600); err != nil {
+		return nil, fmt.Errorf("writing client token: %w", err)
+	}
+	return tok, nil
 }
 
 // RemoveStaleTemps removes the temporary files that a credd killed while

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -46,24 +45,12 @@ the client's profiles; point a tool or a container at it with
 	return c
 }
 
-// clientToken asks the running daemon (which then serves the new token at
-// once); with none running it writes the file, which the daemon reads
-// when it starts.
+// clientToken is daemon.ScopedToken of the configured state dir.
 func (a *app) clientToken(cmd *cobra.Command, name string, revoke bool) (control.ClientToken, error) {
-	cl, l, err := a.client()
+	l, err := a.clientConfig(false)
 	if err != nil {
 		return control.ClientToken{}, err
 	}
-	tok, err := cl.ClientToken(cmd.Context(), name, revoke)
-	if !errors.Is(err, control.ErrNotRunning) {
-		return tok, clientErr(err)
-	}
-	if _, ok := l.Config.Clients[name]; !ok {
-		return tok, exitf(ExitUsage, "no client %q in the config: add it under clients, e.g. clients: {%s: {profiles: [dev]}}", name, name)
-	}
-	path, t, err := daemon.ClientToken(l.Config.StateDir, name, revoke)
-	if err != nil {
-		return tok, exitf(ExitFailure, "%v", err)
-	}
-	return control.ClientToken{Name: name, Path: path, Token: string(t)}, nil
+	tok, err := daemon.ScopedToken(cmd.Context(), l.Config, name, revoke)
+	return tok, clientErr(err)
 }

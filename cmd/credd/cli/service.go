@@ -123,10 +123,10 @@ type serviceSetup struct {
 	install.Plan
 	m      install.Manager
 	loaded config.Loaded
-	// daemon asks the daemon of the configured state dir for its status
-	// over its control socket: the daemon's own word, not any process that
-	// happens to answer on the listen port.
-	daemon func(ctx context.Context) (control.Status, error)
+	// daemon is the daemon of the configured state dir, asked over its
+	// control socket: the daemon's own word, not any process that happens
+	// to answer on the listen port.
+	daemon *control.Client
 	socket string
 }
 
@@ -148,7 +148,7 @@ func (a *app) serviceSetup(cmd *cobra.Command, sf *serviceFlags) (*serviceSetup,
 			sh.Flags = append(sh.Flags, [2]string{name, f.Value.String()})
 		}
 	}
-	s := &serviceSetup{loaded: l, socket: control.SocketPath(l.Config.StateDir), daemon: control.NewClient(l.Config.StateDir).Status}
+	s := &serviceSetup{loaded: l, socket: control.SocketPath(l.Config.StateDir), daemon: control.NewClient(l.Config.StateDir)}
 	if s.Plan, err = install.NewPlan(sh); err != nil {
 		return nil, err
 	}
@@ -197,18 +197,12 @@ func (a *app) serviceInstall(cmd *cobra.Command, sf *serviceFlags) error {
 func (a *app) awaitHealthy(ctx context.Context, s *serviceSetup) error {
 	ctx, cancel := context.WithTimeout(ctx, healthWait)
 	defer cancel()
-	for {
-		st, err := s.daemon(ctx)
-		if err == nil {
-			fmt.Fprintf(a.io.Out, "running: the daemon answers on %s: %s\n", s.socket, st.Summary(time.Now()))
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return exitf(ExitFailure, "the service started, but the daemon does not answer on %s (%w): see its logs: %s", s.socket, err, s.m.Logs())
-		case <-time.After(200 * time.Millisecond):
-		}
+	st, err := s.daemon.AwaitStatus(ctx, 200*time.Millisecond)
+	if err != nil {
+		return exitf(ExitFailure, "the service started, but the daemon does not answer on %s (%w): see its logs: %s", s.socket, err, s.m.Logs())
 	}
+	fmt.Fprintf(a.io.Out, "running: the daemon answers on %s: %s\n", s.socket, st.Summary(time.Now()))
+	return nil
 }
 
 func serviceError(err error) error {
@@ -293,7 +287,7 @@ func (a *app) serviceStatus(cmd *cobra.Command, sf *serviceFlags) error {
 	}
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	ds, derr := s.daemon(dctx)
+	ds, derr := s.daemon.Status(dctx)
 	outside := ""
 	if st.State == install.StateNotInstalled || st.State == install.StateStopped {
 		outside = ", but not from the service: a credd started outside it?"
