@@ -9,14 +9,13 @@
 // reach, and says so:
 //
 //   - synctest.Wait, to know that every goroutine is blocked before a
-//     Fake moves on (refresh, login, the Scheduler's tests); that fakes
-//     no time.
+//     Fake moves on (refresh, login, the Scheduler's tests; Fake.Next
+//     steps timer by timer); that fakes no time.
 //   - Third-party code that reads the time itself: go-oidc's ID token
 //     expiry check and x/oauth2's device-flow polling (login's OIDC tests),
 //     and the keyring probe's timeout (store).
-//   - The refresher's tests (refresh_test.go) run on real time inside a
-//     bubble, with a nil Clock, as a Refresher does in production; the
-//     Scheduler's and the sleep tests drive a Fake.
+//   - A caller's own context deadline (context.WithTimeout in a
+//     refresher test), which is the standard library's timer.
 //   - install.Supervise restarts a crashed daemon on real time; its test
 //     runs in a bubble.
 //
@@ -115,6 +114,20 @@ func (f *Fake) Suspend(d time.Duration) {
 	for _, t := range f.timers {
 		t.when = t.when.Add(d)
 	}
+}
+
+// Next is when the earliest pending timer fires; ok is false when none
+// is pending. Tests step from one to the next (as a machine's time
+// passes through them) rather than leaping over several at once.
+func (f *Fake) Next() (at time.Time, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.timers {
+		if !ok || t.when.Before(at) {
+			at, ok = t.when, true
+		}
+	}
+	return at, ok
 }
 
 func (f *Fake) NewTimer(d time.Duration) Timer {

@@ -83,3 +83,23 @@ func TestWatchSleep(t *testing.T) {
 		}
 	})
 }
+
+func TestFakeNext(t *testing.T) {
+	f := clock.NewFake(t0)
+	if _, ok := f.Next(); ok {
+		t.Fatal("Next with no timer pending")
+	}
+	a := f.NewTimer(time.Hour)
+	f.NewTimer(time.Minute)
+	if at, ok := f.Next(); !ok || !at.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("Next = %v, %v; want the minute timer", at, ok)
+	}
+	f.Advance(time.Minute)
+	if at, ok := f.Next(); !ok || !at.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("after the minute: Next = %v, %v; want the hour timer", at, ok)
+	}
+	a.Stop()
+	if _, ok := f.Next(); ok {
+		t.Fatal("Next after every timer fired or stopped")
+	}
+}

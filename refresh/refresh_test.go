@@ -9,18 +9,21 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
 )
 
-// fakeSource counts calls and answers with fn(call number, now).
+// fakeSource counts calls and answers with fn(call number, now), now
+// read from the refresher's clock (run sets it).
 type fakeSource struct {
 	calls atomic.Int32
 	fn    func(n int, now time.Time) (cred.Credentials, error)
+	clk   clock.Clock
 }
 
 func (f *fakeSource) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	n := int(f.calls.Add(1))
-	return f.fn(n, time.Now())
+	return f.fn(n, f.clk.Now())
 }
 
 // lasting returns credentials that expire d after now.
@@ -32,27 +35,46 @@ func lasting(d time.Duration) func(int, time.Time) (cred.Credentials, error) {
 
 var errUpstream = errors.New("upstream is down")
 
-// run starts a refresher loop inside the synctest bubble and stops it at
-// the end of the test.
-func run(t *testing.T, src Source, mod func(*Policy)) *Refresher {
+// run starts a refresher on a fake clock inside the synctest bubble
+// (synctest.Wait tells when its goroutines are idle) and stops it at the
+// end of the test.
+func run(t *testing.T, src *fakeSource, mod func(*Policy)) (*Refresher, *clock.Fake) {
 	t.Helper()
 	p := DefaultPolicy()
 	if mod != nil {
 		mod(&p)
 	}
-	r := New("dev", src, Options{Policy: p, Jitter: func() float64 { return 0 }})
+	clk := clock.NewFake(t0)
+	src.clk = clk
+	r := New("dev", src, Options{Policy: p, Clock: clk, Jitter: func() float64 { return 0 }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = r.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return r
+	return r, clk
+}
+
+// sleep moves clk on by d as time passes: timer by timer, each firing at
+// its moment and the goroutines it wakes settling before the next.
+func sleep(clk *clock.Fake, d time.Duration) {
+	end := clk.Now().Add(d)
+	for {
+		synctest.Wait()
+		next, ok := clk.Next()
+		if !ok || next.After(end) {
+			clk.Advance(end.Sub(clk.Now()))
+			synctest.Wait()
+			return
+		}
+		clk.Advance(next.Sub(clk.Now()))
+	}
 }
 
 func TestLazyFirstFetchThenBackgroundRefresh(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := &fakeSource{fn: lasting(time.Hour)}
-		r := run(t, src, nil)
-		time.Sleep(10 * time.Minute)
+		r, clk := run(t, src, nil)
+		sleep(clk, 10*time.Minute)
 		synctest.Wait()
 		if n := src.calls.Load(); n != 0 {
 			t.Fatalf("fetched %d times before anyone asked, want 0", n)
@@ -64,16 +86,16 @@ func TestLazyFirstFetchThenBackgroundRefresh(t *testing.T) {
 		if err != nil || c.AccessKeyID != "AKID1" {
 			t.Fatalf("Current = %v, %v", c, err)
 		}
-		if st := r.Status(); st.State != StateFresh || !st.Expires.Equal(time.Now().Add(time.Hour)) {
+		if st := r.Status(); st.State != StateFresh || !st.Expires.Equal(clk.Now().Add(time.Hour)) {
 			t.Errorf("status = %+v, want fresh expiring in 1h", st)
 		}
 		// Refresh point: expiry - 20m = 40m from now (jitter 0).
-		time.Sleep(39 * time.Minute)
+		sleep(clk, 39*time.Minute)
 		synctest.Wait()
 		if n := src.calls.Load(); n != 1 {
 			t.Fatalf("refreshed early: %d calls at 39m", n)
 		}
-		time.Sleep(2 * time.Minute)
+		sleep(clk, 2*time.Minute)
 		synctest.Wait()
 		if n := src.calls.Load(); n != 2 {
 			t.Fatalf("%d calls at 41m, want 2 (background refresh at 40m)", n)
@@ -92,7 +114,7 @@ func TestConcurrentColdRequestsCollapseIntoOneFetch(t *testing.T) {
 			<-release
 			return lasting(time.Hour)(n, now)
 		}}
-		r := run(t, src, nil)
+		r, _ := run(t, src, nil)
 		var wg sync.WaitGroup
 		var ok atomic.Int32
 		for range 1000 {
@@ -126,12 +148,12 @@ func TestFailureKeepsServingValidCredentialsAndBacksOff(t *testing.T) {
 			}
 			return lasting(time.Hour)(n, now)
 		}}
-		r := run(t, src, nil)
+		r, clk := run(t, src, nil)
 		if _, err := r.Current(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		failing.Store(true)
-		time.Sleep(40*time.Minute + time.Second) // refresh point passes, refresh fails
+		sleep(clk, 40*time.Minute+time.Second) // refresh point passes, refresh fails
 		synctest.Wait()
 		st := r.Status()
 		if st.State != StateStale || !errors.Is(st.LastError, errUpstream) {
@@ -143,7 +165,7 @@ func TestFailureKeepsServingValidCredentialsAndBacksOff(t *testing.T) {
 		}
 		// Retries back off exponentially: 1s, 2s, 4s, ... (jitter 0), capped.
 		calls := src.calls.Load()
-		time.Sleep(10 * time.Minute)
+		sleep(clk, 10*time.Minute)
 		synctest.Wait()
 		retries := src.calls.Load() - calls
 		if retries < 5 || retries > 15 {
@@ -151,7 +173,7 @@ func TestFailureKeepsServingValidCredentialsAndBacksOff(t *testing.T) {
 		}
 		// Recovery: the next retry succeeds and the state is fresh again.
 		failing.Store(false)
-		time.Sleep(5 * time.Minute)
+		sleep(clk, 5*time.Minute)
 		synctest.Wait()
 		if st := r.Status(); st.State != StateFresh || st.LastError != nil {
 			t.Errorf("after recovery status = %+v, want fresh", st)
@@ -168,16 +190,16 @@ func TestNeverServesCredentialsExpiringWithinAMinute(t *testing.T) {
 			}
 			return lasting(time.Hour)(n, now)
 		}}
-		r := run(t, src, nil)
+		r, clk := run(t, src, nil)
 		if _, err := r.Current(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		failing.Store(true)
-		time.Sleep(58*time.Minute + 30*time.Second)
+		sleep(clk, 58*time.Minute+30*time.Second)
 		if _, err := r.Current(t.Context()); err != nil {
 			t.Fatalf("90s before expiry: %v, want still served", err)
 		}
-		time.Sleep(time.Minute) // 30 s left
+		sleep(clk, time.Minute) // 30 s left
 		_, err := r.Current(t.Context())
 		if !errors.Is(err, cred.ErrNotAvailable) || !errors.Is(err, errUpstream) {
 			t.Fatalf("30s before expiry: err = %v, want cred.ErrNotAvailable wrapping the upstream error", err)
@@ -191,7 +213,7 @@ func TestNeverServesCredentialsExpiringWithinAMinute(t *testing.T) {
 func TestFailingColdProfileDoesNotHammerUpstream(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := &fakeSource{fn: func(int, time.Time) (cred.Credentials, error) { return cred.Credentials{}, errUpstream }}
-		r := run(t, src, nil)
+		r, clk := run(t, src, nil)
 		for range 50 {
 			if _, err := r.Current(t.Context()); !errors.Is(err, errUpstream) {
 				t.Fatalf("err = %v, want the upstream error", err)
@@ -200,7 +222,7 @@ func TestFailingColdProfileDoesNotHammerUpstream(t *testing.T) {
 		if n := src.calls.Load(); n != 1 {
 			t.Errorf("%d upstream calls for 50 requests inside the backoff, want 1", n)
 		}
-		time.Sleep(2 * time.Second) // first backoff (1s with jitter 0) is over
+		sleep(clk, 2*time.Second) // first backoff (1s with jitter 0) is over
 		if _, err := r.Current(t.Context()); !errors.Is(err, errUpstream) {
 			t.Fatalf("err = %v", err)
 		}
@@ -213,13 +235,13 @@ func TestFailingColdProfileDoesNotHammerUpstream(t *testing.T) {
 func TestIdleProfileStopsRefreshingUntilAskedAgain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := &fakeSource{fn: lasting(time.Hour)}
-		r := run(t, src, func(p *Policy) { p.IdleAfter = 90 * time.Minute })
+		r, clk := run(t, src, func(p *Policy) { p.IdleAfter = 90 * time.Minute })
 		if _, err := r.Current(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		// Refreshes at 40m and 80m (nobody asked, but not idle yet), then the
 		// profile is idle (90m) and the 120m refresh does not happen.
-		time.Sleep(5 * time.Hour)
+		sleep(clk, 5*time.Hour)
 		synctest.Wait()
 		if n := src.calls.Load(); n != 3 {
 			t.Fatalf("%d fetches over 5 idle hours, want 3 (first + 2 before going idle)", n)
@@ -231,7 +253,7 @@ func TestIdleProfileStopsRefreshingUntilAskedAgain(t *testing.T) {
 		if _, err := r.Current(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(41 * time.Minute)
+		sleep(clk, 41*time.Minute)
 		synctest.Wait()
 		if n := src.calls.Load(); n != 5 {
 			t.Errorf("%d fetches, want 5 (wake-up fetch + background refresh)", n)
@@ -242,12 +264,12 @@ func TestIdleProfileStopsRefreshingUntilAskedAgain(t *testing.T) {
 func TestValidButIdleCredentialsWakeTheLoop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := &fakeSource{fn: lasting(12 * time.Hour)}
-		r := run(t, src, func(p *Policy) { p.IdleAfter = time.Hour })
+		r, clk := run(t, src, func(p *Policy) { p.IdleAfter = time.Hour })
 		if _, err := r.Current(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		// The refresh point (11h40m) passes while idle: no fetch, dormant.
-		time.Sleep(11*time.Hour + 50*time.Minute)
+		sleep(clk, 11*time.Hour+50*time.Minute)
 		synctest.Wait()
 		if n := src.calls.Load(); n != 1 {
 			t.Fatalf("%d fetches while idle, want 1", n)
@@ -285,7 +307,7 @@ func TestLoginRequiredState(t *testing.T) {
 				src := &fakeSource{fn: func(int, time.Time) (cred.Credentials, error) {
 					return cred.Credentials{}, errors.Join(tc.kind, errors.New("run `credd login`"))
 				}}
-				r := run(t, src, nil)
+				r, _ := run(t, src, nil)
 				_, err := r.Current(t.Context())
 				if !errors.Is(err, cred.ErrLoginRequired) {
 					t.Fatalf("err = %v", err)
@@ -305,7 +327,7 @@ func TestCurrentHonoursCallerContext(t *testing.T) {
 			<-release
 			return lasting(time.Hour)(n, now)
 		}}
-		r := run(t, src, nil)
+		r, _ := run(t, src, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, err := r.Current(ctx)
@@ -327,7 +349,7 @@ func TestCurrentHonoursCallerContext(t *testing.T) {
 func TestUpstreamReturningNearlyExpiredCredentialsIsAnError(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := &fakeSource{fn: lasting(30 * time.Second)}
-		r := run(t, src, nil)
+		r, _ := run(t, src, nil)
 		if _, err := r.Current(t.Context()); err == nil {
 			t.Fatal("served credentials with 30s left")
 		}
@@ -348,7 +370,7 @@ func TestDropStopsServingValidCredentials(t *testing.T) {
 			}
 			return lasting(time.Hour)(n, now)
 		}}
-		r := run(t, src, nil)
+		r, _ := run(t, src, nil)
 		if _, err := r.Current(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -386,7 +408,7 @@ func TestDropVoidsAFetchInFlight(t *testing.T) {
 			}
 			return cred.Credentials{}, ended
 		}}
-		r := run(t, src, nil)
+		r, _ := run(t, src, nil)
 		got := make(chan error, 1)
 		go func() { _, err := r.Current(t.Context()); got <- err }()
 		synctest.Wait() // the fetch is in flight
