@@ -145,6 +145,23 @@ func (l *Log) Write(e Entry) error {
 	return l.write(e, false)
 }
 
+// WriteConn is Write for an answer on connection c: c's fields in place
+// of e's UID, PID, Exe, Cmdline, Listener and Remote.
+func (l *Log) WriteConn(e Entry, c *Conn) error {
+	if e.Time.IsZero() {
+		e.Time = l.clock.Now()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > bufSize-1024 {
+		if err := l.flushBuf(); err != nil {
+			return err
+		}
+	}
+	l.buf = append(appendConn(l.buf, e, c), '\n')
+	return nil
+}
+
 // Refused records a refusal. Its key says what folds together (the peer
 // and the reason, never anything the peer chooses freely such as a path).
 // fill, if not nil, completes the entry (the process behind the peer) and

@@ -10,6 +10,24 @@ import (
 // (a test holds it to that), without reflection: one line per credentials
 // answer made encoding/json a third of what the audit log cost a request.
 func appendEntry(b []byte, e Entry) []byte {
+	b = appendHead(b, e)
+	b = appendPeer(b, e)
+	b = appendClient(b, e)
+	b = appendWhere(b, e)
+	return appendTail(b, e)
+}
+
+// appendConn is appendEntry with c in place of e's peer and where fields.
+func appendConn(b []byte, e Entry, c *Conn) []byte {
+	b = appendHead(b, e)
+	b = append(b, c.peer...)
+	b = appendClient(b, e)
+	b = append(b, c.where...)
+	return appendTail(b, e)
+}
+
+// appendHead appends the fields of the request: time to reason.
+func appendHead(b []byte, e Entry) []byte {
 	b = append(b, `{"time":"`...)
 	b = e.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","endpoint":`...)
@@ -20,32 +38,58 @@ func appendEntry(b []byte, e Entry) []byte {
 	}
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(e.Status), 10)
-	for _, f := range [...]struct{ key, val string }{
-		{`,"reason":`, e.Reason}, {`,"uid":`, e.UID},
-	} {
-		if f.val != "" {
-			b = append(b, f.key...)
-			b = appendString(b, f.val)
-		}
-	}
+	return appendField(b, `,"reason":`, e.Reason)
+}
+
+// appendPeer appends the fields naming the peer: uid, pid, exe, cmdline.
+func appendPeer(b []byte, e Entry) []byte {
+	b = appendField(b, `,"uid":`, e.UID)
 	if e.PID != 0 {
 		b = append(b, `,"pid":`...)
 		b = strconv.AppendInt(b, int64(e.PID), 10)
 	}
-	for _, f := range [...]struct{ key, val string }{
-		{`,"exe":`, e.Exe}, {`,"cmdline":`, e.Cmdline}, {`,"client":`, e.Client},
-		{`,"listener":`, e.Listener}, {`,"remote":`, e.Remote},
-	} {
-		if f.val != "" {
-			b = append(b, f.key...)
-			b = appendString(b, f.val)
-		}
-	}
+	b = appendField(b, `,"exe":`, e.Exe)
+	return appendField(b, `,"cmdline":`, e.Cmdline)
+}
+
+func appendClient(b []byte, e Entry) []byte { return appendField(b, `,"client":`, e.Client) }
+
+// appendWhere appends where the connection came: listener, remote.
+func appendWhere(b []byte, e Entry) []byte {
+	b = appendField(b, `,"listener":`, e.Listener)
+	return appendField(b, `,"remote":`, e.Remote)
+}
+
+func appendTail(b []byte, e Entry) []byte {
 	if e.Count != 0 {
 		b = append(b, `,"count":`...)
 		b = strconv.AppendInt(b, int64(e.Count), 10)
 	}
 	return append(b, '}')
+}
+
+// appendField appends key and val, unless val is empty (omitempty).
+func appendField(b []byte, key, val string) []byte {
+	if val == "" {
+		return b
+	}
+	return appendString(append(b, key...), val)
+}
+
+// Conn is what names one connection in its lines (uid, pid, exe, cmdline;
+// listener, remote), encoded once: the connection's answers then pay
+// only for their own fields (WriteConn).
+type Conn struct {
+	peer, where []byte
+}
+
+// NewConn encodes e's UID, PID, Exe, Cmdline (cut to MaxCmdline),
+// Listener and Remote; e's other fields are not used.
+func NewConn(e Entry) *Conn {
+	if len(e.Cmdline) > MaxCmdline {
+		e.Cmdline = e.Cmdline[:MaxCmdline]
+	}
+	return &Conn{peer: appendPeer(nil, e), where: appendWhere(nil, e)}
 }
 
 const hex = "0123456789abcdef"

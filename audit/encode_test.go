@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,50 @@ func TestAppendEntryIsEncodingJSON(t *testing.T) {
 			}
 			if got := appendEntry(nil, tc.e); string(got) != string(want) {
 				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+// TestConnIsAppendEntry: a line written with a connection's fields
+// encoded once (NewConn, WriteConn) is the line Write writes.
+func TestConnIsAppendEntry(t *testing.T) {
+	base := Entry{Time: time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC), Endpoint: EndpointIMDS, Profile: "dev", Status: 200, Client: "default"}
+	for _, tc := range []struct {
+		name string
+		conn Entry
+	}{
+		{"every field", Entry{UID: "1001", PID: 4242, Exe: "/usr/bin/aws", Cmdline: "aws s3 ls", Listener: "127.0.0.1:9955", Remote: "127.0.0.1:51234"}},
+		{"a container: no owner, no process", Entry{Listener: "10.88.0.1:9955", Remote: "10.88.0.5:40000"}},
+		{"hostile names", Entry{UID: "1001", Exe: "a\"b\\c\n\x00<>&\xff", Cmdline: "line\u2028sep"}},
+		{"a command line beyond the limit", Entry{UID: "1001", PID: 7, Cmdline: strings.Repeat("c", MaxCmdline+50)}},
+		{"nothing", Entry{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := t.TempDir() + "/audit.jsonl"
+			l, err := Open(Options{Path: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := base
+			e.UID, e.PID, e.Exe, e.Cmdline, e.Listener, e.Remote = tc.conn.UID, tc.conn.PID, tc.conn.Exe, tc.conn.Cmdline, tc.conn.Listener, tc.conn.Remote
+			if err := l.Write(e); err != nil {
+				t.Fatal(err)
+			}
+			// WriteConn ignores the entry's own connection fields.
+			if err := l.WriteConn(Entry{Time: base.Time, Endpoint: base.Endpoint, Profile: base.Profile, Status: base.Status, Client: base.Client, UID: "ignored", Exe: "ignored"}, NewConn(tc.conn)); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+			if len(lines) != 2 || lines[0] != lines[1] {
+				t.Errorf("Write and WriteConn differ:\n%s", raw)
 			}
 		})
 	}

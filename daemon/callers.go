@@ -23,6 +23,7 @@ import (
 // AuditLog records credentials answers and refusals (*audit.Log).
 type AuditLog interface {
 	Write(e audit.Entry) error
+	WriteConn(e audit.Entry, c *audit.Conn) error
 	Refused(key string, e audit.Entry, fill func(*audit.Entry)) error
 	Flush() error
 }
@@ -134,7 +135,8 @@ type conn struct {
 
 	procOnce sync.Once
 	proc     peer.Process
-	cmdline  string // proc's, redacted and cut, for the audit log
+	cmdline  string      // proc's, redacted and cut, for the audit log
+	audit    *audit.Conn // what names the connection in its audit lines, encoded once
 }
 
 type connKey struct{}
@@ -163,13 +165,16 @@ func (d *Daemon) lookup(cn *conn) {
 }
 
 // process looks cn's process up once, with its command line as the audit
-// log shows it.
+// log shows it, and encodes what names the connection in its audit lines.
+// cn's owner has been looked up.
 func (d *Daemon) process(cn *conn) (peer.Process, string) {
 	cn.procOnce.Do(func() {
 		if cn.err == nil {
 			cn.proc, _ = d.peers.Process(cn.peer)
 			cn.cmdline = d.auditCmdline(cn.proc.Cmdline)
 		}
+		cn.audit = audit.NewConn(audit.Entry{UID: cn.peer.User, PID: cn.proc.PID, Exe: cn.proc.Exe, Cmdline: cn.cmdline,
+			Listener: cn.ln.addr, Remote: cn.remoteStr})
 	})
 	return cn.proc, cn.cmdline
 }
@@ -313,8 +318,9 @@ func (d *Daemon) attribute(r *http.Request) imds.Attribution {
 }
 
 // recordAudit implements imds.Options.Audit. An answer on a connection
-// costs no allocation: what names the connection (user, process, remote
-// address) was found and formatted once, at its first request.
+// costs no allocation and little encoding: what names the connection
+// (user, process, listener, remote address) was found and encoded once,
+// at its first audited answer.
 func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
 	if d.auditLog == nil {
 		return
@@ -344,11 +350,10 @@ func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
 			}
 		}
 		err = d.auditLog.Refused(key+"|"+ev.Reason, e, fill)
+	} else if cn != nil {
+		d.process(cn)
+		err = d.auditLog.WriteConn(e, cn.audit)
 	} else {
-		if cn != nil {
-			p, cmdline := d.process(cn)
-			e.PID, e.Exe, e.Cmdline = p.PID, p.Exe, cmdline
-		}
 		err = d.auditLog.Write(e)
 	}
 	if err != nil {
