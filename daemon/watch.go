@@ -19,7 +19,7 @@ const configDebounce = 300 * time.Millisecond
 // (Deps.AWSConfigFiles, AWSCredentialFiles), which are the configuration
 // in zero-config mode and what aws_profile sources resolve in either mode.
 // It watches their directories, because editors replace files by renaming
-// a new one over them. The goroutine belongs to wg and ends with ctx. A
+// a new one over them, and follows a chmod too. The goroutine belongs to wg and ends with ctx. A
 // nil channel (never ready) is returned when there is nothing to watch,
 // or no Deps.LoadConfig to reload with.
 func (d *Daemon) watchConfig(ctx context.Context, wg *sync.WaitGroup) <-chan struct{} {
@@ -63,7 +63,10 @@ func (d *Daemon) watchConfig(ctx context.Context, wg *sync.WaitGroup) <-chan str
 		defer w.Close()
 		d.followEvents(ctx, w, "config watcher", configDebounce,
 			func(ev fsnotify.Event) bool {
-				return files[filepath.Clean(ev.Name)] && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove) != 0
+				// A chmod too: a file others may now write is refused at
+				// once (before they write), and one made private again
+				// is taken without another edit.
+				return files[filepath.Clean(ev.Name)] && ev.Op&(fsnotify.Write|fsnotify.Create|fsnotify.Rename|fsnotify.Remove|fsnotify.Chmod) != 0
 			},
 			func(changed []string) {
 				d.log.Info("configuration changed on disk", "files", changed)

@@ -18,11 +18,11 @@ import (
 // ~/.aws/config is world-writable (chmod 666), and another account (UID
 // 65534, a real process through setpriv) appends a profile whose
 // credential_process is its own script. credd used to hot-reload it and
-// run the script as the user at the next request. Now the watcher's
-// reload is refused, naming the file; `credd reload` says why (exit 2);
-// the profile is not served and the script never runs, while the
-// profiles in force keep being served. Once the user restored the file
-// and made it private, reloads work again.
+// run the script as the user at the next request. Now the watcher refuses
+// the chmod at once and the edit after it, naming the file; `credd
+// reload` says why (exit 2); the profile is not served and the script
+// never runs, while the profiles in force keep being served. Once the
+// user restored the file and made it private, the chmod is taken.
 func TestAnotherUserCannotAddAProfile(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("setpriv is Linux's")
@@ -55,6 +55,10 @@ func TestAnotherUserCannotAddAProfile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The chmod alone is refused at once, before anyone wrote.
+	s.waitStatus(t, "the refusal of the chmod", func(control.Status) bool {
+		return strings.Contains(s.logs.String(), `"msg":"reload refused: the configuration in force stays"`)
+	})
 
 	evil := "[profile evil]\ncredential_process = " + script + "\n"
 	out, err := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--", "sh", "-c", `printf '%s' "$1" >> "$2"`, "sh", evil, awsCfg).CombinedOutput()
@@ -64,8 +68,8 @@ func TestAnotherUserCannotAddAProfile(t *testing.T) {
 	if b, _ := os.ReadFile(awsCfg); !strings.Contains(string(b), "[profile evil]") {
 		t.Fatalf("the file does not hold the other user's profile:\n%s", b)
 	}
-	s.waitStatus(t, "the watcher's refusal", func(control.Status) bool {
-		return strings.Contains(s.logs.String(), `"msg":"reload refused: the configuration in force stays"`)
+	s.waitStatus(t, "the watcher's refusal of the edit", func(control.Status) bool {
+		return strings.Count(s.logs.String(), `"msg":"reload refused: the configuration in force stays"`) >= 2
 	})
 	if logs := s.logs.String(); !strings.Contains(logs, awsCfg+": it is writable by group or others (mode 0666)") {
 		t.Errorf("the refusal does not name the file and why:\n%s", logs)
@@ -87,11 +91,19 @@ func TestAnotherUserCannotAddAProfile(t *testing.T) {
 		t.Fatal("the other user's credential_process ran as this user")
 	}
 
-	// The user restores the file and makes it private.
+	// The user restores the file and makes it private: the chmod alone
+	// is taken, with no other edit or reload command.
 	writeFile(t, awsCfg, devSec)
+	s.waitStatus(t, "the refusal of the restored file, still 0666", func(control.Status) bool {
+		return strings.Count(s.logs.String(), `"msg":"reload refused: the configuration in force stays"`) >= 3
+	})
+	reloads := strings.Count(s.logs.String(), `"msg":"reloaded"`)
 	if err := os.Chmod(awsCfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	s.waitStatus(t, "the reload of the chmod", func(control.Status) bool {
+		return strings.Count(s.logs.String(), `"msg":"reloaded"`) > reloads
+	})
 	rerr.Reset()
 	if code := cli.Run(t.Context(), []string{"reload"}, s.io(&rout, &rerr)); code != 0 {
 		t.Errorf("credd reload of the restored file: exit %d: %s", code, rerr.String())
