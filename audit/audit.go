@@ -11,7 +11,7 @@
 // stops it (one leaked per log opened; natefinch/lumberjack#56, #205).
 // timberjack's Close stops that goroutine and waits for it, so a closed
 // Log leaves nothing running (TestCloseStopsEveryGoroutine). Refusals are folded
-// (see Fold): at most one line per peer and reason per minute, with a
+// (see fold.Window): at most one line per peer and reason per minute, with a
 // count, so that nothing refused can fill the disk or push the real
 // entries out of the rotation. Read reads the file and its rotated
 // predecessors back, for `credd audit`.
@@ -28,6 +28,7 @@ import (
 	"github.com/DeRuina/timberjack"
 
 	"github.com/credd/credd/clock"
+	"github.com/credd/credd/fold"
 )
 
 // Endpoints, as the log names them.
@@ -85,7 +86,7 @@ type Options struct {
 // Log is the audit log. It is safe for concurrent use.
 type Log struct {
 	clock clock.Clock
-	fold  *Fold[pending]
+	fold  *fold.Window[pending]
 
 	mu  sync.Mutex
 	w   *timberjack.Logger
@@ -129,7 +130,7 @@ func Open(o Options) (*Log, error) {
 	w := &timberjack.Logger{Filename: o.Path, MaxSize: o.MaxSizeMB, MaxBackups: o.MaxBackups, FileMode: 0o600}
 	return &Log{
 		clock: clock.Or(o.Clock),
-		fold:  NewFold[pending](o.Window, o.MaxPeers),
+		fold:  fold.New[pending](o.Window, o.MaxPeers),
 		w:     w,
 		buf:   make([]byte, 0, bufSize),
 	}, nil

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/credd/credd/audit"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/config"
+	"github.com/credd/credd/fold"
 )
 
 func TestListenerFiltersByCIDR(t *testing.T) {
@@ -31,7 +31,7 @@ func TestListenerFiltersByCIDR(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			d := &Daemon{log: slog.New(slog.DiscardHandler), clock: clock.Real{}, warnings: audit.NewFold[struct{}](time.Minute, 10)}
+			d := &Daemon{log: slog.New(slog.DiscardHandler), clock: clock.Real{}, warnings: fold.New[struct{}](time.Minute, 10)}
 			ln := &listener{Listener: raw, addr: raw.Addr().String(), d: d}
 			ln.policy.Store(pol)
 			defer ln.Close()

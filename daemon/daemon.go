@@ -20,10 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/credd/credd/audit"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/fold"
 	"github.com/credd/credd/imds"
 	"github.com/credd/credd/ondemand"
 	"github.com/credd/credd/peer"
@@ -108,7 +108,7 @@ type Daemon struct {
 	self      string
 	users     atomic.Pointer[users]
 	auditLog  AuditLog
-	warnings  *audit.Fold[struct{}]
+	warnings  *fold.Window[struct{}]
 	clientsMu sync.Mutex // serializes reading the client tokens and serving them
 	// serving is Run's: its server and listeners, for reloads.
 	serving *serving
@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	}
 	d.clock = clock.Or(deps.Clock)
 	d.sched = refresh.NewScheduler(deps.Clock, nil)
-	d.warnings = audit.NewFold[struct{}](time.Minute, 256)
+	d.warnings = fold.New[struct{}](time.Minute, 256)
 	d.auditLog = deps.Audit
 	d.peers, d.self = deps.Peers, deps.Self
 	if d.peers == nil {

@@ -21,9 +21,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/credd/credd/audit"
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/fold"
 )
 
 // Provider hands out a profile's current credentials.
@@ -90,7 +90,7 @@ type Handler struct {
 	clients atomic.Pointer[[]Client]
 	// refusals folds the refusals this handler logs: a looping client
 	// must not fill the daemon's log (see FlushLog).
-	refusals *audit.Fold[refusal]
+	refusals *fold.Window[refusal]
 }
 
 // refusal is a folded line of the daemon's log.
@@ -165,7 +165,7 @@ func New(o Options) *Handler {
 		clock:    clock.Or(o.Clock),
 		log:      o.Logger,
 		tokens:   newTokens(o.MaxTokens),
-		refusals: audit.NewFold[refusal](time.Minute, 1024),
+		refusals: fold.New[refusal](time.Minute, 1024),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)

@@ -1,11 +1,16 @@
-package audit
+// Package fold limits repeated log and audit lines: a Window writes the
+// first event of a key at once and folds the ones that follow into one
+// line with a count. It needs nothing but the standard library, so that
+// imds (and everything else that logs what it refuses) can use it without
+// the audit log's file rotation.
+package fold
 
 import (
 	"sync"
 	"time"
 )
 
-// Fold limits repeated events to one line per key and window: the first
+// Window limits repeated events to one line per key and window: the first
 // event of a key is written at once; the ones that follow within the
 // window are counted, and written as one line (the latest event, with the
 // count) when the window is over, by Due or by the key's next event. A
@@ -14,7 +19,7 @@ import (
 //
 // The keys are bounded: beyond max, events of new keys fold into one
 // overflow key, so varying what goes into a key cannot grow memory either.
-type Fold[T any] struct {
+type Window[T any] struct {
 	window time.Duration
 	max    int
 
@@ -22,7 +27,7 @@ type Fold[T any] struct {
 	slots map[string]*slot[T]
 }
 
-// OverflowKey is the key events fold into once a Fold holds max keys.
+// OverflowKey is the key events fold into once a Window holds max keys.
 const OverflowKey = "(more peers)"
 
 type slot[T any] struct {
@@ -39,15 +44,15 @@ type Folded[T any] struct {
 	Count int
 }
 
-// NewFold returns a Fold with the given window and bound on keys.
-func NewFold[T any](window time.Duration, max int) *Fold[T] {
-	return &Fold[T]{window: window, max: max, slots: map[string]*slot[T]{}}
+// New returns a Window of the given length and bound on keys.
+func New[T any](window time.Duration, max int) *Window[T] {
+	return &Window[T]{window: window, max: max, slots: map[string]*slot[T]{}}
 }
 
 // Add records an event at now. It reports whether to write a line for it
 // now, and how many events that line stands for (1, plus the events folded
 // since the key's last line when the window passed without a Due).
-func (f *Fold[T]) Add(key string, now time.Time, ev T) (write bool, count int) {
+func (f *Window[T]) Add(key string, now time.Time, ev T) (write bool, count int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.slots[key]
@@ -74,7 +79,7 @@ func (f *Fold[T]) Add(key string, now time.Time, ev T) (write bool, count int) {
 // Due returns the folded events of every key whose window is over at now,
 // and forgets keys that were quiet for a whole window. all: every folded
 // event, window over or not (at close).
-func (f *Fold[T]) Due(now time.Time, all bool) []Folded[T] {
+func (f *Window[T]) Due(now time.Time, all bool) []Folded[T] {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []Folded[T]
@@ -94,7 +99,7 @@ func (f *Fold[T]) Due(now time.Time, all bool) []Folded[T] {
 }
 
 // Len is the number of keys held.
-func (f *Fold[T]) Len() int {
+func (f *Window[T]) Len() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.slots)
