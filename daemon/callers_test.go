@@ -444,3 +444,50 @@ func TestClientTokenOthersMayWriteIsRefused(t *testing.T) {
 		t.Errorf("a token file others may write: %+v, %v; want it refused, naming the client and the file", cs, err)
 	}
 }
+
+// TestReloadAppliesClients: a change to clients takes effect at the next
+// reload: a client's profiles widen and narrow, a client removed from the
+// configuration has its token refused (its file kept, served again if the
+// client comes back), and a client added with a token on disk is served.
+// The owner token serves every profile throughout.
+func TestReloadAppliesClients(t *testing.T) {
+	const profiles = "profiles:\n  dev: {aws_profile: dev}\n  ops: {aws_profile: ops}\n"
+	r := startReloadable(t, profiles+"clients:\n  ci: {profiles: [dev]}\n",
+		processProfile(t, "dev", "ASIADEV", "s", "t")+processProfile(t, "ops", "ASIAOPS", "s", "t"))
+	ci, err := r.d.ClientToken("ci", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, tools, err := ClientToken(r.d.gen.Load().cfg.StateDir, "tools", false) // before the client exists
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, want map[string]map[string]int) {
+		t.Helper()
+		for tok, byProfile := range want {
+			for profile, code := range byProfile {
+				got, body := r.get(t, "/v1/credentials/"+profile, map[string]string{"Authorization": tok})
+				if got != code {
+					t.Errorf("%s: %s with %s's token: %d %s, want %d", when, profile, map[string]string{ci.Token: "ci", string(tools): "tools", auth["Authorization"]: "the owner"}[tok], got, body, code)
+				}
+				if code == 403 && !strings.Contains(body, "may not take profile "+`\"`+profile+`\"`) {
+					t.Errorf("%s: the 403 for %s does not name the profile: %s", when, profile, body)
+				}
+			}
+		}
+	}
+	owner := auth["Authorization"]
+	check("at start", map[string]map[string]int{ci.Token: {"dev": 200, "ops": 403}, string(tools): {"dev": 401}, owner: {"dev": 200, "ops": 200}})
+
+	writeAtomic(t, r.cfgPath, profiles+"clients:\n  ci: {profiles: [ops]}\n  tools: {profiles: [dev, ops]}\n")
+	r.reload(t)
+	check("ci moved to ops, tools added", map[string]map[string]int{ci.Token: {"dev": 403, "ops": 200}, string(tools): {"dev": 200, "ops": 200}, owner: {"dev": 200, "ops": 200}})
+
+	writeAtomic(t, r.cfgPath, profiles)
+	r.reload(t)
+	check("no clients", map[string]map[string]int{ci.Token: {"dev": 401, "ops": 401}, string(tools): {"dev": 401}, owner: {"dev": 200, "ops": 200}})
+
+	writeAtomic(t, r.cfgPath, profiles+"clients:\n  ci: {profiles: [dev]}\n")
+	r.reload(t)
+	check("ci back", map[string]map[string]int{ci.Token: {"dev": 200, "ops": 403}, string(tools): {"dev": 401}, owner: {"dev": 200}})
+}
