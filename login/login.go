@@ -7,6 +7,24 @@
 // per session and every waiter gets its result.
 //
 // Provider specifics live behind Method; this package knows none of them.
+//
+// A Session renews with the parts of package refresh, so that a fix to
+// timing is made once: refresh.RenewAt says when (RenewAhead before
+// expiry, half the lifetime for short-lived tokens), refresh.Backoff how
+// long after a failure, a refresh.Flight collapses concurrent renewals
+// into one call, and the daemon's one refresh.Scheduler owns the wake-ups.
+// It is not a refresh.Refresher over Tokens, because a session's life is
+// not a profile's:
+//   - it renews whether or not anyone asks (the AWS CLI's cache stays
+//     valid, and a refused refresh token is found and told at once); a
+//     Refresher goes dormant when its profile is idle.
+//   - a refusal is final: the session needs a sign-in and stops renewing,
+//     where a Refresher retries every failure and serves what it holds.
+//   - its tokens change from outside the loop (a sign-in flow, a logout,
+//     the store at start), so a renewal lands only on the version it began
+//     from; a Refresher's credentials come from its own fetches alone.
+//   - a renewal needs the tokens it replaces (the refresh token, kept when
+//     the provider sends none back), and every change is stored, in order.
 package login
 
 import (

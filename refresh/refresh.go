@@ -9,6 +9,8 @@
 // concurrent callers share, and the Scheduler, one loop that owns the
 // wake-ups of every Refresher and session (a timer heap: an idle profile
 // costs no goroutine) and re-times them all after the machine slept.
+// A session is not a Refresher over its tokens; package login's doc says
+// why.
 //
 // Reads are lock-free. Only a Refresher's step, which the Scheduler never
 // runs twice at once, calls the Source.
