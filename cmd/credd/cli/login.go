@@ -155,7 +155,7 @@ func (a *app) clearLine() {
 func (a *app) mfaLogin(ctx context.Context, cl *control.Client, profile, code string) (done bool, err error) {
 	if code != "" {
 		if err := mfa.CheckCode(code); err != nil {
-			return true, exitf(ExitUsage, "--mfa-code: %v", err)
+			return true, exitf(ExitUsage, "--mfa-code: %w", err)
 		}
 	}
 	res, err := cl.MFALogin(ctx, control.MFARequest{Profile: profile, Code: code})
@@ -203,11 +203,11 @@ func (a *app) askCode(serial string) (string, error) {
 	fmt.Fprintf(a.io.Out, "MFA code for %s: ", serial)
 	line, err := bufio.NewReader(io.LimitReader(a.io.In, 256)).ReadString('\n')
 	if err != nil && line == "" {
-		return "", exitf(ExitUsage, "no MFA code read (%v): type it, or pass --mfa-code", err)
+		return "", exitf(ExitUsage, "no MFA code read (%w): type it, or pass --mfa-code", err)
 	}
 	code := strings.TrimSpace(line)
 	if err := mfa.CheckCode(code); err != nil {
-		return "", exitf(ExitUsage, "%v: run `credd login` again with the code your device shows", err)
+		return "", exitf(ExitUsage, "%w: run `credd login` again with the code your device shows", err)
 	}
 	return code, nil
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/mfa"
 )
 
 const mfaSerial = "arn:aws:iam::111122223333:mfa/tester"
@@ -140,5 +143,32 @@ func TestLoginProfileWithADaemonWithoutMFA(t *testing.T) {
 	}
 	if reqs := b.requests(); len(reqs) != 1 || reqs[0].Profile != "app" {
 		t.Errorf("sign-ins %+v, want one for app", reqs)
+	}
+}
+
+// TestMFACodeErrorsKeepTheirCause: the CLI's errors about a code wrap what
+// refused it (%w), so that callers tell them apart by errors.Is, and the
+// exit code stays the one given.
+func TestMFACodeErrorsKeepTheirCause(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stdin io.Reader
+		want  []error
+	}{
+		{"a code that is not six digits", strings.NewReader("12345a\n"), []error{mfa.ErrBadCode, cred.ErrInvalid}},
+		{"no code read", strings.NewReader(""), []error{io.EOF}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &app{io: IO{In: tc.stdin, Out: io.Discard, Err: io.Discard}}
+			_, err := a.askCode(mfaSerial)
+			for _, w := range tc.want {
+				if !errors.Is(err, w) {
+					t.Errorf("askCode: %v, want an error that is %v", err, w)
+				}
+			}
+			if c := exitCode(err); c != ExitUsage {
+				t.Errorf("exit code %d, want %d", c, ExitUsage)
+			}
+		})
 	}
 }

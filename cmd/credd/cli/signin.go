@@ -75,7 +75,7 @@ func (a *app) remoteLogin(ctx context.Context, cl *control.Client, start control
 			case errors.Is(err, cred.ErrInvalid):
 				fmt.Fprintf(a.io.Out, "%v: paste it again.\n", err)
 			default:
-				return exitf(ExitFailure, "sign-in to %s failed: %v", start.Session, clientErr(err))
+				return exitf(ExitFailure, "sign-in to %s failed: %w", start.Session, clientErr(err))
 			}
 		}
 	}
