@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/credd/credd/atomicfile"
 
@@ -71,28 +72,50 @@ func newToken(path string) ([]byte, error) {
 	return tok, nil
 }
 
+// staleClientTemp is how old a temporary file in the clients directory
+// must be before RemoveStaleTemps takes it for a leftover: `credd client
+// token` writes a client's token without the state dir's lock when no
+// daemon runs, so a younger one may be a write in progress.
+const staleClientTemp = time.Minute
+
 // RemoveStaleTemps removes the temporary files that a credd killed while
-// it replaced its token left in the state dir (atomicfile's
-// .tmp-token-*), and returns their names. Only the daemon holding the
-// state dir's lock writes the token, so any such file is a leftover: call
-// it after Lock.
-func RemoveStaleTemps(stateDir string) ([]string, error) {
-	des, err := os.ReadDir(stateDir)
-	if err != nil {
-		return nil, err
-	}
+// it replaced a token left in the state dir (atomicfile's .tmp-token-*,
+// and clients/.tmp-NAME.token-* last changed before now minus a minute),
+// and returns their names relative to the state dir. Only the daemon
+// holding the state dir's lock writes the owner's token, so any such file
+// is a leftover: call it after Lock.
+func RemoveStaleTemps(stateDir string, now time.Time) ([]string, error) {
 	var removed []string
 	var errs []error
-	for _, de := range des {
-		if !strings.HasPrefix(de.Name(), atomicfile.TempPrefix+TokenFile+"-") || !de.Type().IsRegular() {
-			continue
+	remove := func(dir string, stale func(fs.DirEntry) bool) {
+		des, err := os.ReadDir(filepath.Join(stateDir, dir))
+		if err != nil {
+			if dir == "" || !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			return
 		}
-		if err := os.Remove(filepath.Join(stateDir, de.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-			continue
+		for _, de := range des {
+			if !strings.HasPrefix(de.Name(), atomicfile.TempPrefix) || !de.Type().IsRegular() || !stale(de) {
+				continue
+			}
+			if err := os.Remove(filepath.Join(stateDir, dir, de.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+				continue
+			}
+			removed = append(removed, filepath.Join(dir, de.Name()))
 		}
-		removed = append(removed, de.Name())
 	}
+	remove("", func(de fs.DirEntry) bool {
+		return strings.HasPrefix(de.Name(), atomicfile.TempPrefix+TokenFile+"-")
+	})
+	remove(ClientsDir, func(de fs.DirEntry) bool {
+		if !strings.Contains(de.Name(), ".token-") {
+			return false
+		}
+		fi, err := de.Info()
+		return err == nil && fi.ModTime().Before(now.Add(-staleClientTemp))
+	})
 	return removed, errors.Join(errs...)
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/credd/credd/audit"
+	"github.com/credd/credd/clock"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
@@ -68,7 +69,7 @@ func Serve(ctx context.Context, cfg config.Config, deps Deps, opts ServeOptions)
 		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	defer unlock()
-	removed, err := RemoveStaleTemps(cfg.StateDir)
+	removed, err := RemoveStaleTemps(cfg.StateDir, clock.Or(deps.Clock).Now())
 	if len(removed) > 0 && log != nil {
 		log.Info("removed the temporary files an earlier credd left", "dir", cfg.StateDir, "files", removed)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestServeMakesTheStateDirPrivate: started under a loose umask with a
@@ -151,7 +152,8 @@ func chown(t *testing.T, path string) {
 
 // TestServeRemovesWhatAKilledCreddLeft: a credd killed (kill -9) while it
 // wrote its token leaves a .tmp-token-* in the state dir; the next start
-// removes it, and nothing else.
+// removes it, and nothing else; so is a client's token half written a
+// while ago.
 func TestServeRemovesWhatAKilledCreddLeft(t *testing.T) {
 	f := newFixture(t, "")
 	f.stateDir = filepath.Join(shortStateDir(t), "s")
@@ -167,20 +169,37 @@ func TestServeRemovesWhatAKilledCreddLeft(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A client's token, left half written by `credd client token` two
+	// minutes ago.
+	staleClient := filepath.Join(f.stateDir, "clients", ".tmp-ci.token-77")
+	if err := os.MkdirAll(filepath.Dir(staleClient), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(staleClient, []byte("half a tok"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	then := time.Now().Add(-2 * time.Minute)
+	if err := os.Chtimes(staleClient, then, then); err != nil {
+		t.Fatal(err)
+	}
 	code, errOut := f.serveOnce(t)
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if _, err := os.Lstat(stale); err == nil {
-		t.Errorf("%s is still there", stale)
+	for _, p := range []string{stale, staleClient} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("%s is still there", p)
+		}
 	}
 	for _, p := range keep {
 		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("%s was removed too: %v", p, err)
 		}
 	}
-	if !strings.Contains(errOut, ".tmp-token-4242") {
-		t.Errorf("the log does not say what was removed:\n%s", errOut)
+	for _, w := range []string{".tmp-token-4242", ".tmp-ci.token-77"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("the log does not say %s was removed:\n%s", w, errOut)
+		}
 	}
 }
 
