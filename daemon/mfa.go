@@ -51,6 +51,14 @@ func (r *sessionRegistry) notifyOnce(session string) bool {
 	return first
 }
 
+// renotify has the user told again the next time session needs them: it
+// was signed in since they were last told.
+func (r *sessionRegistry) renotify(session string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notified[session] = false
+}
+
 // forgetMFA ends the MFA sessions named (every one when name is ""): in
 // memory and in the store. Their OnChange drops what their profiles
 // hold.
@@ -97,11 +105,9 @@ func (d *Daemon) mfaChanged(s *mfa.Session) {
 	end := s.Expiry()
 	d.sessions.note(s.Name(), end)
 	if !end.IsZero() {
-		d.sessions.mu.Lock()
 		if s.Refused() == nil {
-			d.sessions.notified[s.Name()] = false
+			d.sessions.renotify(s.Name()) // started: its next end is news again
 		}
-		d.sessions.mu.Unlock()
 		return
 	}
 	if s.Refused() != nil {

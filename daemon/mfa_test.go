@@ -389,3 +389,48 @@ profiles:
 		t.Errorf("GetSessionToken calls %+v, want none", calls)
 	}
 }
+
+// TestMFACodeNeededIsToldAgainAfterACode: the user is told once that a
+// profile needs a code; after a code started the session, its end is news
+// again, and told once more.
+func TestMFACodeNeededIsToldAgainAfterACode(t *testing.T) {
+	m := newMFARig(t, `
+profiles:
+  keys: {aws_profile: keys, mfa_serial: "`+testSerial+`", mfa_session_duration: 1h}
+`, keysFile)
+	r, ctl := m.start(t)
+	needed := func() int {
+		m.notes.mu.Lock()
+		defer m.notes.mu.Unlock()
+		n := 0
+		for _, s := range m.notes.notes {
+			if strings.HasPrefix(s, "credd: MFA code needed") {
+				n++
+			}
+		}
+		return n
+	}
+	for range 2 {
+		if code, body := r.get(t, "/v1/credentials/keys", auth); code != 503 {
+			t.Fatalf("before a code: %d %s, want 503", code, body)
+		}
+	}
+	if n := needed(); n != 1 {
+		t.Fatalf("%d notifications that a code is needed, want 1", n)
+	}
+	if _, err := mfaLogin(t, ctl, control.MFARequest{Profile: "keys", Code: "123456"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := r.get(t, "/v1/credentials/keys", auth); code != 200 {
+		t.Fatalf("after a code: %d %s", code, body)
+	}
+	m.clk.Advance(2 * time.Hour)
+	for range 2 {
+		if code, body := r.get(t, "/v1/credentials/keys", auth); code != 503 {
+			t.Fatalf("after the session ended: %d %s, want 503", code, body)
+		}
+	}
+	if n := needed(); n != 2 {
+		t.Errorf("%d notifications that a code is needed, want 2: one before the code, one after the session it started ended", n)
+	}
+}
