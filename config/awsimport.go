@@ -153,12 +153,44 @@ func WriteFile(path string, data []byte) error {
 	return atomicfile.Write(path, data, mode)
 }
 
-// awsSSO is what the shared AWS config says about Identity Center.
+// awsSSO is what the shared AWS config says about Identity Center, and
+// about AWS Sign-In (`aws login`).
 type awsSSO struct {
 	sessions map[string]SSOSession
 	profiles map[string]Profile // SSOSession names a [sso-session]
 	legacy   map[string]legacyProfile
-	skipped  []string // profiles that cannot be imported, with why
+	signin   map[string]Profile // LoginSession is set
+	skipped  []string           // profiles that cannot be imported, with why
+}
+
+// AWSLoginSession says whether a profile of the shared AWS config (get
+// reads one of its keys) is an AWS Sign-In session as the AWS SDKs read
+// it: its login_session when that is what they sign the profile in with,
+// and nothing else is done with it. Else, for a profile that names
+// login_session, why it is not one (an ARN that is not a signed-in user's,
+// a source the SDKs take before it, a role assumed with it); "" and ""
+// for a profile without login_session.
+func AWSLoginSession(get func(key string) string) (arn, why string) {
+	arn = strings.TrimSpace(get("login_session"))
+	if arn == "" {
+		return "", ""
+	}
+	// The AWS SDKs' order (aws-sdk-go-v2's resolveCredsFromProfile,
+	// botocore's provider chain): a role's source profile, keys, a
+	// credential source, a web identity, Identity Center, then
+	// login_session; a role_arn is assumed with whichever it was.
+	for _, k := range []string{"source_profile", "aws_access_key_id", "credential_source", "web_identity_token_file", "sso_session", "sso_start_url"} {
+		if get(k) != "" {
+			return "", "the AWS SDKs use its " + k + ", not its login_session"
+		}
+	}
+	if get("role_arn") != "" {
+		return "", "it assumes role_arn with its login_session: import the session as a profile of its own, then add a profile with source_profile and role_arn on it"
+	}
+	if !LoginSessionARN(arn) {
+		return "", fmt.Sprintf("login_session %q is not the ARN of a signed-in user", arn)
+	}
+	return arn, ""
 }
 
 // legacyProfile is a profile with sso_start_url and no sso_session: the
@@ -171,7 +203,7 @@ type legacyProfile struct {
 // readAWSSSO reads the [sso-session] sections and the profiles that use
 // one or are legacy SSO profiles.
 func readAWSSSO(f *awsfile.File) awsSSO {
-	out := awsSSO{sessions: map[string]SSOSession{}, profiles: map[string]Profile{}, legacy: map[string]legacyProfile{}}
+	out := awsSSO{sessions: map[string]SSOSession{}, profiles: map[string]Profile{}, legacy: map[string]legacyProfile{}, signin: map[string]Profile{}}
 	for _, name := range f.SSOSessions() {
 		sec := f.SSOSession(name)
 		ss := SSOSession{StartURL: sec.Value("sso_start_url"), Region: sec.Value("sso_region")}
@@ -194,6 +226,14 @@ func readAWSSSO(f *awsfile.File) awsSSO {
 	}
 	for _, name := range f.Profiles() {
 		sec := f.Profile(name)
+		switch arn, why := AWSLoginSession(sec.Value); {
+		case arn != "":
+			out.signin[name] = Profile{LoginSession: arn, Region: sec.Value("region")}
+			continue
+		case why != "" && sec.Value("sso_session") == "" && sec.Value("sso_start_url") == "":
+			out.skipped = append(out.skipped, fmt.Sprintf("profile %s: names login_session, but %s", name, why))
+			continue
+		}
 		p := Profile{AccountID: sec.Value("sso_account_id"), RoleName: sec.Value("sso_role_name"), Region: sec.Value("region")}
 		switch session := sec.Value("sso_session"); {
 		case session != "":
@@ -237,7 +277,8 @@ func keyOf(s SSOSession) ssoKey {
 func (k ssoKey) String() string { return k.startURL + " in " + k.region }
 
 // PlanImport plans the import of the shared AWS config's IAM Identity
-// Center sessions and profiles into existing. It never replaces an entry,
+// Center sessions and profiles, and its AWS Sign-In profiles
+// (login_session, AWSLoginSession), into existing. It never replaces an entry,
 // and never attaches a profile to a session that signs in elsewhere than
 // its AWS one: an [sso-session] whose name credd uses for another start
 // URL or region is added under a new name (or, if credd has a session for
@@ -305,16 +346,17 @@ func PlanImport(awsConfig *awsfile.File, existing Config) ImportPlan {
 		p.Notes = append(p.Notes, fmt.Sprintf("[sso-session %s] is added as sso session %s (%s): credd's %s signs in to %s", name, n, keyOf(ss), name, theirs))
 	}
 
-	names := slices.Sorted(maps.Keys(found.profiles))
-	for _, n := range slices.Sorted(maps.Keys(found.legacy)) {
-		if _, dup := found.profiles[n]; !dup {
-			names = append(names, n)
-		}
-	}
+	// A profile of the AWS config is in one of these at most.
+	names := slices.Concat(slices.Collect(maps.Keys(found.profiles)), slices.Collect(maps.Keys(found.legacy)), slices.Collect(maps.Keys(found.signin)))
 	slices.Sort(names)
+	names = slices.Compact(names)
 	for _, name := range names {
 		if _, ok := existing.Profiles[name]; ok {
 			p.Skipped = append(p.Skipped, "profile "+name+": already configured")
+			continue
+		}
+		if prof, ok := found.signin[name]; ok {
+			p.addProfile(name, prof)
 			continue
 		}
 		if prof, ok := found.profiles[name]; ok {

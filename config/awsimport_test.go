@@ -178,3 +178,106 @@ profiles:
 		t.Errorf("a new file without the session: %q, %v", out, err)
 	}
 }
+
+// TestAWSLoginSession: which profiles of the shared AWS config are AWS
+// Sign-In sessions as the AWS SDKs read them, and why the others that
+// name login_session are not.
+func TestAWSLoginSession(t *testing.T) {
+	const arn = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
+	for _, tc := range []struct {
+		name    string
+		keys    map[string]string
+		wantARN string
+		wantWhy string
+	}{
+		{name: "none", keys: map[string]string{"region": "eu-west-1"}},
+		{name: "a session", keys: map[string]string{"login_session": arn, "region": "eu-west-1"}, wantARN: arn},
+		{name: "spaces around", keys: map[string]string{"login_session": "  " + arn + " "}, wantARN: arn},
+		{name: "an IAM user", keys: map[string]string{"login_session": "arn:aws:iam::111122223333:user/alice"}, wantARN: "arn:aws:iam::111122223333:user/alice"},
+		{name: "credential_process comes after it", keys: map[string]string{"login_session": arn, "credential_process": "x"}, wantARN: arn},
+		{name: "not an ARN", keys: map[string]string{"login_session": "alice"}, wantWhy: `login_session "alice" is not the ARN of a signed-in user`},
+		{name: "keys first", keys: map[string]string{"login_session": arn, "aws_access_key_id": "AKIAEXAMPLE"}, wantWhy: "the AWS SDKs use its aws_access_key_id, not its login_session"},
+		{name: "source profile first", keys: map[string]string{"login_session": arn, "source_profile": "base", "role_arn": "arn:aws:iam::111122223333:role/x"}, wantWhy: "the AWS SDKs use its source_profile"},
+		{name: "credential source first", keys: map[string]string{"login_session": arn, "credential_source": "Ec2InstanceMetadata"}, wantWhy: "its credential_source"},
+		{name: "web identity first", keys: map[string]string{"login_session": arn, "web_identity_token_file": "/t"}, wantWhy: "its web_identity_token_file"},
+		{name: "Identity Center first", keys: map[string]string{"login_session": arn, "sso_session": "corp"}, wantWhy: "its sso_session"},
+		{name: "legacy Identity Center first", keys: map[string]string{"login_session": arn, "sso_start_url": "https://corp.awsapps.com/start"}, wantWhy: "its sso_start_url"},
+		{name: "a role on it", keys: map[string]string{"login_session": arn, "role_arn": "arn:aws:iam::111122223333:role/x"}, wantWhy: "it assumes role_arn with its login_session"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, why := AWSLoginSession(func(k string) string { return tc.keys[k] })
+			if got != tc.wantARN || (tc.wantWhy == "") != (why == "") || !strings.Contains(why, tc.wantWhy) {
+				t.Errorf("AWSLoginSession = %q, %q; want %q, %q", got, why, tc.wantARN, tc.wantWhy)
+			}
+		})
+	}
+}
+
+// TestPlanImportLoginSessions: `aws login` profiles become login_session
+// profiles with their region, beside Identity Center ones; names credd
+// uses are skipped, and so are profiles the SDKs do not sign in with
+// their login_session, each with why.
+func TestPlanImportLoginSessions(t *testing.T) {
+	aws := awsfile.Parse([]byte(`[profile console]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/alice
+region = eu-west-1
+
+[profile bob]
+login_session = arn:aws:iam::444455556666:user/bob
+
+[profile taken]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/alice
+
+[profile chained]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/alice
+role_arn = arn:aws:iam::111122223333:role/ops
+
+[profile garbled]
+login_session = alice
+
+[profile both]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Developer
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/alice
+
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+`), awsfile.Config)
+	existing := parse(t, "profiles:\n  taken: {aws_profile: taken}\n")
+	p := PlanImport(aws, existing)
+	if got, want := strings.Join(p.Added(), ", "), "sso session corp, profile bob, profile both, profile console"; got != want {
+		t.Errorf("added %q, want %q", got, want)
+	}
+	for name, want := range map[string]Profile{
+		"console": {LoginSession: "arn:aws:sts::111122223333:assumed-role/Admin/alice", Region: "eu-west-1"},
+		"bob":     {LoginSession: "arn:aws:iam::444455556666:user/bob"},
+		"both":    {SSOSession: "corp", AccountID: "111122223333", RoleName: "Developer"}, // the SDKs use Identity Center
+	} {
+		if got := p.Profiles[name]; got.LoginSession != want.LoginSession || got.Region != want.Region || got.SSOSession != want.SSOSession || got.RoleName != want.RoleName {
+			t.Errorf("profile %s = %+v, want %+v", name, got, want)
+		}
+	}
+	wantSkipped := []string{
+		"profile chained: names login_session, but it assumes role_arn with its login_session",
+		`profile garbled: names login_session, but login_session "alice" is not the ARN of a signed-in user`,
+		"profile taken: already configured",
+	}
+	if got := strings.Join(p.Skipped, "\n"); len(p.Skipped) != len(wantSkipped) {
+		t.Errorf("skipped:\n%s\nwant:\n%s", got, strings.Join(wantSkipped, "\n"))
+	} else {
+		for _, w := range wantSkipped {
+			if !strings.Contains(got, w) {
+				t.Errorf("skipped lacks %q:\n%s", w, got)
+			}
+		}
+	}
+	out, err := p.Apply([]byte("profiles:\n  taken: {aws_profile: taken}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `  console: {login_session: 'arn:aws:sts::111122223333:assumed-role/Admin/alice', region: eu-west-1}`; !strings.Contains(string(out), want) {
+		t.Errorf("Apply lacks %q:\n%s", want, out)
+	}
+}

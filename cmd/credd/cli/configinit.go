@@ -16,7 +16,7 @@ func (a *app) configInitCmd() *cobra.Command {
 	var write bool
 	c := &cobra.Command{
 		Use:   "init [--sso-session S [--template T]] [--write]",
-		Short: "Import ~/.aws/config's IAM Identity Center profiles, or discover a session's roles",
+		Short: "Import ~/.aws/config's IAM Identity Center and aws login profiles, or discover a session's roles",
 		Long: `Without flags, imports the [sso-session] sections of the shared AWS config
 as sso_sessions and its profiles with sso_session, sso_account_id and
 sso_role_name as credd profiles of the same name. An [sso-session] whose
@@ -24,6 +24,8 @@ name credd already uses for another start URL or region is added under a
 new name (corp-2) and its profiles use that. Legacy profiles (sso_start_url,
 sso_region, no sso_session) use the session with their start URL and
 region, one named after the start URL's host (corp) if there is none.
+Profiles that aws login signs in (login_session) are imported as
+login_session profiles, whose session credd then holds and renews.
 
 With --sso-session, lists the accounts and roles of an sso session (ListAccounts and
 ListAccountRoles) with the session the running daemon holds (or, when credd

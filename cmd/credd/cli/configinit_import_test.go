@@ -157,6 +157,38 @@ sso_region = us-east-1
 sso_account_id = 111122223333
 sso_role_name = Admin
 `},
+		{name: "login-sessions", credd: corpConfig + `  console: {aws_profile: console}
+`, aws: `[profile console]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/alice
+region = eu-west-1
+
+[profile alice]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/alice
+region = eu-west-1
+
+[profile bob]
+login_session = arn:aws:iam::444455556666:user/bob
+
+[profile ops]
+login_session = arn:aws:sts::111122223333:assumed-role/Admin/alice
+role_arn = arn:aws:iam::111122223333:role/ops
+
+[profile keys]
+aws_access_key_id = AKIAEXAMPLE
+login_session = arn:aws:iam::444455556666:user/bob
+
+[profile typo]
+login_session = bob
+
+[profile dev-too]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Developer
+
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+`},
 		{name: "skipped-profiles", credd: corpConfig, aws: `[sso-session corp]
 sso_start_url = https://corp.awsapps.com/start
 sso_region = eu-west-1
