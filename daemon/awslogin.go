@@ -128,7 +128,7 @@ func onlySignIn(cfg config.Config) (string, error) {
 	for _, ps := range byARN {
 		names = append(names, ps[0])
 	}
-	slices.Sort(names)
+	slices.SortFunc(names, compareNatural)
 	return "", cred.Errorf(cred.ErrInvalid, "profiles name %d AWS Sign-In sessions: say which with --profile (%s)", len(byARN), strings.Join(names, ", "))
 }
 

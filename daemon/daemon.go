@@ -12,7 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -577,9 +577,9 @@ func (d *Daemon) reload(ctx context.Context, wg *sync.WaitGroup, reason string) 
 			added = append(added, name)
 		}
 	}
-	sort.Strings(kept)
-	sort.Strings(added)
-	sort.Strings(removed)
+	for _, names := range [][]string{kept, added, removed} {
+		slices.SortFunc(names, compareNatural)
+	}
 	d.log.Info("reloaded", "reason", reason, "kept", kept, "new_or_changed", added, "stopped", removed)
 	if len(lnAdded)+len(lnRemoved) > 0 {
 		d.log.Info("reload: listeners changed", "opened", lnAdded, "closed", lnRemoved)

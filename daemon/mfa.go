@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -338,7 +337,8 @@ func (d *Daemon) MFALogin(ctx context.Context, req control.MFARequest) (control.
 			res.NotReady = append(res.NotReady, control.ProfileError{Profile: e.r.Profile(), Error: err.Error()})
 		}
 	}
-	sort.Strings(res.Ready)
+	slices.SortFunc(res.Ready, compareNatural)
+	slices.SortFunc(res.NotReady, func(a, b control.ProfileError) int { return compareNatural(a.Profile, b.Profile) })
 	return res, nil
 }
 

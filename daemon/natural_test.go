@@ -3,6 +3,8 @@ package daemon
 import (
 	"slices"
 	"testing"
+
+	"github.com/credd/credd/control"
 )
 
 func TestCompareNatural(t *testing.T) {
@@ -43,5 +45,23 @@ func TestStatusListsProfilesNaturally(t *testing.T) {
 	}
 	if want := []string{"p1", "p2", "p10", "p11"}; !slices.Equal(got, want) {
 		t.Errorf("status lists %q, want %q", got, want)
+	}
+}
+
+// TestLoginListsReadyProfilesNaturally: what a code made ready is listed
+// as status lists profiles, r2 before r10.
+func TestLoginListsReadyProfilesNaturally(t *testing.T) {
+	yaml := "profiles:\n  keys: {aws_profile: keys, mfa_serial: \"" + testSerial + "\"}\n"
+	for _, n := range []string{"r10", "r2", "r1", "r11"} {
+		yaml += "  " + n + ": {source_profile: keys, role_arn: \"arn:aws:iam::111122223333:role/" + n + "\"}\n"
+	}
+	m := newMFARig(t, yaml, keysFile)
+	_, ctl := m.start(t)
+	res, err := mfaLogin(t, ctl, control.MFARequest{Profile: "keys", Code: "123456"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"keys", "r1", "r2", "r10", "r11"}; !slices.Equal(res.Ready, want) {
+		t.Errorf("ready %q, want %q (not ready: %+v)", res.Ready, want, res.NotReady)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -186,7 +185,7 @@ func (r *sessionRegistry) names() []string {
 	for _, x := range r.stored {
 		names = append(names, x.name)
 	}
-	slices.Sort(names)
+	slices.SortFunc(names, compareNatural)
 	return slices.Compact(names)
 }
 
@@ -658,7 +657,7 @@ func (r *sessionRegistry) logout(ctx context.Context, name string) ([]string, er
 		removed = append(removed, x.name)
 	}
 	r.stored = keep
-	sort.Strings(removed)
+	slices.SortFunc(removed, compareNatural)
 	removed = slices.Compact(removed)
 	if name != "" && len(removed) == 0 {
 		return nil, cred.Errorf(cred.ErrUnknownSession, "no sign-in session %q", name)

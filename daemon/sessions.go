@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,9 +107,9 @@ func (d *Daemon) sessionChanged(s *login.Session) {
 func (d *Daemon) entriesUsing(session string) []*entry {
 	g := d.gen.Load()
 	var out []*entry
-	for name, e := range g.entries {
+	for _, name := range g.names { // in natural order, as status lists them
 		if sessionOf(g.cfg, name) == session {
-			out = append(out, e)
+			out = append(out, g.entries[name])
 		}
 	}
 	return out
@@ -206,7 +206,7 @@ func (d *Daemon) LoginStatus(ctx context.Context, id string, wait time.Duration)
 			st.NotReady = append(st.NotReady, control.ProfileError{Profile: e.r.Profile(), Error: err.Error()})
 		}
 	}
-	sort.Strings(st.Ready)
+	slices.SortFunc(st.Ready, compareNatural)
 	return st, nil
 }
 

@@ -1,7 +1,7 @@
 package daemon
 
 import (
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -27,7 +27,7 @@ func (d *Daemon) logSummary() {
 	for p := range byProfile {
 		profiles = append(profiles, p)
 	}
-	sort.Strings(profiles)
+	slices.SortFunc(profiles, compareNatural)
 	for _, p := range profiles {
 		var ok, failed float64
 		for code, n := range byProfile[p] {
