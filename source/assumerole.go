@@ -102,13 +102,5 @@ func (a *AssumeRole) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	if out.Credentials == nil {
 		return cred.Credentials{}, fmt.Errorf("sts:AssumeRole %s for profile %s returned no credentials", a.RoleARN, a.Profile)
 	}
-	c := fromSTS(out.Credentials, kind, "assume-role")
-	c.RoleARN = a.RoleARN
-	c.AccountID = AccountFromARN(a.RoleARN)
-	if out.AssumedRoleUser != nil {
-		if acct := AccountFromARN(aws.ToString(out.AssumedRoleUser.Arn)); acct != "" {
-			c.AccountID = acct
-		}
-	}
-	return c, nil
+	return roleCredentials(out.Credentials, out.AssumedRoleUser, a.RoleARN, kind, "assume-role"), nil
 }

@@ -33,6 +33,21 @@ func fromSTS(c *ststypes.Credentials, kind cred.Kind, src string) cred.Credentia
 	}
 }
 
+// roleCredentials converts the credentials of an sts:AssumeRole* answer
+// for role: its ARN, and the account the assumed role's ARN names (else
+// role's own).
+func roleCredentials(c *ststypes.Credentials, user *ststypes.AssumedRoleUser, role string, kind cred.Kind, src string) cred.Credentials {
+	out := fromSTS(c, kind, src)
+	out.RoleARN = role
+	out.AccountID = AccountFromARN(role)
+	if user != nil {
+		if acct := AccountFromARN(aws.ToString(user.Arn)); acct != "" {
+			out.AccountID = acct
+		}
+	}
+	return out
+}
+
 // AccountFromARN returns the account field of an ARN, or "".
 func AccountFromARN(arn string) string {
 	parts := strings.SplitN(arn, ":", 6)

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
 	"github.com/credd/credd/awsapi"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/ststest"
@@ -170,5 +173,30 @@ func TestAWSProfileResolvesThroughTheSDK(t *testing.T) {
 	missing := &AWSProfile{Name: "nope", ConfigFiles: []string{cfg}, CredentialFiles: []string{filepath.Join(dir, "none")}}
 	if _, err := missing.Retrieve(t.Context()); err == nil || !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("missing profile: %v", err)
+	}
+}
+
+// TestRoleCredentials: an sts:AssumeRole* answer is credd credentials of
+// the role, in the account the assumed role's ARN names, else the role's.
+func TestRoleCredentials(t *testing.T) {
+	exp := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := &ststypes.Credentials{AccessKeyId: aws.String("ASIA1"), SecretAccessKey: aws.String("s"), SessionToken: aws.String("t"), Expiration: &exp}
+	const role = "arn:aws:iam::111122223333:role/app"
+	for _, tc := range []struct {
+		name string
+		user *ststypes.AssumedRoleUser
+		want string
+	}{
+		{"the assumed role's account", &ststypes.AssumedRoleUser{Arn: aws.String("arn:aws:sts::444455556666:assumed-role/app/alice")}, "444455556666"},
+		{"no assumed role user: the role's account", nil, "111122223333"},
+		{"an assumed role ARN without an account: the role's", &ststypes.AssumedRoleUser{Arn: aws.String("nonsense")}, "111122223333"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := roleCredentials(c, tc.user, role, cred.KindRole, "web-identity")
+			if got.AccountID != tc.want || got.RoleARN != role || got.AccessKeyID != "ASIA1" || got.SecretAccessKey != "s" || got.SessionToken != "t" ||
+				!got.Expires.Equal(exp) || got.Kind != cred.KindRole || got.Source != "web-identity" {
+				t.Errorf("roleCredentials = %+v, want account %s of role %s", got, tc.want, role)
+			}
+		})
 	}
 }

@@ -67,15 +67,7 @@ func (w *WebIdentity) Retrieve(ctx context.Context) (cred.Credentials, error) {
 	if out.Credentials == nil {
 		return cred.Credentials{}, fmt.Errorf("sts:AssumeRoleWithWebIdentity for profile %s returned no credentials", w.Profile)
 	}
-	c := fromSTS(out.Credentials, cred.KindRole, "web-identity")
-	c.RoleARN = w.RoleARN
-	c.AccountID = AccountFromARN(w.RoleARN)
-	if out.AssumedRoleUser != nil {
-		if a := AccountFromARN(aws.ToString(out.AssumedRoleUser.Arn)); a != "" {
-			c.AccountID = a
-		}
-	}
-	return c, nil
+	return roleCredentials(out.Credentials, out.AssumedRoleUser, w.RoleARN, cred.KindRole, "web-identity"), nil
 }
 
 // explain names the profile, the provider and the next step.
