@@ -139,7 +139,8 @@ func signinHint(profiles []string) string {
 
 // adoptLoginSessions makes credd hold the `aws login` sessions that
 // aws_profile profiles rest on: a profile whose AWS profile names
-// login_session (its own section; the AWS SDK reads it from no other)
+// login_session (its own section; the AWS SDK reads it from no other),
+// and that the SDK signs in with nothing else nor uses to assume a role,
 // becomes a login_session profile with that profile's region, so that
 // credd renews the session rather than the AWS SDK inside it, only when
 // the credentials have already expired. The configuration passed in is
@@ -154,8 +155,11 @@ func adoptLoginSessions(cfg config.Config, shared *source.SharedFiles) config.Co
 		if !ok {
 			continue
 		}
-		arn, _ := sp.Get("login_session")
-		if arn = strings.TrimSpace(arn); arn == "" || !config.LoginSessionARN(arn) {
+		// Only a profile the AWS SDK signs in with its login_session, and
+		// uses as it is: one with keys, Identity Center or a role on the
+		// session stays the SDK's (config.AWSLoginSession says why).
+		arn, _ := config.AWSLoginSession(func(k string) string { v, _ := sp.Get(k); return v })
+		if arn == "" {
 			continue
 		}
 		if adopt == nil {

@@ -8,16 +8,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/credd/credd/clock"
+	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/signintest"
 	"github.com/credd/credd/login"
+	"github.com/credd/credd/source"
 	"github.com/credd/credd/store"
 )
 
@@ -256,5 +259,71 @@ func TestSigninKey(t *testing.T) {
 		if got := signinKey(tc.arn); got != tc.want || store.ValidateKey(got) != nil {
 			t.Errorf("signinKey(%s) = %s (%v), want %s", tc.arn, got, store.ValidateKey(got), tc.want)
 		}
+	}
+}
+
+// TestAdoptLoginSessions: only the aws_profile profiles whose AWS profile
+// the AWS SDK signs in with its login_session, and uses as it is, become
+// credd's login_session profiles; a role assumed with the session, keys
+// (in either file) or Identity Center the SDK takes first, a source
+// profile, MFA, or a malformed ARN leave the profile to the SDK, as it was.
+func TestAdoptLoginSessions(t *testing.T) {
+	const arn = "arn:aws:sts::111122223333:assumed-role/Admin/alice"
+	dir := t.TempDir()
+	awsConfig, awsCreds := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
+	write := func(path, data string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(awsConfig, fmt.Sprintf(`[profile console]
+login_session = %[1]s
+region = eu-west-1
+[profile chained]
+login_session = %[1]s
+role_arn = arn:aws:iam::111122223333:role/ops
+[profile keyed]
+login_session = %[1]s
+[profile sso]
+login_session = %[1]s
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Dev
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = eu-west-1
+[profile garbled]
+login_session = alice
+[profile ops]
+source_profile = console
+role_arn = arn:aws:iam::111122223333:role/ops
+`, arn))
+	write(awsCreds, "[keyed]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = secret\n")
+	shared := source.ReadSharedFiles([]string{awsConfig}, []string{awsCreds})
+	cfg := config.Config{Profiles: map[string]config.Profile{}}
+	for _, n := range []string{"console", "chained", "keyed", "sso", "garbled", "ops"} {
+		cfg.Profiles[n] = config.Profile{AWSProfile: n}
+	}
+	cfg.Profiles["mine"] = config.Profile{AWSProfile: "console", Region: "us-east-1"}
+	cfg.Profiles["mfa"] = config.Profile{AWSProfile: "console", MFASerial: "arn:aws:iam::111122223333:mfa/alice"}
+
+	got := adoptLoginSessions(cfg, shared)
+	for name, want := range map[string]config.Profile{
+		"console": {LoginSession: arn, Region: "eu-west-1"},
+		"mine":    {LoginSession: arn, Region: "us-east-1"}, // credd's region first
+		"chained": {AWSProfile: "chained"},
+		"keyed":   {AWSProfile: "keyed"},
+		"sso":     {AWSProfile: "sso"},
+		"garbled": {AWSProfile: "garbled"},
+		"ops":     {AWSProfile: "ops"},
+		"mfa":     {AWSProfile: "console", MFASerial: "arn:aws:iam::111122223333:mfa/alice"},
+	} {
+		if p := got.Profiles[name]; !reflect.DeepEqual(p, want) {
+			t.Errorf("profile %s = %+v, want %+v", name, p, want)
+		}
+	}
+	if cfg.Profiles["console"].LoginSession != "" {
+		t.Error("the configuration passed in was changed")
 	}
 }
