@@ -16,8 +16,9 @@ const withClients = twoProfiles + "clients:\n  ci: {profiles: [ops]}\n"
 
 // TestClientTokenWithoutDaemon: with no daemon running, `credd client
 // token` creates the token file (0600) and prints the same token again;
-// `revoke` replaces it; `credd env --client` points at that file for one
-// of the client's profiles; unknown clients and profiles are usage errors.
+// `revoke` replaces it; `credd env --client` and `credd exec --client`
+// point at that file for one of the client's profiles; unknown clients
+// and profiles are usage errors.
 func TestClientTokenWithoutDaemon(t *testing.T) {
 	f := newFixture(t, withClients)
 	f.writeToken(t)
@@ -39,6 +40,16 @@ func TestClientTokenWithoutDaemon(t *testing.T) {
 		!strings.Contains(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN='"+tok+"'") || !strings.Contains(env, "/v1/credentials/ops'") {
 		t.Fatalf("env --client: %d\n%s%s", code, env, errOut)
 	}
+	// exec --client hands the child the same: the client's token file
+	// and one of its profiles.
+	child := []string{"/bin/sh", "-c", "env | grep '^AWS_CONTAINER_'"}
+	if runtime.GOOS == "windows" {
+		child = []string{"cmd.exe", "/C", "set AWS_CONTAINER_"}
+	}
+	code, out, errOut := f.run(t, append([]string{"--config", f.cfgPath, "exec", "--client", "ci", "--"}, child...)...)
+	if code != 0 || !strings.Contains(out, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="+path) || !strings.Contains(out, "/v1/credentials/ops") {
+		t.Fatalf("exec --client: %d\n%s%s", code, out, errOut)
+	}
 	code, newTok, _ := f.run(t, "--config", f.cfgPath, "client", "revoke", "ci")
 	if code != 0 || strings.TrimSpace(newTok) == tok {
 		t.Fatalf("revoke: %d %q", code, newTok)
@@ -51,6 +62,7 @@ func TestClientTokenWithoutDaemon(t *testing.T) {
 		{"unknown client", []string{"client", "token", "nobody"}, `no client "nobody"`},
 		{"env for an unknown client", []string{"env", "--client", "nobody"}, `no client "nobody"`},
 		{"env for a profile the client may not take", []string{"env", "--client", "ci", "--profile", "dev"}, `client "ci" may not take profile "dev"`},
+		{"exec for a profile the client may not take", []string{"exec", "--client", "ci", "--profile", "dev", "--", "true"}, `client "ci" may not take profile "dev"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, errOut := f.run(t, append([]string{"--config", f.cfgPath}, tc.args...)...)
