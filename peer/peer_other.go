@@ -2,45 +2,12 @@
 
 package peer
 
-import (
-	"net/netip"
-	"time"
+// lsofPath is where the BSDs' packages install lsof.
+const lsofPath = "/usr/local/sbin/lsof"
+
+// What System reads here for the process, and what it cannot see
+// (Support).
+const (
+	lsofProcess = "the PID lsof names; no executable"
+	lsofLimits  = "lsof run as a user may see only that user's processes: another user's connection is unknown, and refused as such"
 )
-
-// System is the OS's resolver: lsof for the owner and the PID.
-type System struct{ l lsof }
-
-var _ Resolver = (*System)(nil)
-
-// New returns the OS's resolver.
-func New() (*System, error) {
-	return &System{l: lsof{path: "/usr/local/sbin/lsof", timeout: 2 * time.Second}}, nil
-}
-
-// Support implements the doctor's question.
-func (s *System) Support() Support {
-	return Support{
-		Owner:   "lsof (/usr/local/sbin/lsof), once per connection",
-		Process: "the PID lsof names; no executable",
-		Limits:  "lsof run as a user may see only that user's processes: another user's connection is unknown, and refused as such",
-	}
-}
-
-// Lookup implements Resolver.
-func (s *System) Lookup(local, remote netip.AddrPort) (Peer, error) {
-	return s.l.lookup(local, remote)
-}
-
-// Probes tries Lookup's one way: lsof.
-func (s *System) Probes(local, remote netip.AddrPort) []Probe {
-	p, err := s.l.lookup(unmap(local), unmap(remote))
-	return []Probe{{Way: "lsof", User: p.User, Err: err}}
-}
-
-// Process implements Resolver.
-func (s *System) Process(p Peer) (Process, error) {
-	if p.PID == 0 {
-		return Process{}, ErrNotFound
-	}
-	return Describe(p.PID)
-}
