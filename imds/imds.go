@@ -3,6 +3,11 @@
 // credentials endpoint. It answers from a Provider (the refreshers) and
 // never calls upstream itself; every request passes a guard against
 // browsers and DNS rebinding first.
+//
+// Of credd it imports clock and cred, and fold: the window its refusal
+// log lines are folded in, which needs nothing but the standard library.
+// Nothing the daemon wires (the audit log's rotation, the configuration,
+// the sign-ins) reaches it; internal/layers tests that it stays so.
 package imds
 
 import (
