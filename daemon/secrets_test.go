@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credd/credd/internal/credproctest"
 	"github.com/credd/credd/internal/ststest"
 )
 
@@ -19,11 +20,8 @@ import (
 // credentials are not available nor the log may carry it.
 func TestProcessOutputReachesNoClientAndNoLog(t *testing.T) {
 	const secret = "SECRET-from-a-chatty-helper"
-	script := filepath.Join(t.TempDir(), "chatty.sh")
-	body := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' '{\"Version\":1,\"AccessKeyId\":\"ASIACHATTY\",\"SecretAccessKey\":\"%s\",\"SessionToken\":\"t\"}' 'done: credentials cached'\n", secret)
-	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	script := credproctest.Command(t, credproctest.Spec{
+		Output: credproctest.Document("ASIACHATTY", secret, "t", time.Now().Add(time.Hour)) + "\ndone: credentials cached\n"})
 	r := start(t, "profiles:\n  dev: {aws_profile: dev}\n", "[profile dev]\ncredential_process = "+script+"\n")
 	code, out := r.get(t, "/v1/credentials/dev", auth)
 	if code != 503 || !strings.Contains(out, "credential_process printed something other than its JSON document") {

@@ -3,6 +3,7 @@ package install
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -61,7 +62,8 @@ func NewDefinition(s Spec) (Definition, error) {
 		args = append(args, "--log-file", filepath.Join(s.StateDir, LogFile))
 		d.UserID = s.UserID
 	case "darwin":
-		d.LogDir = filepath.Join(s.Home, "Library", "Logs", "credd")
+		// A macOS path, slash-separated whatever OS renders it.
+		d.LogDir = path.Join(s.Home, "Library", "Logs", "credd")
 		if s.Scope == System {
 			d.LogDir = "/Library/Logs/credd"
 		}

@@ -30,7 +30,7 @@ func UserID(name string) (string, error) {
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return "", fmt.Errorf("no local account %q", name)
+		return "", fmt.Errorf("no local user %q", name)
 	}
 	return u.Uid, nil
 }
