@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/credd/credd/private"
 )
 
 // TempPrefix starts the name of every temporary file Write makes, so that
@@ -46,7 +48,14 @@ func Write(path string, data []byte, perm os.FileMode) error {
 // Write replaces path with data, as the package's Write does.
 func (w Writer) Write(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, TempPrefix+filepath.Base(path)+"-*")
+	// A file for the user alone is created so (on Windows with a DACL that
+	// admits the user alone, rather than the directory's inherited one),
+	// not made so after its creation.
+	create := os.CreateTemp
+	if perm&0o077 == 0 {
+		create = private.CreateTemp
+	}
+	f, err := create(dir, TempPrefix+filepath.Base(path)+"-*")
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ import (
 
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/fold"
+	"github.com/credd/credd/private"
 )
 
 // Endpoints, as the log names them.
@@ -115,6 +116,9 @@ func Open(o Options) (*Log, error) {
 	}
 	if o.MaxPeers <= 0 {
 		o.MaxPeers = 1024
+	}
+	if err := private.CreateIfMissing(o.Path); err != nil {
+		return nil, fmt.Errorf("creating the audit log: %w", err)
 	}
 	f, err := os.OpenFile(o.Path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {

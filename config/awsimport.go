@@ -19,6 +19,7 @@ import (
 	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/private"
 )
 
 // ImportPlan is what `credd config init` adds to a configuration: entries
@@ -147,7 +148,7 @@ func WriteFile(path string, data []byte) error {
 	mode := os.FileMode(0o600)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
-	} else if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	} else if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 		return err
 	}
 	return atomicfile.Write(path, data, mode)

@@ -5,13 +5,15 @@ package control
 import (
 	"fmt"
 	"io/fs"
-	"os"
+
+	"github.com/credd/credd/private"
 )
 
-// prepareDir creates the state dir; its ACL, not mode bits, keeps others
-// out.
+// prepareDir creates the state dir with a DACL that admits the user alone
+// (private.MkdirAll); its ACL, not mode bits, keeps others out. A state
+// dir that exists keeps its ACL.
 func prepareDir(dir string) (fs.FileMode, bool, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := private.MkdirAll(dir); err != nil {
 		return 0, false, fmt.Errorf("creating state dir %s: %w", dir, err)
 	}
 	return 0, false, nil

@@ -31,6 +31,7 @@ import (
 	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/private"
 )
 
 // ErrDuplicateSection reports a file with the profile's section more than
@@ -316,7 +317,7 @@ func (w Writer) WriteProfile(path, profile string, c cred.Credentials) error {
 		}
 		mode = fi.Mode().Perm()
 	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		if err := private.MkdirAll(filepath.Dir(target)); err != nil {
 			return fmt.Errorf("creating the credentials file's directory: %w", err)
 		}
 	default:

@@ -14,6 +14,7 @@ import (
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/imds"
+	"github.com/credd/credd/private"
 )
 
 // ClientsDir holds the scoped clients' tokens: <state_dir>/clients/NAME.token.
@@ -29,7 +30,7 @@ func ClientTokenPath(stateDir, name string) string {
 // must be a configured client (config.Validate checks the names).
 func ClientToken(stateDir, name string, revoke bool) (path string, token []byte, err error) {
 	path = ClientTokenPath(stateDir, name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 		return "", nil, fmt.Errorf("creating %s: %w", filepath.Dir(path), err)
 	}
 	if !revoke {

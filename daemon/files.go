@@ -13,6 +13,7 @@ import (
 
 	"github.com/credd/credd/atomicfile"
 
+	"github.com/credd/credd/private"
 	"github.com/credd/credd/store"
 )
 
@@ -33,7 +34,7 @@ var ErrInsecureFile = store.ErrInsecureFile
 // token that ends in \n) when missing. The token stays the same across
 // restarts until rotated.
 func EnsureToken(stateDir string) (path string, token []byte, err error) {
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	if err := private.MkdirAll(stateDir); err != nil {
 		return "", nil, fmt.Errorf("creating state dir: %w", err)
 	}
 	path = filepath.Join(stateDir, TokenFile)

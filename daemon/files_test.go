@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credd/credd/internal/privatetest"
 )
 
 func TestEnsureToken(t *testing.T) {
@@ -29,6 +31,9 @@ func TestEnsureToken(t *testing.T) {
 			t.Errorf("state dir mode %04o, want 0700", fi.Mode().Perm())
 		}
 	}
+	// Windows: the DACLs, read back.
+	privatetest.Check(t, dir)
+	privatetest.Check(t, path)
 	_, again, err := EnsureToken(dir)
 	if err != nil || string(again) != string(tok) {
 		t.Errorf("token changed across restarts: %q -> %q (%v)", tok, again, err)

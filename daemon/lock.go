@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/credd/credd/private"
 )
 
 // LockFile is the file whose lock marks the running daemon of a state dir.
@@ -19,10 +21,13 @@ var ErrLocked = errors.New("another credd is running with this state dir")
 // into the lock file. The OS drops the lock when the process dies, so a
 // crashed daemon never blocks the next one. The returned func releases it.
 func Lock(stateDir string) (unlock func(), err error) {
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+	if err := private.MkdirAll(stateDir); err != nil {
 		return nil, fmt.Errorf("creating state dir: %w", err)
 	}
 	path := filepath.Join(stateDir, LockFile)
+	if err := private.CreateIfMissing(path); err != nil {
+		return nil, fmt.Errorf("creating lock file: %w", err)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening lock file: %w", err)

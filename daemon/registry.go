@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/login"
 	"github.com/credd/credd/mfa"
+	"github.com/credd/credd/private"
 	"github.com/credd/credd/refresh"
 	"github.com/credd/credd/store"
 )
@@ -744,7 +744,7 @@ func (r *sessionRegistry) watchCacheDirsLocked() {
 		if c.dirs[dir] {
 			continue
 		}
-		err := os.MkdirAll(dir, 0o700)
+		err := private.MkdirAll(dir)
 		if err == nil {
 			err = c.w.Add(dir)
 		}

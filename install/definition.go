@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/private"
 )
 
 // Spec is what a service's definition is made of, as the command line
@@ -109,11 +110,14 @@ const MaxLogSize = 10 << 20
 // its directory 0700), moving a log larger than MaxLogSize to <file>.1
 // first.
 func OpenLog(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("creating the log directory: %w", err)
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Size() > MaxLogSize {
 		_ = os.Rename(path, path+".1") // else the log grows on
+	}
+	if err := private.CreateIfMissing(path); err != nil {
+		return nil, fmt.Errorf("creating the log file: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {

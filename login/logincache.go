@@ -14,6 +14,7 @@ import (
 
 	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/dpop"
+	"github.com/credd/credd/private"
 )
 
 // LoginCacheDir is where the AWS CLI and SDKs keep `aws login` sessions:
@@ -75,7 +76,7 @@ func WriteLoginCache(file string, t Tokens) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+	if err := private.MkdirAll(filepath.Dir(file)); err != nil {
 		return err
 	}
 	return atomicfile.Write(file, b, 0o600)

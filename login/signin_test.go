@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/signin"
 
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/internal/privatetest"
 	"github.com/credd/credd/internal/signintest"
 	"github.com/credd/credd/login"
 )
@@ -82,10 +84,12 @@ func TestSignInBrowser(t *testing.T) {
 		t.Fatalf("tokens: %v %v", tok, tok.Extra[login.ExtraAccessKeyID])
 	}
 
-	// The cache: 0600 in a 0700 directory, in the CLI's format.
+	// The cache: 0600 in a 0700 directory (on Windows, each with a DACL
+	// that admits the user alone), in the CLI's format.
 	p, path := sdkProvider(t, f, dir)
 	for name, want := range map[string]os.FileMode{path: 0o600, dir: 0o700} {
-		if fi, err := os.Stat(name); err != nil || fi.Mode().Perm() != want {
+		privatetest.Check(t, name)
+		if fi, err := os.Stat(name); runtime.GOOS != "windows" && (err != nil || fi.Mode().Perm() != want) {
 			t.Errorf("%s: %v %v, want %v", name, fi.Mode(), err, want)
 		}
 	}

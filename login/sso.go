@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 
 	"github.com/credd/credd/clock"
+	"github.com/credd/credd/private"
 )
 
 // Grant types of SSO OIDC.
@@ -421,7 +422,7 @@ func (s *SSO) writeCache(t Tokens) error {
 		return err
 	}
 	dir := filepath.Dir(s.CacheFile)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := private.MkdirAll(dir); err != nil {
 		return err
 	}
 	return atomicfile.Write(s.CacheFile, b, 0o600)

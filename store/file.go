@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/atomicfile"
+	"github.com/credd/credd/private"
 )
 
 // MaxFileValue is the largest value a File store holds. Sessions are a few
@@ -51,7 +52,7 @@ func NewFile(dir string) (*File, error) {
 	if dir == "" {
 		return nil, errors.New("session file store: no directory given")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := private.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("creating session dir: %w", err)
 	}
 	s := &File{dir: dir}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credd/credd/internal/privatetest"
 )
 
 func newFile(t *testing.T) (*File, string) {
@@ -49,10 +51,16 @@ func TestFileLayout(t *testing.T) {
 }
 
 func TestFileModes(t *testing.T) {
-	skipOnWindows(t)
 	s, dir := newFile(t)
 	mustPut(t, s, "sso/corp", []byte("x"))
 	mustPut(t, s, "sso/corp", []byte("overwritten"))
+	// Windows: the DACLs, read back; Unix: no mode bits for others.
+	for _, p := range []string{filepath.Dir(dir), dir, filepath.Join(dir, "sso%2Fcorp.json")} {
+		privatetest.Check(t, p)
+	}
+	if runtime.GOOS == "windows" {
+		return
+	}
 	for _, tc := range []struct {
 		path string
 		want os.FileMode
