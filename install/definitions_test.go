@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -281,10 +282,21 @@ type taskDoc struct {
 	Trigger  string   `xml:"Triggers>LogonTrigger>UserId"`
 	User     string   `xml:"Principals>Principal>UserId"`
 	Logon    string   `xml:"Principals>Principal>LogonType"`
+	RunLevel string   `xml:"Principals>Principal>RunLevel"`
 	Limit    string   `xml:"Settings>ExecutionTimeLimit"`
 	Multiple string   `xml:"Settings>MultipleInstancesPolicy"`
-	Command  string   `xml:"Actions>Exec>Command"`
-	Args     string   `xml:"Actions>Exec>Arguments"`
+	Priority string   `xml:"Settings>Priority"`
+	Restart  struct {
+		Interval string `xml:"Interval"`
+		Count    string `xml:"Count"`
+	} `xml:"Settings>RestartOnFailure"`
+	OnBatteries   string `xml:"Settings>DisallowStartIfOnBatteries"`
+	StopOnBattery string `xml:"Settings>StopIfGoingOnBatteries"`
+	StopOnIdleEnd string `xml:"Settings>IdleSettings>StopOnIdleEnd"`
+	RunOnlyIfIdle string `xml:"Settings>RunOnlyIfIdle"`
+	NeedsNetwork  string `xml:"Settings>RunOnlyIfNetworkAvailable"`
+	Command       string `xml:"Actions>Exec>Command"`
+	Args          string `xml:"Actions>Exec>Arguments"`
 }
 
 func parseTask(t *testing.T, text []byte) taskDoc {
@@ -306,8 +318,29 @@ func TestTaskXML(t *testing.T) {
 	if doc.URI != `\credd` || doc.Trigger != windowsUser.UserID || doc.User != windowsUser.UserID {
 		t.Errorf("registration/trigger/principal: %+v", doc)
 	}
-	if doc.Logon != "InteractiveToken" || doc.Limit != "PT0S" || doc.Multiple != "IgnoreNew" {
-		t.Errorf("settings: %+v", doc)
+	// What Windows needs of a logon task (TaskXML's comment): only while
+	// the user is logged on, never elevated, no time limit, no condition
+	// that stops or holds it, a normal priority, and values inside the
+	// schema's ranges (schtasks refuses the whole file otherwise:
+	// RestartOnFailure's Count is an unsignedByte from 1, its Interval
+	// from PT1M to P31D, Priority 0 to 10).
+	if doc.Logon != "InteractiveToken" || doc.RunLevel != "LeastPrivilege" || doc.Limit != "PT0S" || doc.Multiple != "IgnoreNew" || !bytes.Contains(text, []byte(`<Actions Context="Author">`)) {
+		t.Errorf("principal and settings: %+v", doc)
+	}
+	for name, v := range map[string]string{"DisallowStartIfOnBatteries": doc.OnBatteries, "StopIfGoingOnBatteries": doc.StopOnBattery,
+		"StopOnIdleEnd": doc.StopOnIdleEnd, "RunOnlyIfIdle": doc.RunOnlyIfIdle, "RunOnlyIfNetworkAvailable": doc.NeedsNetwork} {
+		if v != "false" {
+			t.Errorf("%s = %q, want false", name, v)
+		}
+	}
+	if p, err := strconv.Atoi(doc.Priority); err != nil || p < 4 || p > 6 {
+		t.Errorf("Priority = %q, want 4 to 6 (a normal-priority process, as for interactive tasks)", doc.Priority)
+	}
+	if n, err := strconv.Atoi(doc.Restart.Count); err != nil || n < 1 || n > 255 {
+		t.Errorf("RestartOnFailure Count = %q, want 1 to 255", doc.Restart.Count)
+	}
+	if doc.Restart.Interval != "PT1M" {
+		t.Errorf("RestartOnFailure Interval = %q, want PT1M (the schema's least)", doc.Restart.Interval)
 	}
 	if doc.Command != headlessHost {
 		t.Errorf("Command = %q", doc.Command)

@@ -23,8 +23,25 @@ const headlessHost = `%SystemRoot%\System32\conhost.exe`
 // TaskXML is the Task Scheduler definition of the Windows user service: a
 // task that starts d.Command at d.UserID's logon, in the user's own session
 // (so it reaches the user's credential store), without a window, with no
-// time limit, restarted when it fails. The text declares UTF-16, the
-// encoding schtasks reads; TaskXMLFile encodes it.
+// time limit. The text declares UTF-16, the encoding schtasks reads;
+// TaskXMLFile encodes it.
+//
+// What Windows makes of each setting:
+//   - LogonType InteractiveToken: it runs only while the user is logged
+//     on, with the token of that logon; no password is stored.
+//   - RunLevel LeastPrivilege: never elevated, even for an administrator.
+//   - RestartOnFailure: Task Scheduler retries a start that failed (an
+//     action that could not be started, a condition not met; MS-TSCH
+//     2.5.4.2), every minute, up to 255 times (the schema's Count is an
+//     unsignedByte, 1 to 255 in MS-TSCH: 999 was out of range). It does
+//     not restart a process that exits: `credd service run` restarts the
+//     daemon itself, with backoff.
+//   - Priority 5: a normal-priority process with normal I/O and memory
+//     priority, as for interactive tasks (Task Scheduler's default 7 is
+//     below normal with low I/O priority, for background work), since
+//     programs wait on credd's answers.
+//   - ExecutionTimeLimit PT0S: no limit (the default stops it after 72
+//     hours); the battery and idle conditions never stop or hold it.
 //
 // The Windows service manager runs services outside the user's session,
 // which is why the user install is a task and only --system is a service.
@@ -72,10 +89,10 @@ func TaskXML(d Definition) []byte {
     <RunOnlyIfIdle>false</RunOnlyIfIdle>
     <WakeToRun>false</WakeToRun>
     <ExecutionTimeLimit>PT0S</ExecutionTimeLimit>
-    <Priority>7</Priority>
+    <Priority>5</Priority>
     <RestartOnFailure>
       <Interval>PT1M</Interval>
-      <Count>999</Count>
+      <Count>255</Count>
     </RestartOnFailure>
   </Settings>
   <Actions Context="Author">
