@@ -286,11 +286,10 @@ func newHome(dir, kind string, n int, store string) (*home, error) {
 	h.listen = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	switch kind {
 	case kindZero:
-		script := filepath.Join(dir, "credential-process.sh")
 		exp := time.Now().Add(12 * time.Hour).UTC().Format(time.RFC3339)
-		body := fmt.Sprintf("#!/bin/sh\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIAFOOTPRINTKEY0001\",\"SecretAccessKey\":\"%s\",\"SessionToken\":\"%s\",\"Expiration\":\"%s\"}'\n",
-			strings.Repeat("s", 40), strings.Repeat("T", 800), exp)
-		if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		script, err := writeCredentialProcess(dir, "credential-process", fmt.Sprintf(`{"Version":1,"AccessKeyId":"ASIAFOOTPRINTKEY0001","SecretAccessKey":"%s","SessionToken":"%s","Expiration":"%s"}`,
+			strings.Repeat("s", 40), strings.Repeat("T", 800), exp))
+		if err != nil {
 			return nil, err
 		}
 		var b bytes.Buffer

@@ -289,13 +289,14 @@ func startCredd(ctx context.Context, attributed bool) (addr string, clientToken 
 	exp := time.Now().Add(12 * time.Hour).UTC().Format(time.RFC3339)
 	// Shaped like STS session credentials; real session tokens run to
 	// several hundred characters.
-	script := filepath.Join(dir, "cred.sh")
-	body := fmt.Sprintf("#!/bin/sh\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIALOADTESTKEY00001\",\"SecretAccessKey\":\"%s\",\"SessionToken\":\"%s\",\"Expiration\":\"%s\"}'\n",
-		strings.Repeat("s", 40), strings.Repeat("T", 800), exp)
+	script, err := writeCredentialProcess(dir, "cred", fmt.Sprintf(`{"Version":1,"AccessKeyId":"ASIALOADTESTKEY00001","SecretAccessKey":"%s","SessionToken":"%s","Expiration":"%s"}`,
+		strings.Repeat("s", 40), strings.Repeat("T", 800), exp))
+	if err != nil {
+		return fail(err)
+	}
 	awsCfg := filepath.Join(dir, "aws-config")
 	awsCreds := filepath.Join(dir, "aws-credentials")
 	files := []struct{ path, content string }{
-		{script, body},
 		{awsCfg, fmt.Sprintf("[profile %s]\nregion = eu-west-1\ncredential_process = %s\n", profileName, script)},
 		{awsCreds, ""},
 	}
