@@ -37,6 +37,11 @@ type Deps struct {
 	Gatherer   prometheus.Gatherer // serves /metrics; nil: no /metrics
 	Clock      clock.Clock
 	HTTPClient *http.Client // for credd's own STS calls; nil: a default with timeouts
+	// RequestWait bounds how long an HTTP request waits for credentials
+	// being fetched; 0 is the endpoints' default (3 s, inside SDK clients'
+	// timeouts). Tests lengthen it where a first fetch is slow (a helper
+	// process under wine on a loaded machine).
+	RequestWait time.Duration
 	// AWSConfigFiles and AWSCredentialFiles locate the shared AWS files for
 	// aws_profile sources; empty uses the SDK's defaults.
 	AWSConfigFiles     []string
@@ -211,6 +216,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		AllowV1:        cfg.IMDS.AllowV1,
 		Hosts:          cfg.Addresses(),
 		Clock:          deps.Clock,
+		Wait:           deps.RequestWait,
 		Logger:         d.log.With("component", "http"),
 		Metrics:        m,
 		MetricsHandler: mh,

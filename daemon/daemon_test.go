@@ -65,6 +65,12 @@ func startWith(t *testing.T, yaml, awsConfig string, mod func(*Deps)) *running {
 
 // startWithListener is startWith serving on ln (nil: a new listener on
 // 127.0.0.1).
+// testRequestWait is how long the tests' requests wait for a fetch: a
+// credential_process helper's first run takes more than the 3 s default
+// on a loaded machine, and more still under wine (cmd.exe, then the
+// helper, each a Windows process to start).
+const testRequestWait = time.Minute
+
 func startWithListener(t *testing.T, yaml, awsConfig string, mod func(*Deps), ln net.Listener) *running {
 	t.Helper()
 	dir := t.TempDir()
@@ -92,6 +98,7 @@ func startWithListener(t *testing.T, yaml, awsConfig string, mod func(*Deps), ln
 		AWSCredentialFiles: []string{filepath.Join(dir, "none")},
 		UserName:           "Tester Name",
 		ClientToken:        []byte("client-token-0123456789abcdef0123"),
+		RequestWait:        testRequestWait,
 	}
 	if mod != nil {
 		mod(&deps)

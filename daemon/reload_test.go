@@ -98,6 +98,7 @@ func startReloadable(t *testing.T, yaml, awsConfig string, mods ...func(*Deps)) 
 		UserName:           "tester",
 		ClientToken:        []byte("client-token-0123456789abcdef0123"),
 		LoadConfig:         load,
+		RequestWait:        testRequestWait,
 	}
 	if yaml != "" {
 		r.cfgPath = filepath.Join(dir, "credd.yaml")

@@ -36,7 +36,7 @@ func serveFixture(t *testing.T) (config.Config, Deps) {
 	cfg := config.Default()
 	cfg.StateDir = state
 	cfg.Profiles = map[string]config.Profile{"dev": {AWSProfile: "dev"}}
-	deps := Deps{AWSConfigFiles: []string{awsCfg}, AWSCredentialFiles: []string{filepath.Join(dir, "none")}, UserName: "tester",
+	deps := Deps{AWSConfigFiles: []string{awsCfg}, AWSCredentialFiles: []string{filepath.Join(dir, "none")}, UserName: "tester", RequestWait: testRequestWait,
 		Sessions: store.NewMemory(), ConfigPath: cfgFile}
 	return cfg, deps
 }
