@@ -42,7 +42,7 @@ func TestEnsureToken(t *testing.T) {
 
 func TestEnsureTokenRefusesWritableByOthers(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits do not apply on Windows")
+		t.Skip("mode bits do not apply on Windows: TestCheckPrivateReadsTheDACL")
 	}
 	dir := t.TempDir()
 	path, _, err := EnsureToken(dir)

@@ -9,15 +9,10 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// Access is who a file's DACL lets in.
-type Access struct {
-	// Protected: the DACL inherits nothing from the directory.
-	Protected bool
-	// Allowed are the SIDs the DACL's access-allowed entries name (those
-	// that apply to the file itself, not only to what is created in it),
-	// in order. A file without a DACL admits everyone: "S-1-1-0".
-	Allowed []string
-}
+// writeRights are the rights that let an account change a file: its data,
+// its ACL or owner, or delete it (generic rights included, unmapped).
+const writeRights = windows.FILE_WRITE_DATA | windows.FILE_APPEND_DATA | windows.DELETE |
+	windows.WRITE_DAC | windows.WRITE_OWNER | windows.GENERIC_WRITE | windows.GENERIC_ALL
 
 // ReadAccess reads path's DACL.
 func ReadAccess(path string) (Access, error) {
@@ -34,6 +29,7 @@ func ReadAccess(path string) (Access, error) {
 	if err != nil || dacl == nil {
 		// No DACL (ERROR_OBJECT_NOT_FOUND) is full access for everyone.
 		a.Allowed = []string{"S-1-1-0"}
+		a.Writers = a.Allowed
 		return a, nil
 	}
 	for i := range uint32(dacl.AceCount) {
@@ -46,6 +42,23 @@ func ReadAccess(path string) (Access, error) {
 		}
 		sid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
 		a.Allowed = append(a.Allowed, sid.String())
+		if ace.Mask&writeRights != 0 {
+			a.Writers = append(a.Writers, sid.String())
+		}
 	}
 	return a, nil
+}
+
+// OtherWriters returns the accounts (SIDs) other than the user, SYSTEM and
+// Administrators that path's DACL lets change it.
+func OtherWriters(path string) ([]string, error) {
+	u, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return nil, fmt.Errorf("reading this process's user: %w", err)
+	}
+	a, err := ReadAccess(path)
+	if err != nil {
+		return nil, err
+	}
+	return a.OtherWriters(u.User.Sid.String()), nil
 }

@@ -67,10 +67,16 @@ type InsecureFileError struct {
 	// Owner names the user who owns the file ("UID (name)") when it is
 	// not the user credd runs as; "" when the mode is the problem.
 	Owner string
-	Fix   string // shell command that makes the file private; with Owner, what to do
+	// Writers are, on Windows, the accounts (SIDs) other than the user,
+	// SYSTEM and Administrators that the file's DACL lets write it.
+	Writers []string
+	Fix     string // shell command that makes the file private; with Owner, what to do
 }
 
 func (e *InsecureFileError) Error() string {
+	if len(e.Writers) > 0 {
+		return fmt.Sprintf("%s lets %s write it (its ACL): run `%s`", e.Path, strings.Join(e.Writers, ", "), e.Fix)
+	}
 	if e.Owner != "" {
 		return fmt.Sprintf("%s belongs to user %s, not to this one: %s", e.Path, e.Owner, e.Fix)
 	}
