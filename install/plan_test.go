@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -84,7 +85,7 @@ func TestNewPlan(t *testing.T) {
 		},
 		{
 			name: "macOS: the logs are purged too", os: "darwin", loaded: cfgFile,
-			wantArgs: "serve --config " + cfgFile.Path, purge: []string{cfgFile.Path, "STATE", filepath.Join(home, "Library", "Logs", "credd")},
+			wantArgs: "serve --config " + cfgFile.Path, purge: []string{cfgFile.Path, "STATE", path.Join(home, "Library", "Logs", "credd")}, // a macOS path, slash-separated wherever rendered
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +148,9 @@ func TestNewPlanSystemUser(t *testing.T) {
 		{"this user", "", "", "alice"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			env := map[string]string{"HOME": "/home/alice", "SUDO_USER": tc.sudo}
+			// AppData: the config dir is found as the OS running the test
+			// finds it (Windows tests run too).
+			env := map[string]string{"HOME": "/home/alice", "AppData": `C:\Users\alice\AppData\Roaming`, "SUDO_USER": tc.sudo}
 			p, err := NewPlan(Shell{OS: "linux", Scope: System, Binary: binary, Config: config.Loaded{Path: "/etc/credd.yaml", FromFile: true},
 				RunAs: tc.runAs, UserName: "alice", Getenv: func(k string) string { return env[k] }, Run: (&fakeTools{}).run})
 			if err != nil || p.Definition.UserName != tc.want {
