@@ -71,6 +71,11 @@ type SessionStatus struct {
 	State   string     `json:"state"` // signed-in, login-required, or stored (no configured session uses it)
 	Expires *time.Time `json:"expires,omitempty"`
 	Error   string     `json:"error,omitempty"` // why a sign-in is needed
+	// Login is the command that signs the session in again, while it
+	// needs that (login-required, mfa-required): `credd login
+	// --sso-session corp`, `--provider okta`, `--signin --profile
+	// console`, `--profile admin` (an MFA code).
+	Login string `json:"login,omitempty"`
 	// OnDemand is what sign_in_on_demand is doing for the session, when
 	// it is doing anything.
 	OnDemand *OnDemandStatus `json:"on_demand,omitempty"`

@@ -34,6 +34,9 @@ func (st Status) WriteTable(w io.Writer, now time.Time, color bool) {
 		}
 		tw.Flush()
 		for _, s := range st.Sessions {
+			if s.Login != "" {
+				fmt.Fprintf(w, "  %s: %s: run `%s`\n", s.Name, s.State, s.Login)
+			}
 			if line := s.OnDemand.describe(); line != "" {
 				fmt.Fprintf(w, "  %s: %s\n", s.Name, line)
 			}
@@ -101,10 +104,12 @@ func (st Status) SignIns(login func(profile string) string) (lines []string) {
 		if ss.State != "login-required" {
 			continue
 		}
-		switch kind, name, _ := strings.Cut(ss.Name, "/"); kind {
-		case "sso":
+		switch kind, name, _ := strings.Cut(ss.Name, "/"); {
+		case ss.Login != "":
+			add("session "+ss.Name, ss.Login)
+		case kind == "sso": // a daemon from before sessions named their command
 			add("session "+ss.Name, "credd login --sso-session "+name)
-		case "oidc":
+		case kind == "oidc":
 			add("session "+ss.Name, "credd login --provider "+name)
 		}
 	}

@@ -32,15 +32,21 @@ func TestStatusSummary(t *testing.T) {
 
 func TestStatusSignIns(t *testing.T) {
 	login := func(profile string) string {
-		return map[string]string{"dev": "credd login --sso-session corp", "app": "credd login --provider okta"}[profile]
+		return map[string]string{"dev": "credd login --sso-session corp", "app": "credd login --provider okta", "console": "credd login --signin --profile console"}[profile]
 	}
 	st := Status{
-		Sessions: []SessionStatus{{Name: "sso/corp", State: "login-required"}, {Name: "oidc/okta", State: "signed-in"}, {Name: "oidc/azure", State: "login-required"}},
-		Profiles: []ProfileStatus{{Name: "dev", State: "login-required"}, {Name: "app", State: "login-required"}, {Name: "keys", State: "fresh"}, {Name: "mfa", State: "mfa-required"}},
+		Sessions: []SessionStatus{{Name: "sso/corp", State: "login-required"}, {Name: "oidc/okta", State: "signed-in"}, {Name: "oidc/azure", State: "login-required"},
+			{Name: "signin/111122223333/assumed-role/Admin/alice", Kind: "signin", State: "login-required", Login: "credd login --signin --profile console"},
+			{Name: "sso/named", State: "login-required", Login: "credd login --sso-session named"},
+			{Name: "mfa/AKIAEXAMPLE/alice-0a1b", Kind: "mfa", State: "mfa-required", Login: "credd login --profile mfa"}},
+		Profiles: []ProfileStatus{{Name: "dev", State: "login-required"}, {Name: "app", State: "login-required"}, {Name: "keys", State: "fresh"}, {Name: "mfa", State: "mfa-required"},
+			{Name: "console", State: "login-required"}},
 	}
 	want := []string{
-		"session sso/corp: run `credd login --sso-session corp`",
+		"session sso/corp: run `credd login --sso-session corp`", // from a daemon that names no command: by the session's name
 		"session oidc/azure: run `credd login --provider azure`",
+		"session signin/111122223333/assumed-role/Admin/alice: run `credd login --signin --profile console`",
+		"session sso/named: run `credd login --sso-session named`",
 		"profile app: run `credd login --provider okta`", // dev's session is listed already
 		"profile mfa (MFA code): run `credd login --profile mfa`",
 	}
@@ -72,5 +78,36 @@ func TestStatusWriteTable(t *testing.T) {
 		if has := strings.Contains(out, "\x1b[31merror\x1b[0m"); has != color {
 			t.Errorf("color %v: the error state painted: %v\n%s", color, has, out)
 		}
+	}
+}
+
+// TestStatusWriteTableSessionLogin: every session that needs a sign-in,
+// of whatever kind, has a line with the command that signs it in, under
+// the table, whole however long its error; the others have none.
+func TestStatusWriteTableSessionLogin(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	long := "sign-in required: " + strings.Repeat("the provider said why at length, ", 5)
+	st := Status{Store: StoreStatus{Kind: "file"}, Sessions: []SessionStatus{
+		{Name: "oidc/okta", Kind: "oidc", State: "signed-in"},
+		{Name: "sso/corp", Kind: "sso", State: "login-required", Error: long + "(run `credd login --sso-session corp`)", Login: "credd login --sso-session corp"},
+		{Name: "signin/111122223333/assumed-role/Admin/alice", Kind: "signin", State: "login-required", Error: long, Login: "credd login --signin --profile console",
+			OnDemand: &OnDemandStatus{Mode: "browser", InProgress: true}},
+		{Name: "mfa/AKIAEXAMPLE/alice-0a1b", Kind: "mfa", State: "mfa-required", Error: "the MFA session ended", Login: "credd login --profile admin"},
+	}}
+	var b bytes.Buffer
+	st.WriteTable(&b, now, false)
+	out := b.String()
+	for _, want := range []string{
+		"\n  sso/corp: login-required: run `credd login --sso-session corp`\n",
+		"\n  signin/111122223333/assumed-role/Admin/alice: login-required: run `credd login --signin --profile console`\n" +
+			"  signin/111122223333/assumed-role/Admin/alice: on demand (browser): sign-in in progress\n",
+		"\n  mfa/AKIAEXAMPLE/alice-0a1b: mfa-required: run `credd login --profile admin`\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "  oidc/okta: ") {
+		t.Errorf("a signed-in session has a line:\n%s", out)
 	}
 }

@@ -327,3 +327,62 @@ role_arn = arn:aws:iam::111122223333:role/ops
 		t.Error("the configuration passed in was changed")
 	}
 }
+
+// TestSignInSessionEnds: an AWS Sign-In session the service ends (a
+// changed password) turns login-required at its next renewal: its profile
+// answers sign-in required naming `credd login --signin --profile
+// console`, the status lists the session with that command, and one
+// notification says so however many requests follow.
+func TestSignInSessionEnds(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	f := signintest.New(t, signintest.Options{Now: clk.Now})
+	notes := &recordingNotifier{}
+	r := startWith(t, signinConfig(f, ""), "", func(d *Deps) {
+		d.Sessions = store.NewMemory()
+		d.HomeDir = t.TempDir()
+		d.Clock = clk
+		d.Notifier = notes
+	})
+	ctl := r.d.ControlBackend(ControlInfo{})
+	st, err := ctl.Login(t.Context(), control.LoginRequest{SignIn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	browse(t, st.URL)
+	if ls, err := ctl.LoginStatus(t.Context(), st.ID, 10*time.Second); err != nil || ls.State != "done" {
+		t.Fatalf("login status %+v %v (refused: %q)", ls, err, f.Refusals())
+	}
+	if s := ctl.Status(t.Context()).Sessions; len(s) != 1 || s[0].State != "signed-in" || s[0].Login != "" {
+		t.Fatalf("signed in: sessions %+v, want one signed-in with no command", s)
+	}
+
+	f.ChangePassword()
+	const cmd = "credd login --signin --profile console"
+	var sessions []control.SessionStatus
+	// Past the renewal at 7.5 minutes; again if its timer was set after
+	// the clock moved.
+	for range 5 {
+		clk.Advance(8 * time.Minute)
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if sessions = ctl.Status(t.Context()).Sessions; len(sessions) == 1 && sessions[0].State == "login-required" {
+				break
+			}
+		}
+		if len(sessions) == 1 && sessions[0].State == "login-required" {
+			break
+		}
+	}
+	if len(sessions) != 1 || sessions[0].State != "login-required" || sessions[0].Login != cmd || !strings.Contains(sessions[0].Error, "USER_CREDENTIALS_CHANGED") {
+		t.Fatalf("after the refusal: sessions %+v, want %s login-required, its command %q", sessions, st.Session, cmd)
+	}
+	for range 3 {
+		if _, err := r.d.Current(t.Context(), "console"); !errors.Is(err, cred.ErrLoginRequired) || !strings.Contains(err.Error(), cmd) {
+			t.Fatalf("served after the end: %v, want sign-in required naming %q", err, cmd)
+		}
+	}
+	notes.mu.Lock()
+	defer notes.mu.Unlock()
+	if len(notes.notes) != 1 || !strings.Contains(notes.notes[0], cmd) {
+		t.Errorf("notifications %q, want one naming %q", notes.notes, cmd)
+	}
+}

@@ -229,8 +229,9 @@ profiles:
 		t.Errorf("%d GetSessionToken calls after the end, want still 2", n)
 	}
 	st = ctl2.Status(t.Context())
-	if i := slices.IndexFunc(st.Sessions, func(s control.SessionStatus) bool { return s.Name == res.Session }); i < 0 || st.Sessions[i].State != "mfa-required" || !strings.Contains(st.Sessions[i].Error, "credd login --profile") {
-		t.Errorf("status sessions after the end %+v, want %s mfa-required naming the command", st.Sessions, res.Session)
+	if i := slices.IndexFunc(st.Sessions, func(s control.SessionStatus) bool { return s.Name == res.Session }); i < 0 || st.Sessions[i].State != "mfa-required" || !strings.Contains(st.Sessions[i].Error, "credd login --profile") ||
+		!strings.HasPrefix(st.Sessions[i].Login, "credd login --profile ") {
+		t.Errorf("status sessions after the end %+v, want %s mfa-required naming the command (login)", st.Sessions, res.Session)
 	}
 
 	// A new code, then logout forgets the session everywhere.

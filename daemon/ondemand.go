@@ -316,7 +316,7 @@ func (d *Daemon) withOnDemand(out []control.SessionStatus) []control.SessionStat
 		}
 		ss := control.SessionStatus{Name: key, Kind: strings.SplitN(key, "/", 2)[0], State: "signed-in", OnDemand: st}
 		if err := si.sess.NeedsLogin(); err != nil {
-			ss.State, ss.Error = "login-required", err.Error()
+			ss.State, ss.Error, ss.Login = "login-required", err.Error(), si.hint
 		}
 		out, added = append(out, ss), true
 	}

@@ -582,11 +582,14 @@ func (r *sessionRegistry) status() (control.StoreStatus, []control.SessionStatus
 		if s := r.byName[x.name]; s != nil {
 			ss.State = "signed-in"
 			if err := s.sess.NeedsLogin(); err != nil {
-				ss.State, ss.Error = "login-required", err.Error()
+				ss.State, ss.Error, ss.Login = "login-required", err.Error(), s.hint
 			}
 		}
 		if m := r.mfa[x.name]; m != nil {
-			ss.State, ss.Error = mfaState(m, r.mfaProfile[x.name])
+			profile := r.mfaProfile[x.name]
+			if ss.State, ss.Error = mfaState(m, profile); ss.State == "mfa-required" && profile != "" {
+				ss.Login = "credd login --profile " + profile
+			}
 		}
 		out = append(out, ss)
 	}

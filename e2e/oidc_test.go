@@ -209,7 +209,8 @@ print(sorted(b["Name"] for b in s3.list_buckets()["Buckets"]))`, minio)
 		s.start(t)
 		s.rawGet(t, "/v1/credentials/other", token)
 		st := s.status(t)
-		if len(st.Sessions) != 1 || st.Sessions[0].State != "login-required" || !strings.Contains(st.Sessions[0].Error, "credd login --provider mock") {
+		if len(st.Sessions) != 1 || st.Sessions[0].State != "login-required" || !strings.Contains(st.Sessions[0].Error, "credd login --provider mock") ||
+			st.Sessions[0].Login != "credd login --provider mock" {
 			t.Fatalf("sessions after the refusal: %+v", st.Sessions)
 		}
 		select {

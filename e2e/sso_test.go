@@ -145,8 +145,12 @@ func TestSSOSignInServeRefreshExpire(t *testing.T) {
 		}
 		noSSOSecrets(t, "the 503", r.body)
 		st := s.status(t)
-		if len(st.Sessions) != 1 || st.Sessions[0].State != "login-required" || !strings.Contains(st.Sessions[0].Error, "credd login --sso-session corp") {
+		if len(st.Sessions) != 1 || st.Sessions[0].State != "login-required" || !strings.Contains(st.Sessions[0].Error, "credd login --sso-session corp") ||
+			st.Sessions[0].Login != "credd login --sso-session corp" {
 			t.Errorf("sessions = %+v; 503 said %s\n%s", st.Sessions, r.body, s.logs)
+		}
+		if _, out, _ := s.run(t, "status"); !strings.Contains(out, "\n  sso/corp: login-required: run `credd login --sso-session corp`\n") {
+			t.Errorf("credd status does not say what to run for sso/corp:\n%s", out)
 		}
 		// Every profile of the session, not only the one that found out:
 		// dev and ops hold role credentials valid for most of an hour, and
