@@ -23,7 +23,13 @@
 // what is meant: elapsed time for metrics (imds request durations), file
 // modification times (stale temp files in store), the round trip of a
 // clock-skew check (doctor), polling an OS service (install), and the
-// CLI's rendering of the daemon's answers.
+// CLI, which reads the time once per command and passes it down (the
+// status it renders, audit --since, a cached token's expiry). The same
+// holds for the few waits on the standard library's timers: the daemon's
+// one-second flush of folded log lines, the config watcher's debounce, a
+// sign-in poll's bound (control's wait), a desktop notification's
+// timeout. None of them decides when credentials expire or renew, and
+// their tests call what they pace directly (imds.Handler.FlushLog).
 package clock
 
 import (
