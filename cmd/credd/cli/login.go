@@ -102,13 +102,18 @@ func (a *app) loginEnded(start control.LoginStart, st control.LoginState) error 
 		return exitf(ExitFailure, "sign-in to %s failed: %s", start.Session, st.Error)
 	}
 	fmt.Fprintf(a.io.Out, "Signed in to %s.\n", start.Session)
-	if len(st.Ready) > 0 {
-		fmt.Fprintf(a.io.Out, "Ready: %s\n", strings.Join(st.Ready, ", "))
+	a.printReady(st.Ready, st.NotReady)
+	return nil
+}
+
+// printReady lists the profiles a sign-in made ready, and those it did not.
+func (a *app) printReady(ready []string, notReady []control.ProfileError) {
+	if len(ready) > 0 {
+		fmt.Fprintf(a.io.Out, "Ready: %s\n", strings.Join(ready, ", "))
 	}
-	for _, p := range st.NotReady {
+	for _, p := range notReady {
 		fmt.Fprintf(a.io.Out, "Not ready: %s: %s\n", p.Profile, p.Error)
 	}
-	return nil
 }
 
 // waitLogin polls the daemon until the sign-in ends, with a spinner and
@@ -185,12 +190,7 @@ func (a *app) mfaLogin(ctx context.Context, cl *control.Client, profile, code st
 		end = res.Expires.Local().Format("2006-01-02 15:04 MST")
 	}
 	fmt.Fprintf(a.io.Out, "MFA session for %s started (%s); it ends at %s.\n", res.Serial, res.Session, end)
-	if len(res.Ready) > 0 {
-		fmt.Fprintf(a.io.Out, "Ready: %s\n", strings.Join(res.Ready, ", "))
-	}
-	for _, p := range res.NotReady {
-		fmt.Fprintf(a.io.Out, "Not ready: %s: %s\n", p.Profile, p.Error)
-	}
+	a.printReady(res.Ready, res.NotReady)
 	return true, nil
 }
 
