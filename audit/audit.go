@@ -141,7 +141,7 @@ func Open(o Options) (*Log, error) {
 }
 
 // Write writes e as one line (credentials answers). The line reaches the
-// file at the next Flush (the daemon calls it every second) or when 32 KB
+// file at the next Flush (the daemon's, within a second) or when 32 KB
 // are buffered. A zero Time is the clock's now.
 func (l *Log) Write(e Entry) error {
 	if e.Time.IsZero() {
@@ -188,12 +188,22 @@ func (l *Log) Refused(key string, e Entry, fill func(*Entry)) error {
 }
 
 // Flush writes the buffered lines and the folded refusals whose window is
-// over; the daemon calls it every second.
+// over; the daemon calls it every second while the log is not Idle.
 func (l *Log) Flush() error {
 	err := l.flush(false)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return errors.Join(err, l.flushBuf())
+}
+
+// Idle reports whether Flush has nothing to do, now or later: no line
+// buffered and no refusal key held (a key is held for a window after its
+// last refusal, to fold the next ones and to write their count).
+func (l *Log) Idle() bool {
+	l.mu.Lock()
+	empty := len(l.buf) == 0
+	l.mu.Unlock()
+	return empty && l.fold.Len() == 0
 }
 
 func (l *Log) flush(all bool) error {

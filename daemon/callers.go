@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/audit"
+	"github.com/credd/credd/clock"
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/imds"
@@ -26,6 +27,9 @@ type AuditLog interface {
 	WriteConn(e audit.Entry, c *audit.Conn) error
 	Refused(key string, e audit.Entry, fill func(*audit.Entry)) error
 	Flush() error
+	// Idle: Flush has nothing to do now or later (no line buffered, no
+	// refusal held for folding).
+	Idle() bool
 }
 
 var _ AuditLog = (*audit.Log)(nil)
@@ -203,7 +207,9 @@ func (d *Daemon) auditControl(req control.CredentialsRequest) {
 	}
 	e := audit.Entry{Time: d.clock.Now(), Endpoint: endpoint, Profile: req.Profile, Status: http.StatusOK,
 		UID: c.User, PID: c.Process.PID, Exe: c.Process.Exe, Cmdline: d.auditCmdline(c.Process.Cmdline), Listener: c.Channel}
-	if err := d.auditLog.Write(e); err != nil {
+	err := d.auditLog.Write(e)
+	d.logs.pending()
+	if err != nil {
 		d.foldedWarn("the audit log cannot be written", "audit", "error", err)
 	}
 }
@@ -247,7 +253,9 @@ func (d *Daemon) admitControl(req control.AdmitRequest) error {
 			p, _ := req.Describe()
 			e.Exe, e.Cmdline = p.Exe, d.auditCmdline(p.Cmdline)
 		}
-		if err := d.auditLog.Refused("control|uid:"+c.User+"|"+reason, e, fill); err != nil {
+		err := d.auditLog.Refused("control|uid:"+c.User+"|"+reason, e, fill)
+		d.logs.pending()
+		if err != nil {
 			d.foldedWarn("the audit log cannot be written", "audit", "error", err)
 		}
 	}
@@ -322,6 +330,9 @@ func (d *Daemon) attribute(r *http.Request) imds.Attribution {
 // (user, process, listener, remote address) was found and encoded once,
 // at its first audited answer.
 func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
+	// The handler's own folded refusals wait for flushLogs too, and every
+	// refusal comes here (a 401 or 403).
+	d.logs.pending()
 	if d.auditLog == nil {
 		return
 	}
@@ -371,8 +382,76 @@ func (d *Daemon) foldedWarn(msg, key string, args ...any) {
 	}
 }
 
-// flushTicker paces the audit log's writes and the folded log lines.
+// flushEvery is how soon a buffered audit line reaches the file, and how
+// often folded refusals are looked at, while there are any.
 const flushEvery = time.Second
+
+// logFlusher paces the writes of the audit log and the folded log lines:
+// a timer every flushEvery while a line is buffered or a refusal folded,
+// none while the logs are idle, so that an idle daemon does not wake up
+// for them. Anything that logs calls pending; Run's loop calls arm on
+// wake and fire on C.
+type logFlusher struct {
+	clock clock.Clock
+	flush func()
+	idle  func() bool // nothing to flush now or later
+	armed atomic.Bool // a timer runs, or wake holds a request for one
+	wake  chan struct{}
+	timer clock.Timer // Run's; nil while idle
+}
+
+func newLogFlusher(clk clock.Clock, flush func(), idle func() bool) *logFlusher {
+	return &logFlusher{clock: clock.Or(clk), flush: flush, idle: idle, wake: make(chan struct{}, 1)}
+}
+
+// pending says a line or a refusal waits for the next flush. Cheap when
+// the timer already runs (one atomic load); safe from any goroutine.
+func (f *logFlusher) pending() {
+	if f.armed.Load() || !f.armed.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// arm starts the timer unless it runs (Run's goroutine, on wake).
+func (f *logFlusher) arm() {
+	if f.timer == nil {
+		f.timer = f.clock.NewTimer(flushEvery)
+	}
+}
+
+// C is the timer's channel; nil (never ready) while idle.
+func (f *logFlusher) C() <-chan time.Time {
+	if f.timer == nil {
+		return nil
+	}
+	return f.timer.C()
+}
+
+// fire flushes, and runs the timer again unless the logs are now idle
+// (Run's goroutine, on C). armed is cleared before idle is asked, so a
+// line logged meanwhile either is seen by idle or finds armed clear and
+// wakes the loop.
+func (f *logFlusher) fire() {
+	f.timer = nil
+	f.flush()
+	f.armed.Store(false)
+	if !f.idle() {
+		f.armed.Store(true)
+		f.arm()
+	}
+}
+
+// stop ends the timer (Run's goroutine, at its end).
+func (f *logFlusher) stop() {
+	if f.timer != nil {
+		f.timer.Stop()
+		f.timer = nil
+	}
+}
 
 func (d *Daemon) flushLogs() {
 	d.handler.FlushLog()
@@ -381,4 +460,9 @@ func (d *Daemon) flushLogs() {
 			d.foldedWarn("the audit log cannot be written", "audit", "error", err)
 		}
 	}
+}
+
+// logsIdle reports whether flushLogs has nothing to do, now or later.
+func (d *Daemon) logsIdle() bool {
+	return d.handler.LogIdle() && (d.auditLog == nil || d.auditLog.Idle())
 }

@@ -114,7 +114,8 @@ type Daemon struct {
 	users     atomic.Pointer[users]
 	auditLog  AuditLog
 	warnings  *fold.Window[struct{}]
-	clientsMu sync.Mutex // serializes reading the client tokens and serving them
+	logs      *logFlusher // Run's pacing of flushLogs
+	clientsMu sync.Mutex  // serializes reading the client tokens and serving them
 	// serving is Run's: its server and listeners, for reloads.
 	serving *serving
 }
@@ -150,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	d.sched = refresh.NewScheduler(deps.Clock, nil)
 	d.warnings = fold.New[struct{}](time.Minute, 256)
 	d.auditLog = deps.Audit
+	d.logs = newLogFlusher(deps.Clock, d.flushLogs, d.logsIdle)
 	d.peers, d.self = deps.Peers, deps.Self
 	if d.peers == nil {
 		r, err := peer.New()
@@ -378,8 +380,7 @@ func (d *Daemon) Run(ctx context.Context, listeners ...net.Listener) error {
 	})
 	summary := d.clock.NewTimer(summaryEvery)
 	defer func() { summary.Stop() }()
-	flush := time.NewTicker(flushEvery)
-	defer flush.Stop()
+	defer d.logs.stop()
 	errc := sv.errc
 	var err error
 loop:
@@ -402,8 +403,10 @@ loop:
 			summary = d.clock.NewTimer(summaryEvery)
 			d.logSummary()
 			d.sessions.warnEnds(d.clock.Now())
-		case <-flush.C:
-			d.flushLogs()
+		case <-d.logs.wake:
+			d.logs.arm()
+		case <-d.logs.C():
+			d.logs.fire()
 		}
 	}
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

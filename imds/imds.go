@@ -248,12 +248,19 @@ func (h *Handler) logRefusal(r *http.Request, reason, msg string) {
 }
 
 // FlushLog logs the refusals folded in the last minute, one line per peer
-// and reason with their count; the daemon calls it every few seconds.
+// and reason with their count; the daemon calls it every second until
+// LogIdle.
 func (h *Handler) FlushLog() {
 	for _, f := range h.refusals.Due(h.clock.Now(), false) {
 		h.log.Warn("refused requests (folded)", "reason", f.Event.msg, "count", f.Count, "remote", f.Event.remote, "path", f.Event.path)
 	}
 }
+
+// LogIdle reports whether FlushLog has nothing to do, now or later: no
+// peer's refusals held (a peer is held for a minute after its last one).
+// Every refusal is also told to Options.Audit (a 401 or 403), which is how
+// the daemon learns that FlushLog has work again.
+func (h *Handler) LogIdle() bool { return h.refusals.Len() == 0 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *status) {
 	if msg := h.refuse(r); msg != "" {
