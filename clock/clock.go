@@ -25,11 +25,12 @@
 // clock-skew check (doctor), polling an OS service (install), and the
 // CLI, which reads the time once per command and passes it down (the
 // status it renders, audit --since, a cached token's expiry). The same
-// holds for the few waits on the standard library's timers: the daemon's
-// one-second flush of folded log lines, the config watcher's debounce, a
-// sign-in poll's bound (control's wait), a desktop notification's
-// timeout. None of them decides when credentials expire or renew, and
-// their tests call what they pace directly (imds.Handler.FlushLog).
+// holds for the few waits on the standard library's timers: the config
+// watcher's debounce, a sign-in poll's bound (control's wait), a desktop
+// notification's timeout. None of them decides when credentials expire or
+// renew, and their tests call what they pace directly. The daemon's flush
+// of the audit log and of folded log lines runs on the daemon's Clock
+// (only while something waits to be flushed), so its tests step it.
 package clock
 
 import (
