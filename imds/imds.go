@@ -472,7 +472,7 @@ func (h *Handler) current(w http.ResponseWriter, r *http.Request, profile string
 // console link (what names it in the log).
 func (h *Handler) failFor(w http.ResponseWriter, f errorFormat, err error, profile string, st *status, what string) int {
 	if errors.Is(err, cred.ErrUnknownProfile) {
-		return fail(w, f, http.StatusNotFound, "unknown profile "+strconv.Quote(profile))
+		return failWith(w, f, err, "unknown profile "+strconv.Quote(profile)) // 404, by its kind
 	}
 	st.profile = profile
 	if !errors.Is(err, cred.ErrInvalid) {
