@@ -41,10 +41,17 @@ type RefusedError struct {
 	Reason string
 	// Fix says what to do about it.
 	Fix string
+	// Effect says what credd does without it until then; "" for a shared
+	// AWS file: it reads no profile from it.
+	Effect string
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("%s: %s: %s; credd reads no profile from it until then", e.Path, e.Reason, e.Fix)
+	effect := e.Effect
+	if effect == "" {
+		effect = "credd reads no profile from it until then"
+	}
+	return fmt.Sprintf("%s: %s: %s; %s", e.Path, e.Reason, e.Fix, effect)
 }
 
 // Is reports whether target is ErrRefused.
@@ -57,6 +64,24 @@ func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 // Check passed). A missing file is an error that wraps fs.ErrNotExist.
 func Check(path string) error {
 	_, err := read(path)
+	return err
+}
+
+// CheckDir tells whether credd may keep sessions in the directory at path
+// and take those it finds there (the AWS CLI's login cache,
+// ~/.aws/login/cache or AWS_LOGIN_CACHE_DIRECTORY): the checks of read
+// for every directory and link on the way to it, and the directory itself
+// this user's or root's and writable by no group or others, sticky or not
+// (each file in it is a session of the user's). A missing directory is an
+// error that wraps fs.ErrNotExist, unless others could create it; then,
+// and for what it refuses, a *RefusedError whose Effect is effect. On
+// Windows only that it is a directory is checked (see openChecked).
+func CheckDir(path, effect string) error {
+	err := checkDir(path)
+	var re *RefusedError
+	if errors.As(err, &re) {
+		re.Effect = effect
+	}
 	return err
 }
 

@@ -32,7 +32,7 @@ func openChecked(path string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	real, err := walk(path, abs)
+	real, err := walk(path, abs, runs)
 	if err != nil {
 		return nil, err
 	}
@@ -60,13 +60,13 @@ func openChecked(path string) (*os.File, error) {
 // the path of the file without links. Errors name path, the file asked
 // for. A missing name is an error that wraps fs.ErrNotExist, unless the
 // directory it is missing from lets others create it.
-func walk(path, abs string) (string, error) {
+func walk(path, abs, could string) (string, error) {
 	cur, links := "/", 0
 	fi, err := os.Lstat(cur)
 	if err != nil {
 		return "", err
 	}
-	if err := trustedDir(path, cur, fi); err != nil {
+	if err := trustedDir(path, cur, fi, could); err != nil {
 		return "", err
 	}
 	rest := strings.Split(abs, "/")
@@ -92,7 +92,7 @@ func walk(path, abs string) (string, error) {
 		}
 		switch {
 		case fi.Mode()&fs.ModeSymlink != 0:
-			if err := trustedOwner(path, fi, "the link "+next+" on the way to it"); err != nil {
+			if err := trustedOwner(path, fi, "the link "+next+" on the way to it", could); err != nil {
 				return "", err
 			}
 			if links++; links > maxLinks {
@@ -108,7 +108,7 @@ func walk(path, abs string) (string, error) {
 			rest = append(strings.Split(target, "/"), rest...)
 			continue
 		case fi.IsDir() && len(rest) > 0:
-			if err := trustedDir(path, next, fi); err != nil {
+			if err := trustedDir(path, next, fi, could); err != nil {
 				return "", err
 			}
 		}
@@ -124,7 +124,7 @@ func trusted(path, real string, fi fs.FileInfo) error {
 	if abs, err := filepath.Abs(path); err != nil || abs != real {
 		what = real + ", the file it leads to,"
 	}
-	if err := trustedOwner(path, fi, what); err != nil {
+	if err := trustedOwner(path, fi, what, runs); err != nil {
 		return err
 	}
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
@@ -138,8 +138,8 @@ func trusted(path, real string, fi fs.FileInfo) error {
 // others unless it is sticky (as /tmp: others may not rename or remove
 // what is not theirs; the links and the file found in it are checked
 // for their owner).
-func trustedDir(path, dir string, fi fs.FileInfo) error {
-	if err := trustedOwner(path, fi, "the directory "+dir+" on the way to it"); err != nil {
+func trustedDir(path, dir string, fi fs.FileInfo, could string) error {
+	if err := trustedOwner(path, fi, "the directory "+dir+" on the way to it", could); err != nil {
 		return err
 	}
 	perm := fi.Mode().Perm()
@@ -149,9 +149,18 @@ func trustedDir(path, dir string, fi fs.FileInfo) error {
 	return &RefusedError{Path: path, Reason: fmt.Sprintf("the directory %s on the way to it is writable by group or others (mode %04o): any of them could put another file in its place", dir, perm), Fix: "run `chmod go-w " + shellQuote(dir) + "`, or keep the file in a directory of your own"}
 }
 
+// What another user who owns a file, a link or a directory on the way
+// could do (trustedOwner's could): to a shared AWS file, and to the login
+// cache.
+const (
+	runs       = "change what credd runs as you"
+	swapsLogin = "put a session of theirs in place of yours"
+)
+
 // trustedOwner refuses what belongs to neither this user nor root (who
-// can change anything anyway). what names it in the reason.
-func trustedOwner(path string, fi fs.FileInfo, what string) error {
+// can change anything anyway). what names it in the reason, could what
+// its owner could do.
+func trustedOwner(path string, fi fs.FileInfo, what, could string) error {
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !ok || st.Uid == 0 || int(st.Uid) == os.Geteuid() {
 		return nil
@@ -160,7 +169,37 @@ func trustedOwner(path string, fi fs.FileInfo, what string) error {
 	if u, err := user.LookupId(owner); err == nil && u.Username != "" {
 		owner += " (" + u.Username + ")"
 	}
-	return &RefusedError{Path: path, Reason: fmt.Sprintf("%s belongs to user %s, not to you: that user could change what credd runs as you", what, owner), Fix: "replace it with a copy of your own"}
+	return &RefusedError{Path: path, Reason: fmt.Sprintf("%s belongs to user %s, not to you: that user could %s", what, owner, could), Fix: "replace it with a copy of your own"}
+}
+
+// checkDir is CheckDir but for the effect.
+func checkDir(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	real, err := walk(path, abs, swapsLogin)
+	if err != nil {
+		return err
+	}
+	fi, err := os.Lstat(real)
+	if err != nil {
+		return err
+	}
+	what := "it"
+	if abs != real {
+		what = real + ", the directory it leads to,"
+	}
+	if !fi.IsDir() {
+		return &RefusedError{Path: path, Reason: what + " is not a directory (" + fileType(fi.Mode()) + ")", Fix: "remove it, or point AWS_LOGIN_CACHE_DIRECTORY at a directory of your own"}
+	}
+	if err := trustedOwner(path, fi, what, swapsLogin); err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return &RefusedError{Path: path, Reason: fmt.Sprintf("%s is writable by group or others (mode %04o): any of them could %s", what, perm, swapsLogin), Fix: "run `chmod 700 " + shellQuote(real) + "`, and check what it holds: others could have changed it"}
+	}
+	return nil
 }
 
 // shellQuote quotes s for a POSIX shell when it needs quoting.

@@ -182,3 +182,83 @@ func chown(t *testing.T, path string, uid int) {
 		t.Fatal(err)
 	}
 }
+
+// TestCheckDir: the login cache directory is refused, naming it, what
+// fixes it and what credd does meanwhile, when another user owns it or a
+// directory or link on the way to it, or when group or others may write
+// it (sticky or not) or one on the way (unless sticky); a private
+// directory, root's, or a link of the user's to one is taken.
+func TestCheckDir(t *testing.T) {
+	const effect = "credd shares no session through it until then"
+	for _, tc := range []struct {
+		name  string
+		root  bool
+		setup func(t *testing.T, dir string) string
+		want  string // in the error; "" for none
+	}{
+		{"0700", false, func(t *testing.T, dir string) string { return mkdir(t, dir, "cache", 0o700) }, ""},
+		{"0755", false, func(t *testing.T, dir string) string { return mkdir(t, dir, "cache", 0o755) }, ""},
+		{"world-writable", false, func(t *testing.T, dir string) string { return mkdir(t, dir, "cache", 0o777) },
+			"it is writable by group or others (mode 0777): any of them could put a session of theirs in place of yours: run `chmod 700 "},
+		{"group-writable", false, func(t *testing.T, dir string) string { return mkdir(t, dir, "cache", 0o770) }, "(mode 0770)"},
+		{"sticky and world-writable", false, func(t *testing.T, dir string) string { return mkdir(t, dir, "cache", fs.ModeSticky|0o777) }, "(mode 0777)"},
+		{"another user's", true, func(t *testing.T, dir string) string {
+			p := mkdir(t, dir, "cache", 0o700)
+			chown(t, p, nobody)
+			return p
+		}, "it belongs to user 65534 (nobody), not to you: that user could put a session of theirs in place of yours"},
+		{"root's", true, func(t *testing.T, dir string) string {
+			p := mkdir(t, dir, "cache", 0o755)
+			chown(t, p, 0)
+			return p
+		}, ""},
+		{"a link to a private directory", false, func(t *testing.T, dir string) string {
+			return link(t, mkdir(t, dir, "real", 0o700), filepath.Join(dir, "cache"))
+		}, ""},
+		{"a link to a world-writable directory", false, func(t *testing.T, dir string) string {
+			return link(t, mkdir(t, dir, "real", 0o777), filepath.Join(dir, "cache"))
+		}, "real, the directory it leads to, is writable by group or others (mode 0777)"},
+		{"a link of another user", true, func(t *testing.T, dir string) string {
+			p := link(t, mkdir(t, dir, "real", 0o700), filepath.Join(dir, "cache"))
+			if err := os.Lchown(p, nobody, nobody); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, "cache on the way to it belongs to user 65534 (nobody), not to you: that user could put a session of theirs in place of yours"},
+		{"in a directory others may write", false, func(t *testing.T, dir string) string {
+			return mkdir(t, mkdir(t, dir, "login", 0o777), "cache", 0o700)
+		}, "login on the way to it is writable by group or others (mode 0777)"},
+		{"in a directory of another user", true, func(t *testing.T, dir string) string {
+			login := mkdir(t, dir, "login", 0o755)
+			p := mkdir(t, login, "cache", 0o700)
+			chown(t, login, nobody)
+			return p
+		}, "login on the way to it belongs to user 65534 (nobody)"},
+		{"missing where others could make it", false, func(t *testing.T, dir string) string {
+			return filepath.Join(mkdir(t, dir, "tmp", fs.ModeSticky|0o777), "cache")
+		}, "cache is missing from the directory "},
+		{"a file", false, func(t *testing.T, dir string) string { return file(t, dir, "cache", 0o600) }, "it is not a directory (mode -rw-------)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.root {
+				needRoot(t)
+			}
+			path := tc.setup(t, t.TempDir())
+			err := CheckDir(path, effect)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("CheckDir: %v", err)
+				}
+				return
+			}
+			var re *RefusedError
+			if !errors.As(err, &re) || re.Path != path || !strings.Contains(err.Error(), tc.want) || !strings.HasSuffix(err.Error(), "; "+effect) {
+				t.Fatalf("CheckDir(%s) = %v\nwant a refusal saying %q, then %q", path, err, tc.want, effect)
+			}
+		})
+	}
+	// Missing from a private directory: not a refusal, but not there.
+	if err := CheckDir(filepath.Join(t.TempDir(), "cache"), effect); !errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrRefused) {
+		t.Errorf("a missing directory: %v, want fs.ErrNotExist", err)
+	}
+}

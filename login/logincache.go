@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/credd/credd/atomicfile"
+	"github.com/credd/credd/awsfile"
 	"github.com/credd/credd/dpop"
 	"github.com/credd/credd/private"
 )
@@ -85,11 +88,35 @@ func WriteLoginCache(file string, t Tokens) error {
 // ErrBadLoginCache: the cache file is not a usable `aws login` session.
 var ErrBadLoginCache = errors.New("not a usable aws login session")
 
-// ReadLoginCache reads a session from the cache file. Every field a
-// renewal needs must be there and the DPoP key must parse; the session ARN
-// is not in the file (it names it) and is left to the caller.
+// maxLoginCache is the largest cache file read: one holds a few KB.
+const maxLoginCache = 1 << 20
+
+// cacheEffect is what credd does while it refuses the login cache
+// directory (awsfile.CheckDir).
+const cacheEffect = "credd shares no aws login session with the AWS CLI through it until then (it keeps its own in its session store)"
+
+// cacheFile is the login cache file of session, once the cache directory
+// is one credd may trust (awsfile.CheckDir): neither another user nor a
+// directory or link of theirs on the way can put a session of theirs
+// there, which credd would take and serve as the user's, or remove the
+// user's. A directory that does not exist yet is no refusal:
+// WriteLoginCache makes it, private. Every read and write of the cache
+// goes through it.
+func (s *SignIn) cacheFile(session string) (string, error) {
+	if err := awsfile.CheckDir(s.CacheDir, cacheEffect); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	return LoginCacheFile(s.CacheDir, session), nil
+}
+
+// ReadLoginCache reads a session from the cache file. It must be a
+// regular file of the user's (private.Foreign; another's is an
+// awsfile.RefusedError, and the directory is SignIn.cacheFile's to
+// check) of at most 1 MiB; every field a renewal
+// needs must be there and the DPoP key must parse; the session ARN is not
+// in the file (it names it) and is left to the caller.
 func ReadLoginCache(file string) (Tokens, error) {
-	b, err := os.ReadFile(file)
+	b, err := readOwn(file)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -123,6 +150,31 @@ func ReadLoginCache(file string) (Tokens, error) {
 	}, nil
 }
 
+// readOwn reads file, a regular file of this user's (or, on Windows,
+// any: see private.Foreign) of at most maxLoginCache bytes.
+func readOwn(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrBadLoginCache, file)
+	}
+	if owner, foreign := private.Foreign(fi); foreign {
+		return nil, &awsfile.RefusedError{Path: file, Reason: "it belongs to user " + owner + ", not to you: that user could put a session of theirs in place of yours", Fix: "remove it", Effect: cacheEffect}
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxLoginCache+1))
+	if err == nil && len(b) > maxLoginCache {
+		err = fmt.Errorf("%w: %s is larger than %d bytes", ErrBadLoginCache, file, maxLoginCache)
+	}
+	return b, err
+}
+
 // Restore takes the session in the login cache when it is a later one
 // than the stored session (`aws login` ran while credd was stopped, or an
 // SDK renewed it).
@@ -143,10 +195,22 @@ func (s *SignIn) takeCache(ctx context.Context, sess *Session) bool {
 	if s.CacheDir == "" || s.Session == "" {
 		return false
 	}
-	t, err := ReadLoginCache(LoginCacheFile(s.CacheDir, s.Session))
-	if err != nil {
-		return false
+	f, err := s.cacheFile(s.Session)
+	if err == nil {
+		var t Tokens
+		if t, err = ReadLoginCache(f); err == nil {
+			return s.offerCache(ctx, sess, t)
+		}
 	}
+	// Not a missing file, nor one the AWS CLI is rewriting in place.
+	if errors.Is(err, awsfile.ErrRefused) {
+		sess.log.Warn("the AWS CLI's login cache is refused", "session", sess.name, "error", err)
+	}
+	return false
+}
+
+// offerCache offers the session a cache file held (takeCache).
+func (s *SignIn) offerCache(ctx context.Context, sess *Session, t Tokens) bool {
 	t.Extra[ExtraLoginSession] = s.Session
 	if !sess.offer(ctx, t) {
 		return false
@@ -164,8 +228,10 @@ func (s *SignIn) Logout(ctx context.Context, sess *Session) error {
 	sess.mu.Unlock()
 	var errs []error
 	if session := s.sessionOf(t); have && s.CacheDir != "" && session != "" {
-		f := LoginCacheFile(s.CacheDir, session)
-		if c, err := ReadLoginCache(f); err == nil && c.RefreshToken == t.RefreshToken {
+		f, err := s.cacheFile(session)
+		if err != nil {
+			errs = append(errs, err)
+		} else if c, err := ReadLoginCache(f); err == nil && c.RefreshToken == t.RefreshToken {
 			if err := os.Remove(f); err != nil {
 				errs = append(errs, err)
 			}

@@ -400,7 +400,11 @@ func (s *SignIn) laterInCache(t Tokens) (Tokens, bool) {
 	if s.CacheDir == "" || session == "" {
 		return Tokens{}, false
 	}
-	c, err := ReadLoginCache(LoginCacheFile(s.CacheDir, session))
+	f, err := s.cacheFile(session)
+	if err != nil {
+		return Tokens{}, false // Kept says why
+	}
+	c, err := ReadLoginCache(f)
 	if err != nil || c.RefreshToken == t.RefreshToken || !c.Expiry.After(t.Expiry) {
 		return Tokens{}, false
 	}
@@ -420,7 +424,10 @@ func (s *SignIn) Kept(t Tokens) error {
 	if s.CacheDir == "" || session == "" {
 		return nil
 	}
-	f := LoginCacheFile(s.CacheDir, session)
+	f, err := s.cacheFile(session)
+	if err != nil {
+		return fmt.Errorf("the AWS CLI's login cache was not updated: %w", err)
+	}
 	if err := WriteLoginCache(f, t); err != nil {
 		return fmt.Errorf("the AWS CLI's login cache %s was not updated: %w", f, err)
 	}
