@@ -255,3 +255,46 @@ func TestProgram(t *testing.T) {
 		})
 	}
 }
+
+// TestOnDemandSuspendAndResume: a sign-in abandoned before the machine
+// sleeps (a clock suspended for a night: the wall clock jumps, timers do
+// not count the time); on resume fifty requests at once (SDK retries that
+// waited) and the wake checks open exactly one browser, and no more
+// follow.
+func TestOnDemandSuspendAndResume(t *testing.T) {
+	rig := startOnDemand(t, "browser")
+	_ = rig.ask(t, "terraform (pid 3)")
+	eventually(t, "the browser to open", func() bool { return rig.open.opened() == 1 })
+	ctl := rig.r.d.ControlBackend(ControlInfo{})
+	start, err := ctl.Login(t.Context(), control.LoginRequest{Profile: "console"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.CancelLogin(t.Context(), start.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the gate to see the abandoned flow", func() bool {
+		s := rig.r.d.onDemandStatus(signinKey(rig.f.Session()))
+		return s != nil && !s.InProgress && s.NotBefore != nil
+	})
+
+	rig.clk.Suspend(8 * time.Hour) // the night: past the backoff by the wall clock
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() { _ = rig.ask(t, "aws (pid 11)") })
+	}
+	for range 4 {
+		rig.clk.Advance(30 * time.Second) // the wake checks, racing the requests
+		time.Sleep(5 * time.Millisecond)
+	}
+	wg.Wait()
+	eventually(t, "one browser on resume", func() bool { return rig.open.opened() >= 2 })
+	for range 10 {
+		rig.clk.Advance(30 * time.Second)
+		_ = rig.ask(t, "aws (pid 11)")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := rig.open.opened() - 1; n != 1 {
+		t.Errorf("browser opened %d times on resume, want 1", n)
+	}
+}
