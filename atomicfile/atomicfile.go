@@ -36,6 +36,12 @@ type Writer struct {
 	// SyncDir, if set, replaces the package's SyncDir after the rename
 	// (tests use it to fail there).
 	SyncDir func(dir string) error
+	// RetryRename, if set, replaces the wait before another attempt at a
+	// rename that Windows refused because the target is open elsewhere
+	// (a reader that did not share delete access, as the AWS CLI and Go
+	// open files): it returns whether to try again. The default waits,
+	// backing off, up to RenameWait in all. Unix never refuses so.
+	RetryRename func(err error) bool
 }
 
 // Write replaces path with data, with permissions perm. The directory must
@@ -79,7 +85,7 @@ func (w Writer) Write(path string, data []byte, perm os.FileMode) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err = w.rename(tmp, path); err != nil {
 		return err
 	}
 	renamed = true
