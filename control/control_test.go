@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credd/credd/cred"
+	"github.com/credd/credd/internal/peertest"
 )
 
 type fakeBackend struct {
@@ -334,6 +335,14 @@ func TestAwaitStatus(t *testing.T) {
 		}
 	})
 	t.Run("one that starts while it waits", func(t *testing.T) {
+		if peertest.Wine() {
+			// A client polling while the pipe is made can connect to the
+			// instance go-winio creates only to hold the name, before
+			// Listen takes it (takePlaceholder), and nobody ever answers
+			// it. Windows 10 and later keep that instance disconnected;
+			// wine does not.
+			t.Skip("wine lets a client connect to a new pipe's placeholder instance, which nobody serves (Windows keeps it disconnected)")
+		}
 		dir := shortDir(t)
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
