@@ -16,6 +16,7 @@ import (
 
 	"github.com/credd/credd/cmd/credd/cli"
 	"github.com/credd/credd/internal/signintest"
+	"github.com/credd/credd/internal/ststest"
 	"github.com/credd/credd/login"
 )
 
@@ -94,6 +95,51 @@ region = eu-west-1
 	back, err := login.ReadLoginCache(path)
 	if err != nil || back.Extra[login.ExtraAccessKeyID] != want.AccessKeyID {
 		t.Errorf("cache after the renewal: %v %v", back.Extra[login.ExtraAccessKeyID], err)
+	}
+}
+
+// TestAWSProfileLoginSessionWithARole: a profile of ~/.aws/config that
+// assumes a role_arn with its login_session is served the role's
+// credentials, as the AWS SDK serves it, not the session's own: credd
+// leaves it to the SDK (which assumes the role with the session's
+// credentials from the login cache) rather than taking it over as its own
+// login_session profile.
+func TestAWSProfileLoginSessionWithARole(t *testing.T) {
+	f := signintest.New(t, signintest.Options{})
+	sts := ststest.New(t)
+	cache := filepath.Join(t.TempDir(), "login-cache")
+	signedInCache(t, f, cache)
+	session := f.LastCredentials()
+	awsConfig := fmt.Sprintf(`[profile ops]
+login_session = %s
+role_arn = arn:aws:iam::111122223333:role/ops
+role_session_name = e2e-ops
+region = eu-west-1
+services = fakes
+
+[services fakes]
+sts =
+  endpoint_url = %s
+signin =
+  endpoint_url = %s
+`, f.Session(), sts.URL, f.URL)
+	cleanAWSEnv(t)
+	t.Setenv("AWS_LOGIN_CACHE_DIRECTORY", cache) // for the SDK inside credd
+	c := startCredd(t, fmt.Sprintf("signin: {endpoint: %q}\nprofiles:\n  ops: {aws_profile: ops}\n", f.URL), awsConfig,
+		func(_ *testing.T, s setup) { s.deps.LoginCacheDir = cache })
+
+	status, body, doc := getContainerCreds(t, c, "ops")
+	if status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, body)
+	}
+	if doc.AccessKeyId != "ASIAFAKEASSUMEROLE" || doc.AccessKeyId == session.AccessKeyID {
+		t.Errorf("served key %s, want the role's (ASIAFAKEASSUMEROLE), not the session's %s", doc.AccessKeyId, session.AccessKeyID)
+	}
+	if calls := sts.CallsOf("AssumeRole"); len(calls) != 1 || calls[0].AccessKeyID != session.AccessKeyID || calls[0].Form.Get("RoleArn") != "arn:aws:iam::111122223333:role/ops" {
+		t.Errorf("AssumeRole calls %+v, want one for role/ops signed with the session's key %s", calls, session.AccessKeyID)
+	}
+	if st := c.D.Status(); len(st) != 1 || st[0].Source != "aws_profile" {
+		t.Errorf("status %+v, want ops served as aws_profile (the SDK's)", st)
 	}
 }
 
