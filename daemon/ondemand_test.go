@@ -2,6 +2,9 @@ package daemon
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,5 +299,39 @@ func TestOnDemandSuspendAndResume(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n := rig.open.opened() - 1; n != 1 {
 		t.Errorf("browser opened %d times on resume, want 1", n)
+	}
+}
+
+// TestOnDemandNamesTheConnection: who asked, for a request over HTTP (the
+// container endpoint), is the process the kernel says opened the
+// connection, here this test binary, not anything the request claims;
+// the notification and credd status name it.
+func TestOnDemandNamesTheConnection(t *testing.T) {
+	rig := startOnDemand(t, "notify")
+	hdr := map[string]string{"Authorization": auth["Authorization"], "User-Agent": "terraform/1.9"}
+	if code, body := rig.r.get(t, "/v1/credentials/console", hdr); code != 503 || !strings.Contains(body, "credd login --signin --profile console") {
+		t.Fatalf("asked over HTTP: %d %s, want 503 naming the command", code, body)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The executable's name (in any case: Windows paths are not case
+	// sensitive) and this process.
+	want := strings.ToLower(filepath.Base(self) + " (pid " + strconv.Itoa(os.Getpid()))
+	eventually(t, "the notification", func() bool {
+		rig.notes.mu.Lock()
+		defer rig.notes.mu.Unlock()
+		return len(rig.notes.notes) > 0
+	})
+	rig.notes.mu.Lock()
+	notes := append([]string(nil), rig.notes.notes...)
+	rig.notes.mu.Unlock()
+	if len(notes) != 1 || !strings.Contains(strings.ToLower(notes[0]), want) || strings.Contains(notes[0], "terraform") {
+		t.Errorf("notifications %q, want one naming %q", notes, want)
+	}
+	st := rig.r.d.ControlBackend(ControlInfo{}).Status(t.Context())
+	if len(st.Sessions) != 1 || st.Sessions[0].OnDemand == nil || !strings.HasPrefix(strings.ToLower(st.Sessions[0].OnDemand.AskedBy), want) {
+		t.Errorf("status sessions %+v, want asked_by %q...", st.Sessions, want)
 	}
 }
