@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -384,5 +385,57 @@ func TestSignInSessionEnds(t *testing.T) {
 	defer notes.mu.Unlock()
 	if len(notes.notes) != 1 || !strings.Contains(notes.notes[0], cmd) {
 		t.Errorf("notifications %q, want one naming %q", notes.notes, cmd)
+	}
+}
+
+// TestSignInOneRenewalForAll: two profiles naming the same login_session
+// share one session (one entry in the status); once its credentials have
+// ended, the background renewal and fifty requests on both profiles at
+// once make one CreateOAuth2Token, and every request gets the renewed
+// credentials.
+func TestSignInOneRenewalForAll(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	f := signintest.New(t, signintest.Options{Now: clk.Now})
+	cfg := signinConfig(f, "") + fmt.Sprintf("  console2: {login_session: %q}\n", f.Session())
+	r := startWith(t, cfg, "", func(d *Deps) { d.Sessions = store.NewMemory(); d.HomeDir = t.TempDir(); d.Clock = clk })
+	ctl := r.d.ControlBackend(ControlInfo{})
+	st, err := ctl.Login(t.Context(), control.LoginRequest{SignIn: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	browse(t, st.URL)
+	if ls, err := ctl.LoginStatus(t.Context(), st.ID, 10*time.Second); err != nil || ls.State != "done" || strings.Join(ls.Ready, ",") != "console,console2" {
+		t.Fatalf("login status %+v %v, want both profiles ready", ls, err)
+	}
+	if s := ctl.Status(t.Context()).Sessions; len(s) != 1 {
+		t.Fatalf("sessions %+v, want one for both profiles", s)
+	}
+
+	// Past the credentials' end (the machine slept through the renewal):
+	// every request needs the renewal.
+	clk.Advance(16 * time.Minute)
+	var wg sync.WaitGroup
+	keys := make([]string, 50)
+	for i := range keys {
+		wg.Go(func() {
+			c, err := r.d.Current(t.Context(), []string{"console", "console2"}[i%2])
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+				return
+			}
+			keys[i] = c.AccessKeyID
+		})
+	}
+	wg.Wait()
+	renewed := f.LastCredentials().AccessKeyID
+	time.Sleep(50 * time.Millisecond) // a second renewal would show now
+	if n := f.Calls("CreateOAuth2Token/refresh_token"); n != 1 {
+		t.Errorf("%d renewals, want 1 (refused: %q)", n, f.Refusals())
+	}
+	for i, k := range keys {
+		if k != renewed {
+			t.Errorf("request %d got %s, want the renewed %s", i, k, renewed)
+			break
+		}
 	}
 }
