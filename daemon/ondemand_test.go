@@ -335,3 +335,22 @@ func TestOnDemandNamesTheConnection(t *testing.T) {
 		t.Errorf("status sessions %+v, want asked_by %q...", st.Sessions, want)
 	}
 }
+
+// TestOnDemandOff: with sign_in_on_demand: off, requests get the 503
+// naming the command, and nothing else happens: no browser, no
+// notification.
+func TestOnDemandOff(t *testing.T) {
+	rig := startOnDemand(t, "off")
+	for range 5 {
+		if err := rig.ask(t, "aws (pid 5)"); !errors.Is(err, cred.ErrLoginRequired) || !strings.Contains(err.Error(), "credd login --signin --profile console") {
+			t.Fatalf("asked: %v", err)
+		}
+	}
+	rig.clk.Advance(time.Minute) // a wake check
+	time.Sleep(50 * time.Millisecond)
+	rig.notes.mu.Lock()
+	defer rig.notes.mu.Unlock()
+	if len(rig.notes.notes) != 0 || rig.open.opened() != 0 {
+		t.Errorf("notifications %q, browser opened %d times; want none of either", rig.notes.notes, rig.open.opened())
+	}
+}
