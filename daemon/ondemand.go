@@ -23,7 +23,8 @@ import (
 // the daemon starts the flows it allows (in Run, which owns them), opens
 // the browser, tells the Gate how each ended, and reports wake-ups.
 
-// onDemand is the daemon's side of the Gate.
+// onDemand is the daemon's side of the Gate. It owns its lock: the daemon
+// reaches its state through its methods only.
 type onDemand struct {
 	mu   sync.Mutex
 	gate *ondemand.Gate
@@ -44,38 +45,82 @@ func newOnDemand() *onDemand {
 	return &onDemand{asked: map[string]string{}, starts: make(chan onDemandStart, 64)}
 }
 
-// configure makes the Gate for cfg's sign_in_on_demand; a reload that
-// changes neither mode nor backoff keeps the Gate (and its state).
+// configureOnDemand makes the Gate for cfg's sign_in_on_demand; a reload
+// that changes neither mode nor backoff keeps the Gate (and its state).
 func (d *Daemon) configureOnDemand(cfg config.Config) {
-	o := d.onDemand
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	mode, back := cfg.SignInOnDemand, cfg.SignInOnDemandBackoff.Duration
+	mode := cfg.SignInOnDemand
 	if mode == "" {
 		mode = config.OnDemandNotify
 	}
-	if o.gate != nil && o.mode == mode && o.back == back {
-		return
+	opts := ondemand.Options{Mode: ondemand.Mode(mode), Backoff: cfg.SignInOnDemandBackoff.Duration, Clock: d.deps.Clock, Presence: d.deps.Presence}
+	if d.onDemand.configure(opts, d.deps.OpenBrowser != nil) {
+		d.log.Warn("sign_in_on_demand is browser, but credd has no way to open a browser here: it notifies instead")
 	}
-	opts := ondemand.Options{Mode: ondemand.Mode(mode), Backoff: back, Clock: d.deps.Clock, Presence: d.deps.Presence}
-	if opts.Presence == nil && mode == config.OnDemandBrowser {
+}
+
+// configure makes a Gate of opts, unless the one it has is of the same
+// mode and backoff. Browser mode without a way to open one (!canOpen)
+// notifies instead: downgraded says so, for the log. Without a Presence
+// in opts, browser mode watches the screen with one of its own.
+func (o *onDemand) configure(opts ondemand.Options, canOpen bool) (downgraded bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	mode := string(opts.Mode)
+	if o.gate != nil && o.mode == mode && o.back == opts.Backoff {
+		return false
+	}
+	if opts.Presence == nil && opts.Mode == ondemand.ModeBrowser {
 		if o.presence == nil {
 			o.presence = ondemand.NewPresence()
 		}
 		opts.Presence = o.presence
 	}
-	if mode == config.OnDemandBrowser && d.deps.OpenBrowser == nil {
-		d.log.Warn("sign_in_on_demand is browser, but credd has no way to open a browser here: it notifies instead")
-		opts.Mode = ondemand.ModeNotify
+	if opts.Mode == ondemand.ModeBrowser && !canOpen {
+		opts.Mode, downgraded = ondemand.ModeNotify, true
 	}
-	o.gate, o.mode, o.back = ondemand.New(opts), mode, back
+	o.gate, o.mode, o.back = ondemand.New(opts), mode, opts.Backoff
+	return downgraded
 }
 
-func (d *Daemon) gate() *ondemand.Gate {
-	d.onDemand.mu.Lock()
-	defer d.onDemand.mu.Unlock()
-	return d.onDemand.gate
+// current is the Gate, nil before the first configure.
+func (o *onDemand) current() *ondemand.Gate {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.gate
 }
+
+// ask keeps asker as who asked for session first (notify mode, where the
+// Gate keeps none), unless someone did already.
+func (o *onDemand) ask(session, asker string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.asked[session] == "" {
+		o.asked[session] = asker
+	}
+}
+
+// forget forgets who asked for session.
+func (o *onDemand) forget(session string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.asked, session)
+}
+
+// askedBy is who asked for session first, or "".
+func (o *onDemand) askedBy(session string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.asked[session]
+}
+
+// screen is the Presence browser mode made of its own, if any.
+func (o *onDemand) screen() ondemand.Presence {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.presence
+}
+
+func (d *Daemon) gate() *ondemand.Gate { return d.onDemand.current() }
 
 type askerKey struct{}
 
@@ -184,11 +229,7 @@ func (d *Daemon) askSignIn(ctx context.Context, profile string, err error) error
 	case ondemand.InProgress, ondemand.Deferred:
 		return cred.Errorf(cred.ErrLoginRequired, "profile %s: %s", profile, g.Reason(key, a, si.hint))
 	case ondemand.Notify:
-		d.onDemand.mu.Lock()
-		if d.onDemand.asked[key] == "" {
-			d.onDemand.asked[key] = asker
-		}
-		d.onDemand.mu.Unlock()
+		d.onDemand.ask(key, asker)
 		// One notification per ended session: this one names who asked,
 		// unless the session's end was told already.
 		if d.sessions.notifyOnce(key) && d.deps.Notifier != nil {
@@ -201,9 +242,7 @@ func (d *Daemon) askSignIn(ctx context.Context, profile string, err error) error
 // signedInAgain forgets who asked for a session, once it no longer needs
 // a sign-in.
 func (d *Daemon) signedInAgain(key string) {
-	d.onDemand.mu.Lock()
-	delete(d.onDemand.asked, key)
-	d.onDemand.mu.Unlock()
+	d.onDemand.forget(key)
 }
 
 // startOnDemand starts a sign-in the Gate allowed, in Run (which owns the
@@ -257,9 +296,7 @@ func (d *Daemon) onFlow(wg *sync.WaitGroup, f *login.Flow) {
 func (d *Daemon) wakeCheck(ctx context.Context) func(resumed bool) {
 	p := d.deps.Presence
 	if p == nil {
-		d.onDemand.mu.Lock()
-		p = d.onDemand.presence
-		d.onDemand.mu.Unlock()
+		p = d.onDemand.screen()
 	}
 	return ondemand.NewWake(p, func() {
 		for _, p := range d.gate().Woke() {
@@ -281,9 +318,7 @@ func (d *Daemon) onDemandStatus(key string) *control.OnDemandStatus {
 	}
 	st := g.Status(key)
 	if st.Asker == "" {
-		d.onDemand.mu.Lock()
-		st.Asker = d.onDemand.asked[key]
-		d.onDemand.mu.Unlock()
+		st.Asker = d.onDemand.askedBy(key)
 	}
 	return &control.OnDemandStatus{Mode: string(g.Mode()), InProgress: st.Flowing, AskedBy: st.Asker, Pending: st.Pending, NotBefore: timePtr(st.NotUntil)}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/signintest"
+	"github.com/credd/credd/ondemand"
 	"github.com/credd/credd/peer"
 	"github.com/credd/credd/store"
 )
@@ -352,5 +353,49 @@ func TestOnDemandOff(t *testing.T) {
 	defer rig.notes.mu.Unlock()
 	if len(rig.notes.notes) != 0 || rig.open.opened() != 0 {
 		t.Errorf("notifications %q, browser opened %d times; want none of either", rig.notes.notes, rig.open.opened())
+	}
+}
+
+// TestOnDemandConfigure: a reload that keeps mode and backoff keeps the
+// Gate (and who it holds off); a change makes a new one; browser mode
+// where no browser can be opened notifies instead, and says so.
+func TestOnDemandConfigure(t *testing.T) {
+	o := newOnDemand()
+	steps := []struct {
+		name       string
+		opts       ondemand.Options
+		canOpen    bool
+		downgraded bool
+		mode       ondemand.Mode
+		same       bool // the Gate of the step before
+	}{
+		{"browser without a browser", ondemand.Options{Mode: ondemand.ModeBrowser, Backoff: time.Minute}, false, true, ondemand.ModeNotify, false},
+		{"the same again", ondemand.Options{Mode: ondemand.ModeBrowser, Backoff: time.Minute}, false, false, ondemand.ModeNotify, true},
+		{"another backoff", ondemand.Options{Mode: ondemand.ModeBrowser, Backoff: 2 * time.Minute}, true, false, ondemand.ModeBrowser, false},
+		{"notify", ondemand.Options{Mode: ondemand.ModeNotify, Backoff: 2 * time.Minute}, true, false, ondemand.ModeNotify, false},
+		{"notify again", ondemand.Options{Mode: ondemand.ModeNotify, Backoff: 2 * time.Minute}, false, false, ondemand.ModeNotify, true},
+	}
+	var before *ondemand.Gate
+	for _, s := range steps {
+		if got := o.configure(s.opts, s.canOpen); got != s.downgraded {
+			t.Errorf("%s: downgraded %v, want %v", s.name, got, s.downgraded)
+		}
+		g := o.current()
+		if g == nil || g.Mode() != s.mode || (g == before) != s.same {
+			t.Errorf("%s: gate %p (before %p) of mode %v; want mode %v, the same gate %v", s.name, g, before, g.Mode(), s.mode, s.same)
+		}
+		before = g
+	}
+	if o.screen() == nil {
+		t.Error("browser mode without a Presence of the caller's made none of its own")
+	}
+	o.ask("sso/corp", "aws (pid 1)")
+	o.ask("sso/corp", "terraform (pid 2)")
+	if got := o.askedBy("sso/corp"); got != "aws (pid 1)" {
+		t.Errorf("asked by %q, want the first asker", got)
+	}
+	o.forget("sso/corp")
+	if got := o.askedBy("sso/corp"); got != "" {
+		t.Errorf("asked by %q after forget, want none", got)
 	}
 }
