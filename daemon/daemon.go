@@ -3,6 +3,12 @@
 // metrics. Serve runs it as `credd serve` does: the private, locked state
 // dir, the session store and the control socket around it. It owns every
 // goroutine it starts and stops them on cancel.
+//
+// State that needs a lock lives in a type that owns it, and the Daemon
+// reaches it through that type's methods only: the sign-in sessions, their
+// flows and the MFA sessions (sessionRegistry), sign-in on demand
+// (onDemand), the clock-skew warnings (skewWatch). The Daemon wires them
+// to the endpoints, the control API and the refreshers.
 package daemon
 
 import (
