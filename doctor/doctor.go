@@ -27,6 +27,7 @@ import (
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/control"
 	"github.com/credd/credd/daemon"
+	"github.com/credd/credd/login"
 	"github.com/credd/credd/peer"
 )
 
@@ -45,6 +46,9 @@ type Finding struct {
 type Env struct {
 	Getenv   func(string) string
 	AWSFiles awsfile.Paths
+	// LoginCacheDir is the AWS CLI's login cache (`aws login`):
+	// AWS_LOGIN_CACHE_DIRECTORY, else ~/.aws/login/cache; "" for none.
+	LoginCacheDir string
 }
 
 // Diagnose runs every check against cfg, in the order the user reads
@@ -96,6 +100,9 @@ func Diagnose(ctx context.Context, cfg config.Config, env Env) []Finding {
 	}
 	// 7. Shared AWS files credd would refuse to read.
 	fs = append(fs, checkAWSFiles(env)...)
+	if f, ok := checkLoginCache(cfg, env); ok {
+		fs = append(fs, f)
+	}
 	for _, f := range []string{filepath.Join(cfg.StateDir, daemon.TokenFile)} {
 		if _, err := os.Stat(f); err == nil {
 			if err := daemon.CheckPrivate(f); err != nil {
@@ -385,6 +392,17 @@ func checkAWSFiles(env Env) []Finding {
 		}
 	}
 	return fs
+}
+
+// checkLoginCache reports the `aws login` cache directory when credd
+// would share no session through it (login.CheckCacheDir): another user
+// could put a session of theirs there.
+func checkLoginCache(cfg config.Config, env Env) (Finding, bool) {
+	var re *awsfile.RefusedError
+	if env.LoginCacheDir == "" || !cfg.SignIn.SharesAWSCLICache() || !errors.As(login.CheckCacheDir(env.LoginCacheDir), &re) {
+		return Finding{}, false
+	}
+	return Finding{What: re.Path + ": " + re.Reason + "; " + re.Effect, Fix: re.Fix}, true
 }
 
 // checkSkew compares the local clock with the Date header of STS.

@@ -298,3 +298,38 @@ func TestCheckAWSFiles(t *testing.T) {
 		t.Errorf("a 0666 credentials file: %+v", fs)
 	}
 }
+
+// TestCheckLoginCache: an `aws login` cache directory others may write is
+// reported with its fix and what credd does meanwhile; a private one, a
+// missing one, or one credd does not share (share_aws_cli_cache: false)
+// is not.
+func TestCheckLoginCache(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits")
+	}
+	dir := filepath.Join(t.TempDir(), "cache")
+	env := Env{Getenv: func(string) string { return "" }, LoginCacheDir: dir}
+	shared, notShared := config.Default(), config.Default()
+	off := false
+	notShared.SignIn.ShareAWSCLICache = &off
+	if f, ok := checkLoginCache(shared, env); ok {
+		t.Errorf("a missing directory: %+v", f)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := checkLoginCache(shared, env); ok {
+		t.Errorf("a private directory: %+v", f)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	f, ok := checkLoginCache(shared, env)
+	if !ok || f.OK || f.Warn || !strings.HasPrefix(f.What, dir+": it is writable by group or others (mode 0777)") ||
+		!strings.Contains(f.What, "credd shares no aws login session with the AWS CLI through it") || !strings.Contains(f.Fix, "chmod 700 "+dir) {
+		t.Errorf("a 0777 directory: %+v", f)
+	}
+	if f, ok := checkLoginCache(notShared, env); ok {
+		t.Errorf("not shared: %+v", f)
+	}
+}

@@ -103,10 +103,21 @@ const cacheEffect = "credd shares no aws login session with the AWS CLI through 
 // WriteLoginCache makes it, private. Every read and write of the cache
 // goes through it.
 func (s *SignIn) cacheFile(session string) (string, error) {
-	if err := awsfile.CheckDir(s.CacheDir, cacheEffect); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := CheckCacheDir(s.CacheDir); err != nil {
 		return "", err
 	}
 	return LoginCacheFile(s.CacheDir, session), nil
+}
+
+// CheckCacheDir tells whether credd shares sessions through the login
+// cache directory dir (awsfile.CheckDir): nil when it may, or when dir
+// does not exist yet; else an *awsfile.RefusedError saying why, what
+// fixes it, and that credd shares nothing through it until then.
+func CheckCacheDir(dir string) error {
+	if err := awsfile.CheckDir(dir, cacheEffect); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // ReadLoginCache reads a session from the cache file. It must be a

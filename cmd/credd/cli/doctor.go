@@ -5,6 +5,7 @@ import (
 
 	"github.com/credd/credd/config"
 	"github.com/credd/credd/doctor"
+	"github.com/credd/credd/login"
 )
 
 func (a *app) doctorCmd() *cobra.Command {
@@ -21,7 +22,12 @@ func (a *app) doctorCmd() *cobra.Command {
 			if err != nil {
 				return exitf(ExitFailure, "%w", err)
 			}
-			return doctor.Write(a.io.Out, doctor.Diagnose(cmd.Context(), l.Config, doctor.Env{Getenv: a.io.Getenv, AWSFiles: paths}))
+			env := doctor.Env{Getenv: a.io.Getenv, AWSFiles: paths}
+			// The login cache the daemon shares, as serve finds it.
+			if home, _ := config.HomeDir(a.io.Getenv); home != "" || a.io.Getenv("AWS_LOGIN_CACHE_DIRECTORY") != "" {
+				env.LoginCacheDir = login.LoginCacheDir(home, a.io.Getenv("AWS_LOGIN_CACHE_DIRECTORY"))
+			}
+			return doctor.Write(a.io.Out, doctor.Diagnose(cmd.Context(), l.Config, env))
 		},
 	}
 }
