@@ -12,7 +12,11 @@ import "testing"
 // others have no mode bits, it is that.
 func Check(t testing.TB, path string) {
 	t.Helper()
-	if err := check(path); err != nil {
+	if err := Private(path); err != nil {
 		t.Errorf("%s is not private: %v", path, err)
 	}
 }
+
+// Private returns why path is not the user's alone (as Check judges it),
+// or nil: for a test that something is not.
+func Private(path string) error { return check(path) }
