@@ -194,3 +194,66 @@ func TestRefusalLogFolds(t *testing.T) {
 		t.Errorf("after the minute: %s", logs.String())
 	}
 }
+
+// TestClientComparesEveryToken: a presented token is compared with the
+// owner's and every client's token whichever matches, or none, each
+// comparison by equalSecret (crypto/subtle), so that the time a request
+// takes does not tell which token a guess came close to.
+func TestClientComparesEveryToken(t *testing.T) {
+	owner := []byte("owner-token")
+	cs := []Client{
+		{Name: "a", Token: []byte("token-a")},
+		{Name: "b", Token: []byte("token-b")},
+		{Name: "c", Token: []byte("token-c")},
+	}
+	tests := []struct {
+		name, auth, want string
+		ok               bool
+	}{
+		{name: "owner", auth: "owner-token", want: OwnerClient, ok: true},
+		{name: "first client", auth: "token-a", want: "a", ok: true},
+		{name: "last client", auth: "token-c", want: "c", ok: true},
+		{name: "none", auth: "token-x"},
+		{name: "empty", auth: ""},
+		{name: "prefix of a token", auth: "token-"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			compared := 0
+			counting := func(got string, want []byte) bool {
+				compared++
+				return equalSecret(got, want)
+			}
+			c, ok := matchClient(tc.auth, owner, cs, counting)
+			if ok != tc.ok || c.Name != tc.want {
+				t.Errorf("matchClient(%q) = %q, %v; want %q, %v", tc.auth, c.Name, ok, tc.want, tc.ok)
+			}
+			if want := 1 + len(cs); compared != want {
+				t.Errorf("compared %d tokens, want every one (%d)", compared, want)
+			}
+		})
+	}
+}
+
+// TestEqualSecret: equal only for the same non-empty bytes; an empty
+// expected token (none configured) matches nothing, not even "".
+func TestEqualSecret(t *testing.T) {
+	tests := []struct {
+		name, got, want string
+		equal           bool
+	}{
+		{"same", "abc", "abc", true},
+		{"different", "abd", "abc", false},
+		{"longer", "abcd", "abc", false},
+		{"shorter", "ab", "abc", false},
+		{"none configured", "", "", false},
+		{"empty presented", "", "abc", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := equalSecret(tc.got, []byte(tc.want)); got != tc.equal {
+				t.Errorf("equalSecret(%q, %q) = %v, want %v", tc.got, tc.want, got, tc.equal)
+			}
+		})
+	}
+}
