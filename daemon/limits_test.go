@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -161,4 +162,105 @@ func TestServerTimeouts(t *testing.T) {
 	if srv.MaxHeaderBytes != MaxHeaderBytes {
 		t.Errorf("MaxHeaderBytes %d, want %d", srv.MaxHeaderBytes, MaxHeaderBytes)
 	}
+}
+
+// BenchmarkServerTimeouts is what the slow-client timeouts of the
+// daemon's http.Server (read-header, read, write and idle, as
+// docs/security.md states) cost a keep-alive request: the daemon's
+// Server() and the same without timeouts serving one small answer over
+// loopback to one client connection, request after request. deadlines/op
+// is how often net/http moved the connection's deadlines per request,
+// and future/op how many of those were to a future time (a clock read
+// and a timer moved each). Run:
+//
+//	go test -run '^$' -bench ServerTimeouts -cpu 1 -count 5 ./daemon/
+func BenchmarkServerTimeouts(b *testing.B) {
+	body := []byte(strings.Repeat("x", 1300))
+	for _, tc := range []struct {
+		name     string
+		timeouts bool
+	}{{"daemon", true}, {"none", false}} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := (&Daemon{log: slog.New(slog.DiscardHandler)}).Server()
+			srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(body) })
+			if !tc.timeouts {
+				srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = 0, 0, 0, 0
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			counted := &deadlineCounter{Listener: ln}
+			go func() { _ = srv.Serve(counted) }()
+			defer srv.Close()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			req := []byte("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+			br := bufio.NewReader(c)
+			get := func() {
+				if _, err := c.Write(req); err != nil {
+					b.Fatal(err)
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := br.Discard(int(resp.ContentLength))
+				if resp.StatusCode != http.StatusOK || n != len(body) {
+					b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+				}
+			}
+			get()
+			before, beforeFuture := counted.total.Load(), counted.future.Load()
+			b.ResetTimer()
+			for b.Loop() {
+				get()
+			}
+			b.StopTimer()
+			// The last request's idle and header deadlines come after
+			// its answer: let them land before counting.
+			time.Sleep(10 * time.Millisecond)
+			b.ReportMetric(float64(counted.total.Load()-before)/float64(b.N), "deadlines/op")
+			b.ReportMetric(float64(counted.future.Load()-beforeFuture)/float64(b.N), "future/op")
+		})
+	}
+}
+
+// deadlineCounter counts the deadlines set on the connections it accepts.
+type deadlineCounter struct {
+	net.Listener
+	total, future atomic.Int64
+}
+
+func (l *deadlineCounter) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &deadlineConn{Conn: c, l: l}, nil
+}
+
+type deadlineConn struct {
+	net.Conn
+	l *deadlineCounter
+}
+
+func (c *deadlineConn) count(t time.Time) {
+	c.l.total.Add(1)
+	if t.After(time.Now()) {
+		c.l.future.Add(1)
+	}
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.count(t)
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.count(t)
+	return c.Conn.SetWriteDeadline(t)
 }
