@@ -29,19 +29,28 @@ type processOutput struct {
 
 func newProcessOutput(t testing.TB) *processOutput {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		t.Skip("the helper is a POSIX shell command")
-	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.json")
 	cfg := filepath.Join(dir, "config")
-	if err := os.WriteFile(cfg, []byte("[profile proc]\ncredential_process = cat "+out+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("[profile proc]\ncredential_process = "+printFile(out)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return &processOutput{
 		profile: &AWSProfile{Name: "proc", ConfigFiles: []string{cfg}, CredentialFiles: []string{filepath.Join(dir, "none")}},
 		file:    out,
 	}
+}
+
+// printFile is a credential_process command that prints the file path,
+// run as the SDK runs it: by sh -c (cat), or on Windows by cmd.exe /C
+// (type). The path is not quoted: Go passes the line to cmd.exe as one
+// argument, its quotes escaped as \", which cmd.exe does not read; a
+// test's temporary path has no spaces.
+func printFile(path string) string {
+	if runtime.GOOS == "windows" {
+		return "type " + path
+	}
+	return "cat " + path
 }
 
 func (p *processOutput) write(t testing.TB, out string) {

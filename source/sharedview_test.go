@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -150,16 +149,14 @@ func TestSharedViewKey(t *testing.T) {
 // With a view, the SDK reads a temporary file that is gone once the
 // configuration is loaded, and resolves the profile's credential_process.
 func TestAWSProfileLoadsItsView(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the credential_process is a shell script")
-	}
 	dir := t.TempDir()
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	script := filepath.Join(dir, "cred.sh")
-	must(t, os.WriteFile(script, []byte("#!/bin/sh\necho '{\"Version\":1,\"AccessKeyId\":\"ASIAVIEW\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"2100-01-01T00:00:00Z\"}'\n"), 0o700))
+	t.Setenv("TMP", tmp) // Windows
+	doc := filepath.Join(dir, "doc.json")
+	must(t, os.WriteFile(doc, []byte(`{"Version":1,"AccessKeyId":"ASIAVIEW","SecretAccessKey":"s","SessionToken":"t","Expiration":"2100-01-01T00:00:00Z"}`), 0o600))
 	cfg := filepath.Join(dir, "config")
-	must(t, os.WriteFile(cfg, []byte("[profile other]\nregion = us-east-1\n[profile p]\nregion = eu-north-1\ncredential_process = "+script+"\n"), 0o600))
+	must(t, os.WriteFile(cfg, []byte("[profile other]\nregion = us-east-1\n[profile p]\nregion = eu-north-1\ncredential_process = "+printFile(doc)+"\n"), 0o600))
 	creds := filepath.Join(dir, "none")
 	p := &AWSProfile{Name: "p", ConfigFiles: []string{cfg}, CredentialFiles: []string{creds}, View: ReadSharedFiles([]string{cfg}, []string{creds}).View("p")}
 	c, err := p.Retrieve(t.Context())
