@@ -106,7 +106,7 @@ func TestServe(t *testing.T) {
 // TestServeRefusesAConfigFileOthersCanWrite, before it takes the state dir.
 func TestServeRefusesAConfigFileOthersCanWrite(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("CheckPrivate is Unix file modes")
+		t.Skip("the config is made writable by others with chmod, and Windows has no such mode bits; its DACL refusal is TestCheckPrivateReadsTheDACL")
 	}
 	cfg, deps := serveFixture(t)
 	if err := os.Chmod(deps.ConfigPath, 0o666); err != nil {

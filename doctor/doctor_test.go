@@ -280,7 +280,7 @@ func TestCheckListenerAdmits(t *testing.T) {
 
 func TestCheckAWSFiles(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits")
+		t.Skip("the file is made writable by others with chmod, and Windows has no such mode bits")
 	}
 	dir := t.TempDir()
 	cfg, creds := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
@@ -305,7 +305,7 @@ func TestCheckAWSFiles(t *testing.T) {
 // is not.
 func TestCheckLoginCache(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits")
+		t.Skip("the file is made writable by others with chmod, and Windows has no such mode bits")
 	}
 	dir := filepath.Join(t.TempDir(), "cache")
 	env := Env{Getenv: func(string) string { return "" }, LoginCacheDir: dir}

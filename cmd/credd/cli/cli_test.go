@@ -204,7 +204,7 @@ func TestExitCode(t *testing.T) {
 
 func TestServeRefusesAConfigOthersCanWrite(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits")
+		t.Skip("the config is made writable by others with chmod, and Windows has no such mode bits; its DACL refusal is daemon's TestCheckPrivateReadsTheDACL")
 	}
 	f := newFixture(t, twoProfiles)
 	if err := os.Chmod(f.cfgPath, 0o666); err != nil {
@@ -221,7 +221,7 @@ func TestServeRefusesAConfigOthersCanWrite(t *testing.T) {
 // (exit 2) before it serves anything, naming the file and the fix.
 func TestServeRefusesSessionFilesOthersCanWrite(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits")
+		t.Skip("session files are made writable by others with chmod; on Windows the store does not check them (docs/security.md)")
 	}
 	for _, tc := range []struct {
 		name      string
