@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -69,23 +68,9 @@ profiles:
 // the deadline, and every later attempt joined that run and timed out
 // too, until the child exited (240 s here; never, for some helpers).
 func TestHungCredentialProcessEndsAtFetchTimeout(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("the helper is a POSIX shell script")
-	}
-	dir := t.TempDir()
-	ready := filepath.Join(dir, "ready")
-	script := filepath.Join(dir, "helper.sh")
-	body := `#!/bin/sh
-if [ -e READY ]; then
-  printf '%s' '{"Version":1,"AccessKeyId":"ASIAGOOD","SecretAccessKey":"s","SessionToken":"t"}'
-  exit 0
-fi
-sleep 240 &
-wait
-`
-	if err := os.WriteFile(script, []byte(strings.ReplaceAll(body, "READY", ready)), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	ready := filepath.Join(t.TempDir(), "ready")
+	script := credproctest.Command(t, credproctest.Spec{HangUnless: ready,
+		Output: credproctest.Document("ASIAGOOD", "s", "t", time.Now().Add(time.Hour))})
 	r := start(t, "refresh: {fetch_timeout: 1s}\nprofiles:\n  dev: {aws_profile: dev}\n", "[profile dev]\ncredential_process = "+script+"\n")
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -30,6 +30,13 @@ type Spec struct {
 	CountFile string `json:"count_file,omitempty"`
 	// Sleep is how long it waits before answering.
 	Sleep time.Duration `json:"sleep,omitempty"`
+	// HangUnless, if set, names a file: while it does not exist, the
+	// helper answers nothing. It starts a child of its own that holds its
+	// standard output for four minutes, and waits for it, as a helper
+	// whose child is stuck would; only killing both (its process group,
+	// its job object on Windows) ends the run sooner. Once the file
+	// exists, the helper answers at once.
+	HangUnless string `json:"hang_unless,omitempty"`
 	// Output is written to stdout as it is.
 	Output string `json:"output"`
 }

@@ -5,12 +5,18 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 )
+
+// holdEnv makes the helper the child that holds the output (HangUnless).
+const holdEnv = "CREDPROC_HOLD"
 
 // spec mirrors credproctest.Spec.
 type spec struct {
@@ -18,6 +24,7 @@ type spec struct {
 	CountFile   string        `json:"count_file"`
 	StartedFile string        `json:"started_file"`
 	Sleep       time.Duration `json:"sleep"`
+	HangUnless  string        `json:"hang_unless"`
 }
 
 func main() {
@@ -28,6 +35,10 @@ func main() {
 }
 
 func run() error {
+	if os.Getenv(holdEnv) != "" {
+		time.Sleep(4 * time.Minute)
+		return nil
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -56,6 +67,18 @@ func run() error {
 		}
 		if err != nil {
 			return err
+		}
+	}
+	if s.HangUnless != "" {
+		if _, err := os.Stat(s.HangUnless); errors.Is(err, fs.ErrNotExist) {
+			// A child that holds the output; the helper waits for it.
+			child := exec.Command(exe)
+			child.Env = append(os.Environ(), holdEnv+"=1")
+			child.Stdout = os.Stdout
+			if err := child.Start(); err != nil {
+				return err
+			}
+			return child.Wait()
 		}
 	}
 	time.Sleep(s.Sleep)
