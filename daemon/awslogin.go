@@ -105,6 +105,7 @@ func (r *sessionRegistry) syncSignIns(ctx context.Context, cfg config.Config, ne
 		sess := login.New(ctx, k, m, login.Options{
 			Store: r.deps.Store, Clock: r.deps.Clock, Logger: r.log.With("component", "login"),
 			LoginHint: hint, OnChange: r.deps.OnChange, RenewAhead: signinRenewAhead,
+			FetchTimeout: r.fetchTimeout,
 		})
 		// A later session that `aws login` (or an SDK) left in the cache.
 		m.Restore(ctx, sess)

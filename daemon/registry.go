@@ -119,6 +119,9 @@ type sessionRegistry struct {
 	// mfaProfile is a profile resting on each MFA session, for the
 	// command a warning names.
 	mfaProfile map[string]string
+	// fetchTimeout is refresh.fetch_timeout of the configuration sync
+	// last saw; it bounds each renewal of the sessions made then.
+	fetchTimeout time.Duration
 }
 
 func newSessionRegistry(deps sessionDeps) *sessionRegistry {
@@ -201,6 +204,7 @@ func (r *sessionRegistry) sync(ctx context.Context, cfg config.Config) {
 	}()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.fetchTimeout = cfg.Refresh.FetchTimeout.Duration
 	next := map[string]*session{}
 	for name, p := range cfg.IdentityProviders {
 		key := hashOf(p)
@@ -255,7 +259,7 @@ func (r *sessionRegistry) sync(ctx context.Context, cfg config.Config) {
 func (r *sessionRegistry) newSession(ctx context.Context, key string, m login.Method, hint string) *login.Session {
 	return login.New(ctx, key, m, login.Options{
 		Store: r.deps.Store, Clock: r.deps.Clock, Logger: r.log.With("component", "login"),
-		LoginHint: hint, OnChange: r.deps.OnChange,
+		LoginHint: hint, OnChange: r.deps.OnChange, FetchTimeout: r.fetchTimeout,
 	})
 }
 

@@ -36,6 +36,10 @@ type Options struct {
 	RenewAhead time.Duration
 	// FlowTimeout bounds a sign-in flow (default 10m).
 	FlowTimeout time.Duration
+	// FetchTimeout bounds one renewal of the tokens, as
+	// refresh.fetch_timeout bounds every upstream fetch (0: only the
+	// method's HTTP client's own timeout).
+	FetchTimeout time.Duration
 	// LoginHint is the command that signs this session in, for messages
 	// ("credd login --provider okta").
 	LoginHint string
@@ -227,7 +231,7 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		s.renewing = r
 		s.mu.Unlock()
 
-		t, err := s.method.Refresh(ctx, r.old)
+		t, err := s.renew(ctx, r.old)
 		var renewed Tokens
 		kept := false
 		if err == nil {
@@ -268,6 +272,23 @@ func (s *Session) Tokens(ctx context.Context) (Tokens, error) {
 		}
 		return s.renewFailed(r.old, err)
 	}
+}
+
+// renew calls the method's Refresh within Options.FetchTimeout. Running
+// out of it is a failed renewal (a retry may do better), not a caller
+// that gave up: the error does not wrap context.DeadlineExceeded, which
+// would send the waiters to renew again at once.
+func (s *Session) renew(ctx context.Context, old Tokens) (Tokens, error) {
+	if s.o.FetchTimeout <= 0 {
+		return s.method.Refresh(ctx, old)
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.o.FetchTimeout)
+	defer cancel()
+	t, err := s.method.Refresh(rctx, old)
+	if err != nil && ctx.Err() == nil && errors.Is(rctx.Err(), context.DeadlineExceeded) {
+		return Tokens{}, fmt.Errorf("the session's renewal had no answer within refresh.fetch_timeout (%s)", s.o.FetchTimeout)
+	}
+	return t, err
 }
 
 // errSuperseded: a renewal's session was replaced (signed in again, or

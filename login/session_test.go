@@ -985,3 +985,51 @@ func TestLogoutDuringRenewal(t *testing.T) {
 		})
 	}
 }
+
+// TestRenewalBoundedByFetchTimeout: a provider that never answers a
+// renewal holds its callers no longer than Options.FetchTimeout; the
+// failure is a transient one (the valid tokens are served, the error
+// names refresh.fetch_timeout), and the waiters do not start another
+// renewal at once as if their caller had given up.
+func TestRenewalBoundedByFetchTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := &fakeMethod{refresh: func(ctx context.Context, _ login.Tokens) (login.Tokens, error) {
+			<-ctx.Done() // a provider that never answers
+			return login.Tokens{}, ctx.Err()
+		}}
+		old := tokens("old", t0.Add(time.Minute))
+		h := newHarness(t, m, &old, func(o *login.Options) { o.FetchTimeout = 30 * time.Second })
+
+		start := time.Now()
+		var wg sync.WaitGroup
+		got := make([]string, 5)
+		for i := range got {
+			wg.Go(func() {
+				tok, err := h.s.Tokens(t.Context())
+				if err != nil {
+					t.Errorf("caller %d: %v, want the tokens still valid", i, err)
+				}
+				got[i] = tok.AccessToken
+			})
+		}
+		wg.Wait()
+		if waited := time.Since(start); waited != 30*time.Second {
+			t.Errorf("callers waited %s, want refresh.fetch_timeout (30s)", waited)
+		}
+		for i, a := range got {
+			if a != "access-old" {
+				t.Errorf("caller %d got %q, want access-old", i, a)
+			}
+		}
+		if n, _, _ := m.calls(); n != 1 {
+			t.Errorf("Refresh called %d times, want 1 (the waiters share the renewal's failure)", n)
+		}
+
+		// The background renewal meets the same bound, and its log says
+		// which setting ended the wait.
+		h.s.Step(t.Context())
+		if logs := h.logs.String(); !strings.Contains(logs, "session renewal failed; retrying") || !strings.Contains(logs, "no answer within refresh.fetch_timeout (30s)") {
+			t.Errorf("log does not name refresh.fetch_timeout:\n%s", logs)
+		}
+	})
+}
