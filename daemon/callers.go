@@ -330,9 +330,6 @@ func (d *Daemon) attribute(r *http.Request) imds.Attribution {
 // (user, process, listener, remote address) was found and encoded once,
 // at its first audited answer.
 func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
-	// The handler's own folded refusals wait for flushLogs too, and every
-	// refusal comes here (a 401 or 403).
-	d.logs.pending()
 	if d.auditLog == nil {
 		return
 	}
@@ -367,6 +364,9 @@ func (d *Daemon) recordAudit(r *http.Request, ev imds.Event) {
 	} else {
 		err = d.auditLog.Write(e)
 	}
+	// After the write, as auditControl does: the line waits in the
+	// buffer, or folded, for flushLogs.
+	d.logs.pending()
 	if err != nil {
 		d.foldedWarn("the audit log cannot be written", "audit", "error", err)
 	}
@@ -454,7 +454,7 @@ func (f *logFlusher) stop() {
 }
 
 func (d *Daemon) flushLogs() {
-	d.handler.FlushLog()
+	d.refusals.flush()
 	if d.auditLog != nil {
 		if err := d.auditLog.Flush(); err != nil {
 			d.foldedWarn("the audit log cannot be written", "audit", "error", err)
@@ -464,5 +464,5 @@ func (d *Daemon) flushLogs() {
 
 // logsIdle reports whether flushLogs has nothing to do, now or later.
 func (d *Daemon) logsIdle() bool {
-	return d.handler.LogIdle() && (d.auditLog == nil || d.auditLog.Idle())
+	return d.refusals.idle() && (d.auditLog == nil || d.auditLog.Idle())
 }

@@ -120,6 +120,7 @@ type Daemon struct {
 	users     atomic.Pointer[users]
 	auditLog  AuditLog
 	warnings  *fold.Window[struct{}]
+	refusals  *refusalLog // the endpoints' refusals, folded in the log
 	logs      *logFlusher // Run's pacing of flushLogs
 	clientsMu sync.Mutex  // serializes reading the client tokens and serving them
 	// serving is Run's: its server and listeners, for reloads.
@@ -158,6 +159,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 	d.warnings = fold.New[struct{}](time.Minute, 256)
 	d.auditLog = deps.Audit
 	d.logs = newLogFlusher(deps.Clock, d.flushLogs, d.logsIdle)
+	d.refusals = newRefusalLog(d.log.With("component", "http"), d.clock, d.logs.pending)
 	d.peers, d.self = deps.Peers, deps.Self
 	if d.peers == nil {
 		r, err := peer.New()
@@ -231,6 +233,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*Daemon, error) {
 		Console:        imdsConsole{d},
 		Attribute:      d.attribute,
 		Audit:          d.recordAudit,
+		Refused:        d.refusals.refused,
 	})
 	d.handler.SetClients(clients)
 	return d, nil

@@ -1,8 +1,8 @@
 // Package fold limits repeated log and audit lines: a Window writes the
 // first event of a key at once and folds the ones that follow into one
 // line with a count. It needs nothing but the standard library, so that
-// imds (and everything else that logs what it refuses) can use it without
-// the audit log's file rotation.
+// everything that logs what it refuses can use it without the audit log's
+// file rotation.
 package fold
 
 import (

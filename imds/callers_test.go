@@ -1,14 +1,11 @@
 package imds
 
 import (
-	"bytes"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // recorded collects the handler's audit events.
@@ -171,27 +168,64 @@ func TestScopedClients(t *testing.T) {
 	}
 }
 
-// TestRefusalLogFolds: 5,000 refusals with a 2 KB path from one peer make
-// one line in the daemon's log, and a count after the minute.
-func TestRefusalLogFolds(t *testing.T) {
-	var logs bytes.Buffer
-	h, clk := newTestHandler(t, func(o *Options) {
-		o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+// TestRefusedIsToldTheLoggedRefusals: Options.Refused, by which the
+// daemon logs refusals (folded), hears of every 403 and of a wrong
+// container token, each with its reason, what the client was told and the
+// request; not of a missing IMDSv2 token (SDKs probe without one), nor of
+// other errors or answers.
+func TestRefusedIsToldTheLoggedRefusals(t *testing.T) {
+	type told struct{ reason, msg, path string }
+	var got []told
+	var attr Attribution
+	h, _ := newTestHandler(t, func(o *Options) {
+		o.Provider = staticProvider{"dev": devCreds, "ops": opsCreds}
+		o.Attribute = func(*http.Request) Attribution { return attr }
+		o.Refused = func(r *http.Request, reason, msg string) {
+			got = append(got, told{reason, msg, r.URL.Path})
+		}
 	})
-	path := "/latest/" + strings.Repeat("a", 2048)
-	for range 5000 {
-		do(h, "GET", path, map[string]string{"Origin": "https://evil.example"})
-	}
-	if n := strings.Count(logs.String(), "\n"); n != 1 {
-		t.Fatalf("%d log lines for 5,000 refusals, want 1", n)
-	}
-	if logs.Len() > 1024 {
-		t.Errorf("the line is %d bytes: the path is not cut", logs.Len())
-	}
-	clk.Advance(time.Minute)
-	h.FlushLog()
-	if !strings.Contains(logs.String(), `"count":4999`) {
-		t.Errorf("after the minute: %s", logs.String())
+	tok := token(t, h)
+	for _, tc := range []struct {
+		name, method, path string
+		hdr                map[string]string
+		attr               Attribution
+		code               int
+		reason             string // "": Refused is not told
+	}{
+		{"web page", "GET", "/latest/meta-data/iam/security-credentials/dev", map[string]string{"Origin": "https://evil.example", tokenHeader: tok}, Attribution{}, 403, "browser"},
+		{"rebinding host", "GET", "/v1/credentials/dev", map[string]string{"Host": "evil.example", "Authorization": clientToken}, Attribution{}, 403, "browser"},
+		{"forwarded token PUT", "PUT", "/latest/api/token", map[string]string{ttlHeader: "60", "Via": "1.1 proxy"}, Attribution{}, 403, "forwarded"},
+		{"wrong container token", "GET", "/v1/credentials/dev", map[string]string{"Authorization": "guessed"}, Attribution{}, 401, "client-token"},
+		{"refused connection", "GET", "/v1/credentials/dev", map[string]string{"Authorization": clientToken}, Attribution{Refusal: "user 1001 may not use credd", Reason: "user"}, 403, "user"},
+		{"container outside the listener's scope", "GET", "/v1/credentials/dev", map[string]string{"Authorization": clientToken}, Attribution{Scope: []string{"ops"}}, 403, "scope"},
+		{"IMDS outside the listener's scope", "GET", "/latest/meta-data/iam/security-credentials/dev", map[string]string{tokenHeader: tok}, Attribution{Scope: []string{"ops"}}, 403, "scope"},
+		{"another client's listener", "GET", "/v1/credentials/dev", map[string]string{"Authorization": clientToken}, Attribution{Client: "ci"}, 403, "listener-client"},
+		{"missing IMDSv2 token", "GET", "/latest/meta-data/iam/security-credentials/dev", nil, Attribution{}, 401, ""},
+		{"unknown profile", "GET", "/v1/credentials/nope", map[string]string{"Authorization": clientToken}, Attribution{}, 404, ""},
+		{"answer", "GET", "/v1/credentials/dev", map[string]string{"Authorization": clientToken}, Attribution{}, 200, ""},
+		{"healthz of a refused connection", "GET", "/healthz", nil, Attribution{Refusal: "user 1001 may not use credd", Reason: "user"}, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, attr = nil, tc.attr
+			w := do(h, tc.method, tc.path, tc.hdr)
+			if w.Code != tc.code {
+				t.Fatalf("status %d (%s), want %d", w.Code, w.Body, tc.code)
+			}
+			if tc.reason == "" {
+				if len(got) != 0 {
+					t.Errorf("Refused told %+v, want nothing", got)
+				}
+				return
+			}
+			read := w.Body.String()
+			var body struct{ Message string }
+			if json.Unmarshal(w.Body.Bytes(), &body) == nil {
+				read = body.Message
+			}
+			if len(got) != 1 || got[0].reason != tc.reason || got[0].path != tc.path || got[0].msg == "" || !strings.Contains(read, got[0].msg) {
+				t.Errorf("Refused told %+v, want once %q for %s with what the client read (%s)", got, tc.reason, tc.path, read)
+			}
+		})
 	}
 }
 

@@ -4,9 +4,9 @@
 // never calls upstream itself; every request passes a guard against
 // browsers and DNS rebinding first.
 //
-// Of credd it imports clock and cred, and fold: the window its refusal
-// log lines are folded in, which needs nothing but the standard library.
-// Nothing the daemon wires (the audit log's rotation, the configuration,
+// Of credd it imports clock and cred only. It logs no refusal itself: it
+// tells each to Options.Refused, and the daemon folds them in its log (a
+// looping client must not fill it). Nothing the daemon wires (the audit log's rotation, the configuration,
 // the sign-ins) reaches it; internal/layers tests that it stays so.
 package imds
 
@@ -28,7 +28,6 @@ import (
 
 	"github.com/credd/credd/clock"
 	"github.com/credd/credd/cred"
-	"github.com/credd/credd/fold"
 )
 
 // Provider hands out a profile's current credentials.
@@ -77,6 +76,14 @@ type Options struct {
 	// Audit is told of every credentials answer and every refusal. Nil:
 	// none are recorded.
 	Audit func(*http.Request, Event)
+	// Refused is told of every refusal the daemon's log should show: the
+	// 403s, and the 401 of a wrong container token (not that of a missing
+	// IMDSv2 token, which SDKs meet when they probe). reason is a short
+	// code (as Attribution.Reason), msg what the client was told. It may
+	// be called from any request's goroutine and must not block. Nil:
+	// refusals are not logged (each is still answered, and told to
+	// Audit).
+	Refused func(r *http.Request, reason, msg string)
 }
 
 // Handler serves the IMDS, container and operations endpoints.
@@ -93,14 +100,6 @@ type Handler struct {
 	def atomic.Pointer[defaults]
 	// clients are the scoped clients' tokens (SetClients).
 	clients atomic.Pointer[[]Client]
-	// refusals folds the refusals this handler logs: a looping client
-	// must not fill the daemon's log (see FlushLog).
-	refusals *fold.Window[refusal]
-}
-
-// refusal is a folded line of the daemon's log.
-type refusal struct {
-	reason, msg, remote, path string
 }
 
 // defaults are the settings a reload may change. A request reads them
@@ -166,11 +165,10 @@ func New(o Options) *Handler {
 		o.ClientToken = func() []byte { return nil }
 	}
 	h := &Handler{
-		o:        o,
-		clock:    clock.Or(o.Clock),
-		log:      o.Logger,
-		tokens:   newTokens(o.MaxTokens),
-		refusals: fold.New[refusal](time.Minute, 1024),
+		o:      o,
+		clock:  clock.Or(o.Clock),
+		log:    o.Logger,
+		tokens: newTokens(o.MaxTokens),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -226,41 +224,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // refused answers 403 (JSON, the container endpoint's error shape, which
-// every SDK shows) and logs it, folded per peer and reason.
+// every SDK shows) and tells Options.Refused.
 func (h *Handler) refused(w http.ResponseWriter, r *http.Request, st *status, reason, msg string) {
 	st.code, st.reason, st.msg = http.StatusForbidden, reason, msg
 	fail(w, jsonError, st.code, msg)
 	h.logRefusal(r, reason, msg)
 }
 
-// logRefusal logs a refusal: the first of a peer (its address without the
-// port) and reason in a minute at once, the rest as one count (FlushLog).
+// logRefusal tells Options.Refused of a refusal, for the daemon's log.
 func (h *Handler) logRefusal(r *http.Request, reason, msg string) {
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	path := r.URL.Path
-	if len(path) > 200 {
-		path = path[:200] + "…"
-	}
-	ev := refusal{reason: reason, msg: msg, remote: r.RemoteAddr, path: path}
-	if write, _ := h.refusals.Add(host+"|"+reason, h.clock.Now(), ev); write {
-		h.log.Warn("refused request", "reason", msg, "remote", r.RemoteAddr, "path", path)
+	if h.o.Refused != nil {
+		h.o.Refused(r, reason, msg)
 	}
 }
-
-// FlushLog logs the refusals folded in the last minute, one line per peer
-// and reason with their count; the daemon calls it every second until
-// LogIdle.
-func (h *Handler) FlushLog() {
-	for _, f := range h.refusals.Due(h.clock.Now(), false) {
-		h.log.Warn("refused requests (folded)", "reason", f.Event.msg, "count", f.Count, "remote", f.Event.remote, "path", f.Event.path)
-	}
-}
-
-// LogIdle reports whether FlushLog has nothing to do, now or later: no
-// peer's refusals held (a peer is held for a minute after its last one).
-// Every refusal is also told to Options.Audit (a 401 or 403), which is how
-// the daemon learns that FlushLog has work again.
-func (h *Handler) LogIdle() bool { return h.refusals.Len() == 0 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, st *status) {
 	if msg := h.refuse(r); msg != "" {

@@ -47,8 +47,8 @@ func deps(t *testing.T, goos, pkg string) []string {
 // TestCoreDependsOnClockAndCred: the renewal engine and the endpoints
 // SDKs call stay free of the rest of credd, so that nothing the daemon
 // wires (the audit log's rotation, the config, the sign-ins) reaches
-// them. imds also has fold, the standard-library-only window its refusal
-// log lines are folded in.
+// them. imds logs no refusal itself (the daemon folds them in its log),
+// so it needs no fold either.
 func TestCoreDependsOnClockAndCred(t *testing.T) {
 	for _, goos := range []string{"linux", "darwin", "windows"} {
 		for _, tc := range []struct {
@@ -56,7 +56,7 @@ func TestCoreDependsOnClockAndCred(t *testing.T) {
 			allow []string
 		}{
 			{"refresh", []string{"clock", "cred"}},
-			{"imds", []string{"clock", "cred", "fold"}},
+			{"imds", []string{"clock", "cred"}},
 			{"clock", nil},
 			{"cred", nil},
 			{"fold", nil},
