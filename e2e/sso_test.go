@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 
 	"github.com/credd/credd/cmd/credd/cli"
+	"github.com/credd/credd/internal/privatetest"
 	"github.com/credd/credd/internal/ssotest"
 	"github.com/credd/credd/login"
 )
@@ -283,12 +285,13 @@ func TestSSODeviceFlow(t *testing.T) {
 	if r := s.rawGet(t, "/v1/credentials/dev", s.token(t)); r.code != 200 {
 		t.Errorf("dev: %d %s", r.code, r.body)
 	}
-	// The session file is private.
+	// The session file is private (Windows: its DACL).
 	matches, _ := filepath.Glob(filepath.Join(s.stateDir, "sessions", "*"))
+	if len(matches) == 0 {
+		t.Error("no session file")
+	}
 	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			t.Errorf("%s has mode %v", m, fi.Mode().Perm())
-		}
+		privatetest.Check(t, m)
 	}
 	noSSOSecrets(t, "the daemon's log", s.logs.String())
 }
@@ -306,9 +309,13 @@ func TestSSOSharedAWSCLICache(t *testing.T) {
 	}
 	file := login.AWSCLICacheFile(s.env["HOME"], "corp")
 	fi, err := os.Stat(file)
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("cache file: %v (mode %v)", err, fi.Mode())
+	if err != nil {
+		t.Fatalf("cache file: %v", err)
 	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Errorf("cache file mode %v, want 0600", fi.Mode().Perm())
+	}
+	privatetest.Check(t, file) // Windows: its DACL
 	oc := ssooidc.New(ssooidc.Options{Region: "eu-west-1", BaseEndpoint: aws.String(fake.URL)})
 	bearer, err := ssocreds.NewSSOTokenProvider(oc, file).RetrieveBearerToken(t.Context())
 	if err != nil || !strings.HasPrefix(bearer.Value, ssotest.PrefixAccess) {
