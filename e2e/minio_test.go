@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -42,10 +43,19 @@ func minioBinary() (string, error) {
 	if p, err := exec.LookPath("minio"); err == nil {
 		return p, nil
 	}
-	candidates := []string{"/root/.cache/credd-ci/bin/minio"}
+	var candidates []string
+	// The CI cache holds MinIO's Linux build (scripts/install-peers): under
+	// wine the path exists (drive Z:) but the program does not run there.
+	if runtime.GOOS == "linux" {
+		candidates = append(candidates, "/root/.cache/credd-ci/bin/minio")
+	}
 	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		exe := "minio"
+		if runtime.GOOS == "windows" {
+			exe += ".exe"
+		}
 		for _, gp := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			candidates = append(candidates, filepath.Join(gp, "bin", "minio"))
+			candidates = append(candidates, filepath.Join(gp, "bin", exe))
 		}
 	}
 	for _, p := range candidates {
@@ -53,7 +63,14 @@ func minioBinary() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("no minio binary (set CREDD_MINIO_BIN, or `go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c`); looked on PATH and in %v", candidates)
+	where := "on PATH"
+	if len(candidates) > 0 {
+		where += fmt.Sprintf(" and in %v", candidates)
+	}
+	if runtime.GOOS != "linux" {
+		where += " (the CI cache's MinIO is a Linux program: this OS needs its own build)"
+	}
+	return "", fmt.Errorf("no minio binary (set CREDD_MINIO_BIN, or `go install github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c`); looked %s", where)
 }
 
 // minioOutput collects a subprocess's output while tests read it.

@@ -76,6 +76,7 @@ func newServed(t *testing.T, profilesYAML, awsConfig string) *served {
 	writeFile(t, filepath.Join(dir, "aws-credentials"), "")
 	s.env = map[string]string{
 		"HOME":                        dir,
+		"USERPROFILE":                 dir, // the home credd reads on Windows
 		"AWS_CONFIG_FILE":             filepath.Join(dir, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "aws-credentials"),
 	}
@@ -139,7 +140,14 @@ func (s *served) start(t *testing.T) {
 	c := control.NewClient(s.stateDir)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		if _, err := c.Status(t.Context()); err == nil {
+		// Each attempt is bounded: under wine a dial in the instant the
+		// pipe is created can connect to go-winio's placeholder instance,
+		// which nobody serves (control's takePlaceholder), and wait there
+		// forever. The next attempt reaches the daemon.
+		actx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		_, err := c.Status(actx)
+		cancel()
+		if err == nil {
 			return
 		}
 		select {
@@ -473,9 +481,16 @@ var (
 // program (credential_process).
 func creddBinary(t *testing.T) string {
 	t.Helper()
+	// The Go toolchain is a peer: a Windows test binary run under wine
+	// finds no go.exe (the machine's is a Linux program).
+	goTool, err := exec.LookPath("go")
+	requirePeer(t, "the Go toolchain (go on PATH, to build credd)", err)
 	binOnce.Do(func() {
 		binPath = filepath.Join(buildDir, "credd")
-		out, err := exec.Command("go", "build", "-o", binPath, "../cmd/credd").CombinedOutput()
+		if runtime.GOOS == "windows" {
+			binPath += ".exe"
+		}
+		out, err := exec.Command(goTool, "build", "-o", binPath, "../cmd/credd").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -626,7 +641,7 @@ func TestEditedAWSProfileIsRebuilt(t *testing.T) {
 // with the file named; the configuration in force stays until it is fixed.
 func TestReloadRefusesAWritableConfig(t *testing.T) {
 	if runtime.GOOS == "windows" {
-		t.Skip("mode bits")
+		t.Skip("the config is made writable by others with chmod, and Windows has no such mode bits; its DACL refusal is daemon's TestCheckPrivateReadsTheDACL")
 	}
 	s, _, _ := newDevOps(t)
 	s.start(t)
@@ -667,7 +682,10 @@ func (s *served) startZeroConfig(t *testing.T, profiles string) {
 		t.Fatal(err)
 	}
 	listen := strings.TrimPrefix(s.url, "http://")
-	s.env["XDG_CONFIG_HOME"] = filepath.Join(s.dir, "xdg-config") // no credd config there
+	// No credd config in the user's config dir: XDG_CONFIG_HOME here,
+	// %AppData% on Windows.
+	s.env["XDG_CONFIG_HOME"] = filepath.Join(s.dir, "xdg-config")
+	s.env["AppData"] = s.env["XDG_CONFIG_HOME"]
 	s.env["CREDD_LISTEN"] = listen
 	s.env["CREDD_STATE_DIR"] = s.stateDir
 	s.env["CREDD_SESSION_STORE"] = "file"

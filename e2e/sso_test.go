@@ -331,7 +331,7 @@ func TestSSOSharedAWSCLICache(t *testing.T) {
 	}
 
 	other := newSSOServed(t, fake, "")
-	other.env["HOME"] = s.env["HOME"]
+	other.env["HOME"], other.env["USERPROFILE"] = s.env["HOME"], s.env["HOME"]
 	s.stop(t)
 	other.start(t)
 	if r := other.rawGet(t, "/v1/credentials/dev", other.token(t)); r.code != 200 {
