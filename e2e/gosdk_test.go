@@ -167,7 +167,11 @@ func TestOneUpstreamCallForColdProfile(t *testing.T) {
 	c, dev, _ := startTwo(t)
 	h := c.D.Handler()
 	var wg sync.WaitGroup
-	codes := make(chan int, 1000)
+	type answer struct {
+		code int
+		body string
+	}
+	answers := make(chan answer, 1000)
 	start := make(chan struct{})
 	for range 1000 {
 		wg.Go(func() {
@@ -175,15 +179,15 @@ func TestOneUpstreamCallForColdProfile(t *testing.T) {
 			req := httptestRequest("GET", "/v1/credentials/dev", map[string]string{"Authorization": c.Token})
 			rec := newRecorder()
 			h.ServeHTTP(rec, req)
-			codes <- rec.Code
+			answers <- answer{rec.Code, rec.Body.String()}
 		})
 	}
 	close(start)
 	wg.Wait()
-	close(codes)
-	for code := range codes {
-		if code != 200 {
-			t.Fatalf("a request got %d", code)
+	close(answers)
+	for a := range answers {
+		if a.code != 200 {
+			t.Fatalf("a request got %d: %s", a.code, a.body)
 		}
 	}
 	if n := dev.calls(t); n != 1 {

@@ -467,7 +467,7 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		t.Errorf("serve exited %d", code)
 	}
 	if code := <-result; code != 200 {
-		t.Errorf("in-flight request got %d, want 200", code)
+		t.Errorf("in-flight request got %d, want 200\n%s", code, s.logs)
 	}
 }
 
