@@ -150,15 +150,24 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	return json.Unmarshal(data, out)
 }
 
+// statusAttempt bounds one status request of AwaitStatus. A daemon
+// answers its status in milliseconds; a request that gets no answer (wine
+// can connect a dial made while the pipe is created to an instance nobody
+// serves, see takePlaceholder) is given up and made again.
+const statusAttempt = 2 * time.Second
+
 // AwaitStatus asks for the status every interval until the daemon answers
 // (a service just started) or ctx ends; then it returns the error of the
-// last attempt that ctx did not cut short (ErrNotRunning, say).
+// last attempt that ctx did not cut short (ErrNotRunning, say). Each
+// attempt gets statusAttempt at most.
 func (c *Client) AwaitStatus(ctx context.Context, interval time.Duration) (Status, error) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	var last error
 	for {
-		st, err := c.Status(ctx)
+		actx, cancel := context.WithTimeout(ctx, statusAttempt)
+		st, err := c.Status(actx)
+		cancel()
 		switch {
 		case err == nil:
 			return st, nil

@@ -72,8 +72,8 @@ func listen(path string) (net.Listener, error) {
 // once here, it is nobody's. Where it is held disconnected, the open finds
 // no instance to connect to and fails: there is nothing to take. Under
 // wine a client that dials in the instant between the pipe's creation and
-// this open takes it first and waits for an answer that never comes
-// (control's TestAwaitStatus skips that case there).
+// this open takes it first and waits for an answer that never comes:
+// AwaitStatus bounds each attempt for that (statusAttempt).
 func takePlaceholder(path string) {
 	p, err := windows.UTF16PtrFromString(path)
 	if err != nil {
