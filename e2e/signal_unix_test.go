@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/credd/credd/control"
 )
 
 // slowServe runs the credd binary (`credd serve`, with main's signal
@@ -25,13 +27,14 @@ type slowServe struct {
 	started string // the credential_process creates it when it runs
 	exited  chan error
 	logs    string // file: a pipe would keep Wait waiting for the grandchild credential_process
+	state   string // state_dir: the control socket's
 }
 
 func startSlowServe(t *testing.T, sleep int) *slowServe {
 	t.Helper()
 	bin := creddBinary(t)
 	dir := t.TempDir()
-	s := &slowServe{started: filepath.Join(dir, "started"), exited: make(chan error, 1), logs: filepath.Join(dir, "credd.log")}
+	s := &slowServe{started: filepath.Join(dir, "started"), exited: make(chan error, 1), logs: filepath.Join(dir, "credd.log"), state: filepath.Join(dir, "state")}
 	script := filepath.Join(dir, "slow.sh")
 	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
 	writeFile(t, script, fmt.Sprintf("#!/bin/sh\ntouch %q\nsleep %d\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIASLOW\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}'\n", s.started, sleep, exp))
@@ -131,30 +134,80 @@ func TestServeSignals(t *testing.T) {
 		}
 	})
 	t.Run("a second signal exits at once", func(t *testing.T) {
-		s := startSlowServe(t, 60)
-		result := make(chan string, 1)
-		go s.fetchIMDS(result)
-		waitFor(t, "the upstream fetch to start", func() bool { _, err := os.Stat(s.started); return err == nil })
-		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		// The graceful shutdown now waits (up to 10 s) for the request,
-		// whose fetch takes a minute. The second signal ends that.
-		waitFor(t, "the shutdown to begin", func() bool {
-			_, err := http.Get(s.url + "/healthz")
-			return err != nil
-		})
-		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case err := <-s.exited:
-			var ee *exec.ExitError
-			if err == nil || !errors.As(err, &ee) {
-				t.Errorf("credd serve exited with %v; want the signal's forced exit", err)
+		// The graceful shutdown waits (up to 10 s) for the requests in
+		// flight, whose fetch takes a minute, but IMDS answers 503 after
+		// its 3 s wait: on a loaded machine the shutdown may end before
+		// the second signal is sent. That run proves nothing either way
+		// and is tried again.
+		for attempt := 1; attempt <= 3; attempt++ {
+			if secondSignalForcesExit(t) {
+				return
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("credd serve still running 5 s after the second signal (the graceful wait is 10 s)")
+			t.Logf("attempt %d: credd exited 0 around the second signal (its graceful shutdown ended first, or it caught the signal); again", attempt)
 		}
+		t.Fatal("credd exited 0 around the second signal three times: the second signal is caught rather than ending credd (or the machine is too slow for this test)")
 	})
+}
+
+// secondSignalForcesExit sends SIGTERM to a `credd serve` with a request
+// in flight and, once the shutdown has begun, SIGTERM again, and reports
+// whether the second signal was delivered before credd exited on its
+// own (false: inconclusive). A delivered second signal must end credd at
+// once, by the signal.
+func secondSignalForcesExit(t *testing.T) bool {
+	t.Helper()
+	s := startSlowServe(t, 60)
+	result := make(chan string, 1)
+	go s.fetchIMDS(result)
+	// A request on the control channel waits for the fetch longer than
+	// IMDS does (its shutdown allows it 5 s), which widens the window.
+	go func() { _, _ = control.NewClient(s.state).Credentials(t.Context(), "slow", control.ForExport) }()
+	waitFor(t, "the upstream fetch to start", func() bool { _, err := os.Stat(s.started); return err == nil })
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// The listener refusing a new connection says credd took the first
+	// signal. Not any error: a connection the default client kept from
+	// an earlier server on the same port fails too, and a second signal
+	// sent before the first is taken would be lost.
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	waitFor(t, "the shutdown to begin", func() bool {
+		resp, err := fresh.Get(s.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return errors.Is(err, syscall.ECONNREFUSED)
+	})
+	select {
+	case err := <-s.exited:
+		s.exited <- err // for the cleanup
+		return false
+	default:
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		if errors.Is(err, os.ErrProcessDone) {
+			return false
+		}
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		s.exited <- err
+		var ee *exec.ExitError
+		if err == nil {
+			// Exited 0: either the graceful shutdown ended just as the
+			// signal was sent (inconclusive), or the signal was ignored.
+			// Only the first is possible once main stopped catching it.
+			return false
+		}
+		if !errors.As(err, &ee) {
+			t.Errorf("credd serve exited with %v; want the signal's forced exit", err)
+		} else if ws, ok := ee.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+			t.Errorf("credd serve exited with %v; want death by the second SIGTERM", err)
+		}
+		return true
+	case <-time.After(5 * time.Second):
+		t.Fatal("credd serve still running 5 s after the second signal (the graceful wait is 10 s)")
+	}
+	return true
 }
