@@ -75,6 +75,27 @@ func (rig *onDemandRig) ask(t *testing.T, program string) error {
 	return err
 }
 
+// abandonSignIn has a request open the browser, then cancels the flow as
+// a user closing the tab does, and waits until the gate holds it back
+// (sign_in_on_demand_backoff).
+func (rig *onDemandRig) abandonSignIn(t *testing.T) {
+	t.Helper()
+	_ = rig.ask(t, "terraform (pid 3)")
+	eventually(t, "the browser to open", func() bool { return rig.open.opened() == 1 })
+	ctl := rig.r.d.ControlBackend(ControlInfo{})
+	start, err := ctl.Login(t.Context(), control.LoginRequest{Profile: "console"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ctl.CancelLogin(t.Context(), start.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the gate to see the abandoned flow", func() bool {
+		s := rig.r.d.onDemandStatus(signinKey(rig.f.Session()))
+		return s != nil && !s.InProgress && s.NotBefore != nil
+	})
+}
+
 // eventually waits (in real time) for cond.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -135,21 +156,7 @@ func TestOnDemandOneFlow(t *testing.T) {
 // opens on its own within sign_in_on_demand_backoff; after it, one does.
 func TestOnDemandBackoff(t *testing.T) {
 	rig := startOnDemand(t, "browser")
-	_ = rig.ask(t, "terraform (pid 3)")
-	eventually(t, "the browser to open", func() bool { return rig.open.opened() == 1 })
-	// The user closes the tab: the flow is cancelled (it would time out).
-	ctl := rig.r.d.ControlBackend(ControlInfo{})
-	start, err := ctl.Login(t.Context(), control.LoginRequest{Profile: "console"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ctl.CancelLogin(t.Context(), start.ID); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the gate to see the abandoned flow", func() bool {
-		s := rig.r.d.onDemandStatus(signinKey(rig.f.Session()))
-		return s != nil && !s.InProgress && s.NotBefore != nil
-	})
+	rig.abandonSignIn(t)
 	rig.clk.Advance(9 * time.Minute)
 	for range 5 {
 		err := rig.ask(t, "terraform (pid 3)")
@@ -267,20 +274,7 @@ func TestProgram(t *testing.T) {
 // follow.
 func TestOnDemandSuspendAndResume(t *testing.T) {
 	rig := startOnDemand(t, "browser")
-	_ = rig.ask(t, "terraform (pid 3)")
-	eventually(t, "the browser to open", func() bool { return rig.open.opened() == 1 })
-	ctl := rig.r.d.ControlBackend(ControlInfo{})
-	start, err := ctl.Login(t.Context(), control.LoginRequest{Profile: "console"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ctl.CancelLogin(t.Context(), start.ID); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the gate to see the abandoned flow", func() bool {
-		s := rig.r.d.onDemandStatus(signinKey(rig.f.Session()))
-		return s != nil && !s.InProgress && s.NotBefore != nil
-	})
+	rig.abandonSignIn(t)
 
 	rig.clk.Suspend(8 * time.Hour) // the night: past the backoff by the wall clock
 	var wg sync.WaitGroup
