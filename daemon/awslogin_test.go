@@ -381,10 +381,8 @@ func TestSignInSessionEnds(t *testing.T) {
 			t.Fatalf("served after the end: %v, want sign-in required naming %q", err, cmd)
 		}
 	}
-	notes.mu.Lock()
-	defer notes.mu.Unlock()
-	if len(notes.notes) != 1 || !strings.Contains(notes.notes[0], cmd) {
-		t.Errorf("notifications %q, want one naming %q", notes.notes, cmd)
+	if got := notes.all(); len(got) != 1 || !strings.Contains(got[0], cmd) {
+		t.Errorf("notifications %q, want one naming %q", got, cmd)
 	}
 }
 

@@ -95,8 +95,8 @@ profiles:
 			t.Errorf("%s: state %s, want mfa-required", p, st)
 		}
 	}
-	if len(m.notes.notes) != 1 || !strings.Contains(m.notes.notes[0], "credd login --profile keys") {
-		t.Errorf("notifications %q, want one naming the command", m.notes.notes)
+	if got := m.notes.all(); len(got) != 1 || !strings.Contains(got[0], "credd login --profile keys") {
+		t.Errorf("notifications %q, want one naming the command", got)
 	}
 	if calls := m.sts.Calls(); len(calls) != 0 {
 		t.Fatalf("STS calls before a code: %+v", calls)
@@ -190,21 +190,21 @@ profiles:
 	if n := m.calls("GetSessionToken"); n != 2 {
 		t.Errorf("%d GetSessionToken calls after 5 hours, want still 2", n)
 	}
-	if len(m.notes.notes) != 1 {
-		t.Errorf("notifications %q, want the one only", m.notes.notes)
+	if got := m.notes.all(); len(got) != 1 {
+		t.Errorf("notifications %q, want the one only", got)
 	}
 	// Not yet within the hour before its end: no warning.
 	r.d.sessions.warnEnds(m.clk.Now())
-	if len(m.notes.notes) != 1 {
-		t.Errorf("notifications %q five hours before the end, want none more", m.notes.notes)
+	if got := m.notes.all(); len(got) != 1 {
+		t.Errorf("notifications %q five hours before the end, want none more", got)
 	}
 
 	// An hour before its end the user is told once, with the command.
-	before := len(m.notes.notes)
+	before := len(m.notes.all())
 	m.clk.Advance(4*time.Hour + 10*time.Minute) // 9h10m in: 50m left
 	r.d.sessions.warnEnds(m.clk.Now())
 	r.d.sessions.warnEnds(m.clk.Now())
-	if got := m.notes.notes[before:]; len(got) != 1 || !strings.Contains(got[0], "MFA session ends soon") || !strings.Contains(got[0], "credd login --profile") {
+	if got := m.notes.all()[before:]; len(got) != 1 || !strings.Contains(got[0], "MFA session ends soon") || !strings.Contains(got[0], "credd login --profile") {
 		t.Errorf("notifications before the end %q, want one naming the command", got)
 	}
 
@@ -327,8 +327,8 @@ profiles:
 	if len(gst) != 1 || gst[0].Form.Get("TokenCode") != "123456" || gst[0].Form.Get("DurationSeconds") != "43200" {
 		t.Fatalf("GetSessionToken calls %+v, want one with the printed code for 12h", gst)
 	}
-	if len(m.notes.notes) != 0 {
-		t.Errorf("notified %q, want nobody asked", m.notes.notes)
+	if got := m.notes.all(); len(got) != 0 {
+		t.Errorf("notified %q, want nobody asked", got)
 	}
 	// The session ends; the command prints the same code again, which is
 	// not sent twice: the profile asks for `credd login`.

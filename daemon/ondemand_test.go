@@ -147,8 +147,8 @@ func TestOnDemandOneFlow(t *testing.T) {
 	if n := rig.open.opened(); n != 1 {
 		t.Errorf("browser opened %d times, want 1", n)
 	}
-	if n := len(rig.notes.notes); n != 1 || !strings.Contains(rig.notes.notes[0], "boto3 (python3, pid 7) asked") {
-		t.Errorf("notifications %q, want one naming who asked", rig.notes.notes)
+	if got := rig.notes.all(); len(got) != 1 || !strings.Contains(got[0], "boto3 (python3, pid 7) asked") {
+		t.Errorf("notifications %q, want one naming who asked", got)
 	}
 }
 

@@ -23,6 +23,15 @@ func (r *recordingNotifier) Notify(title, msg string) {
 	r.notes = append(r.notes, title+": "+msg)
 }
 
+// all returns the notifications so far. The daemon notifies from its own
+// goroutines (its summary tick warns of sessions ending), so a test reads
+// them only through this.
+func (r *recordingNotifier) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.notes...)
+}
+
 func TestWarnsOnceBeforeASessionEnds(t *testing.T) {
 	now := time.Now()
 	sessions := store.NewMemory()

@@ -150,16 +150,23 @@ func (r *Refresher) Current(ctx context.Context) (cred.Credentials, error) {
 	if s.lastErr != nil && now.Before(s.nextAttempt) && !s.refreshing {
 		return cred.Credentials{}, r.unavailable(s.lastErr)
 	}
-	f := r.demand()
-	select {
-	case <-f.Done():
+	for {
+		f := r.demand()
+		select {
+		case <-f.Done():
+		case <-ctx.Done():
+			return cred.Credentials{}, fmt.Errorf("%w: profile %s: still fetching (%w)", cred.ErrNotAvailable, r.profile, ctx.Err())
+		}
 		c, err := f.Result()
 		if err != nil {
 			return cred.Credentials{}, r.unavailable(err)
 		}
-		return c, nil
-	case <-ctx.Done():
-		return cred.Credentials{}, fmt.Errorf("%w: profile %s: still fetching (%w)", cred.ErrNotAvailable, r.profile, ctx.Err())
+		// The flight was landed with credentials valid when its step
+		// read the clock; the clock may have moved past them since (a
+		// machine that slept in between): ask again, never hand them out.
+		if c.ValidAt(r.clock.Now(), r.policy.MinValid) {
+			return c, nil
+		}
 	}
 }
 
@@ -314,12 +321,15 @@ func (r *Refresher) idle() bool {
 // Times are compared on the wall clock: after the machine slept, what the
 // world counts as expired is.
 func (r *Refresher) step(ctx context.Context) {
-	now := r.clock.Now().Round(0)
-	s := r.cur.Load()
-	valid := s.have && s.creds.ValidAt(now, r.policy.MinValid)
+	// Whether someone waits is read before the clock: a demand made after
+	// this read is left to the next step (its poke asks for one), never
+	// answered by what was valid at an earlier time.
 	r.mu.Lock()
 	waiting := r.pending != nil
 	r.mu.Unlock()
+	now := r.clock.Now().Round(0)
+	s := r.cur.Load()
+	valid := s.have && s.creds.ValidAt(now, r.policy.MinValid)
 	if waiting && valid {
 		// Someone saw nothing valid, but a refresh landed since.
 		r.finish(s.creds, nil)

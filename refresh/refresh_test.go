@@ -426,3 +426,69 @@ func TestDropVoidsAFetchInFlight(t *testing.T) {
 		}
 	})
 }
+
+// jumpClock is a fake clock that, once armed, moves on by jump right
+// after the next reading: time passing (or a machine sleeping) between
+// two steps of the code under test, at an exact point.
+type jumpClock struct {
+	*clock.Fake
+	jump atomic.Int64
+}
+
+func (c *jumpClock) Now() time.Time {
+	now := c.Fake.Now()
+	if d := c.jump.Swap(0); d != 0 {
+		c.Fake.Advance(time.Duration(d))
+	}
+	return now
+}
+
+// TestNeverServesCredentialsThatExpiredWhileLanding: a fetch keeps
+// credentials valid when it read the clock, but the clock passes their
+// expiry before the waiting request takes them. The request must not get
+// them: it asks again and gets new ones. (Seen as a flaky daemon test: a
+// step that read the clock before an hour's jump answered a request made
+// after it with the hour-old credentials.)
+func TestNeverServesCredentialsThatExpiredWhileLanding(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		clk := &jumpClock{Fake: clock.NewFake(t0)}
+		src := &fakeSource{clk: clk.Fake}
+		src.fn = func(n int, now time.Time) (cred.Credentials, error) {
+			if n == 1 {
+				clk.jump.Store(int64(time.Hour)) // right after fetch reads the clock
+			}
+			return lasting(time.Hour)(n, now)
+		}
+		// No scheduler: the test runs each step itself, so nothing else
+		// reads the clock.
+		r := New("dev", src, Options{Policy: DefaultPolicy(), Clock: clk, Jitter: func() float64 { return 0 }})
+		type result struct {
+			c   cred.Credentials
+			err error
+		}
+		got := make(chan result, 1)
+		go func() {
+			c, err := r.Current(t.Context())
+			got <- result{c, err}
+		}()
+		synctest.Wait() // the request waits on its flight
+		r.Step(t.Context())
+		synctest.Wait()
+		var res result
+		select {
+		case res = <-got:
+		default: // it asked again: the next step answers it
+			r.Step(t.Context())
+			res = <-got
+		}
+		if res.err != nil {
+			t.Fatal(res.err)
+		}
+		if now := clk.Fake.Now(); !res.c.ValidAt(now, DefaultPolicy().MinValid) {
+			t.Fatalf("served %v at %s: expired", res.c, now.Format(time.TimeOnly))
+		}
+		if n := src.calls.Load(); n != 2 {
+			t.Errorf("%d fetches, want 2 (the one that expired on landing, and the next)", n)
+		}
+	})
+}
