@@ -16,8 +16,12 @@ import (
 	"time"
 )
 
-// Timeout bounds a peer subprocess.
-const Timeout = 30 * time.Second
+// Timeout bounds a peer subprocess: it only stops a hung peer, so it
+// leaves room for a loaded machine. The AWS CLI takes about 1.2 s of CPU
+// to start; with the packages' tests running side by side on two cores
+// (go test -race ./...) some of them spawning it in parallel, one was
+// once killed at 30 s (export's TestDebianAWSCLI).
+const Timeout = 2 * time.Minute
 
 // DebianAWSCLI is where Debian's awscli package (AWS CLI v2.9) installs.
 const DebianAWSCLI = "/usr/bin/aws"
