@@ -56,6 +56,33 @@ func run(t *testing.T, line string, timeout time.Duration) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	return runCtx(t, ctx, line)
+}
+
+// runUntilWritten runs line until it has written a line to file (the PID
+// of what the test then checks was killed), then ends its context. A
+// fixed deadline would do the same, except on a loaded machine, where it
+// can pass before the shell has started what it starts: then there is
+// nothing to check.
+func runUntilWritten(t *testing.T, line, file string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		defer cancel()
+		for deadline := time.Now().Add(time.Minute); ctx.Err() == nil; time.Sleep(5 * time.Millisecond) {
+			if b, err := os.ReadFile(file); (err == nil && bytes.HasSuffix(b, []byte("\n"))) || time.Now().After(deadline) {
+				return
+			}
+		}
+	}()
+	return runCtx(t, ctx, line)
+}
+
+// runCtx runs line until ctx ends, failing the test if it outlives ctx
+// by far.
+func runCtx(t *testing.T, ctx context.Context, line string) (string, error) {
+	t.Helper()
 	cmd := Command(ctx, line)
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -64,14 +91,19 @@ func run(t *testing.T, line string, timeout time.Duration) (string, error) {
 	select {
 	case err := <-done:
 		return out.String(), err
-	case <-time.After(timeout + time.Minute):
-		t.Fatalf("%q still runs a minute after its deadline", line)
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return out.String(), err
+	case <-time.After(time.Minute):
+		t.Fatalf("%q still runs a minute after its context ended", line)
 		return "", nil
 	}
 }
 
-// TestCommandKillsTheGroup: at the deadline every process the helper
-// started is killed, whether it holds the helper's stdout or not, so Wait
+// TestCommandKillsTheGroup: when its context ends every process the
+// helper started is killed, whether it holds the helper's stdout or not, so Wait
 // returns then.
 func TestCommandKillsTheGroup(t *testing.T) {
 	for _, tc := range []struct{ name, line string }{
@@ -82,7 +114,7 @@ func TestCommandKillsTheGroup(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
-			_, err := run(t, strings.ReplaceAll(tc.line, "PIDFILE", pidFile), 300*time.Millisecond)
+			_, err := runUntilWritten(t, strings.ReplaceAll(tc.line, "PIDFILE", pidFile), pidFile)
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || !strings.Contains(err.Error(), "killed") {
 				t.Errorf("Run = %v, want the shell killed", err)
@@ -109,17 +141,13 @@ func TestCommandWaitDelayBoundsAnEscapee(t *testing.T) {
 			}
 		}
 	})
-	// run fails the test should Run wait for the escapee (240 s). The
-	// shell waits until the escapee has left the group (it writes its PID
-	// after setsid) so that the kill at the deadline cannot reach it.
-	line := "setsid sh -c 'echo $$ > " + pidFile + ".tmp; mv " + pidFile + ".tmp " + pidFile + "; exec sleep 240' & " +
-		"while [ ! -s " + pidFile + " ]; do sleep 0.01; done; wait"
-	_, err := run(t, line, 2*time.Second)
+	// runCtx fails the test should Run wait for the escapee (240 s). The
+	// context ends once the escapee has left the group (it writes its PID
+	// after setsid), so that the kill cannot reach it.
+	line := "setsid sh -c 'echo $$ > " + pidFile + ".tmp; mv " + pidFile + ".tmp " + pidFile + "; exec sleep 240' & wait"
+	_, err := runUntilWritten(t, line, pidFile)
 	if !errors.Is(err, exec.ErrWaitDelay) && (err == nil || !strings.Contains(err.Error(), "killed")) {
 		t.Errorf("Run = %v, want the shell killed or the wait cut short", err)
-	}
-	if _, err := os.Stat(pidFile); err != nil {
-		t.Skip("the escapee had not started by the deadline (a loaded machine): nothing shows WaitDelay at work")
 	}
 	if syscall.Kill(readPID(t, pidFile), 0) != nil {
 		t.Skip("the escapee ended anyway: nothing shows WaitDelay at work")
