@@ -177,6 +177,45 @@ func gone(t *testing.T, pidFile string) bool {
 	}
 }
 
+// retrieveHung has p's hung helper time out, once: Retrieve must return
+// then, and the process that held the helper's stdout (its PID in
+// pidFile) must be gone. The fetch timeout is real time: on a loaded
+// machine it can pass before the helper has started its child (and
+// written its PID), which leaves nothing to check; then it tries again
+// with a longer one.
+func retrieveHung(t *testing.T, attempt int, p *AWSProfile, pidFile string) {
+	t.Helper()
+	for _, timeout := range []time.Duration{500 * time.Millisecond, 2 * time.Second, 10 * time.Second} {
+		if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		p.FetchTimeout = timeout
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.Retrieve(context.Background())
+			done <- err
+		}()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(60 * time.Second):
+			t.Fatalf("attempt %d: Retrieve still waits a minute after the %s deadline: the helper's group was not killed", attempt, timeout)
+		}
+		if err == nil || !strings.Contains(err.Error(), "timed out") {
+			t.Errorf("attempt %d: Retrieve = %v, want the credential process timed out", attempt, err)
+		}
+		if b, err := os.ReadFile(pidFile); err != nil || !strings.HasSuffix(string(b), "\n") {
+			t.Logf("attempt %d: the helper had not started its child by the %s timeout (%v): trying a longer one", attempt, timeout, err)
+			continue
+		}
+		if !gone(t, pidFile) {
+			t.Errorf("attempt %d: the process that held the helper's stdout still runs", attempt)
+		}
+		return
+	}
+	t.Fatalf("attempt %d: the helper never started its child before the timeout", attempt)
+}
+
 // TestHungCredentialProcessIsKilledWithItsGroup: a credential_process
 // that never answers is killed at the fetch timeout together with
 // everything it started, so Retrieve returns then, and so does the next
@@ -210,25 +249,8 @@ func TestHungCredentialProcessIsKilledWithItsGroup(t *testing.T) {
 			if err := os.WriteFile(cfg, []byte(sections), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			p := &AWSProfile{Name: name, ConfigFiles: []string{cfg}, CredentialFiles: []string{filepath.Join(dir, "none")}, FetchTimeout: 500 * time.Millisecond}
 			for attempt := 1; attempt <= 2; attempt++ {
-				done := make(chan error, 1)
-				go func() {
-					_, err := p.Retrieve(context.Background())
-					done <- err
-				}()
-				var err error
-				select {
-				case err = <-done:
-				case <-time.After(60 * time.Second):
-					t.Fatalf("attempt %d: Retrieve still waits a minute after the 500ms deadline: the helper's group was not killed", attempt)
-				}
-				if err == nil || !strings.Contains(err.Error(), "timed out") {
-					t.Errorf("attempt %d: Retrieve = %v, want the credential process timed out", attempt, err)
-				}
-				if !gone(t, pidFile) {
-					t.Errorf("attempt %d: the process that held the helper's stdout still runs", attempt)
-				}
+				retrieveHung(t, attempt, &AWSProfile{Name: name, ConfigFiles: []string{cfg}, CredentialFiles: []string{filepath.Join(dir, "none")}}, pidFile)
 			}
 			if n := len(sts.Calls()); n != 0 {
 				t.Errorf("%d STS calls without credentials to sign them", n)
