@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credd/credd/cred"
 	"github.com/credd/credd/internal/credproctest"
 	"github.com/credd/credd/internal/ststest"
 )
@@ -91,8 +92,18 @@ func TestHungCredentialProcessEndsAtFetchTimeout(t *testing.T) {
 	if err := os.WriteFile(ready, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r.d.gen.Load().entries["dev"].r.Kick()
-	c, err := r.d.Current(ctx, "dev")
+	// On a loaded machine a fresh run can itself take longer than the
+	// timeout to start and answer: a few more tries tell that from
+	// joining the killed run, which would hold every one of them (its
+	// child runs four minutes).
+	var c cred.Credentials
+	for range 5 {
+		r.d.gen.Load().entries["dev"].r.Kick()
+		if c, err = r.d.Current(ctx, "dev"); err == nil || !strings.Contains(err.Error(), "refresh.fetch_timeout") {
+			break
+		}
+		t.Logf("the attempt after the timeout timed out too: %v", err)
+	}
 	if err != nil || c.AccessKeyID != "ASIAGOOD" {
 		t.Fatalf("the attempt after the timeout: %v, %v; want the helper's new answer", c, err)
 	}
