@@ -45,6 +45,17 @@ type setup struct {
 
 type creddOption func(*testing.T, setup)
 
+// requestWait is how long the tests' requests wait for a fetch (startCredd
+// and `credd serve` in process), instead of the endpoints' 3 s: a
+// credential_process helper's first run is cmd.exe and then the helper,
+// each a Windows process that wine starts slowly (measured here: a cold
+// fetch 0.8 to 1.8 s, the shutdown test's request with its 1 s helper 1.4
+// to 1.9 s), and more on a loaded machine, where the 3 s runs out: the
+// cold-profile and graceful-shutdown tests each got a 503 once under wine,
+// and a helper that takes 3.5 s gives both 503 "still fetching". The
+// daemon tests wait as long (daemon: testRequestWait).
+const requestWait = time.Minute
+
 // startCredd runs a daemon with cfgYAML (listen and state_dir are filled
 // in) and awsConfig as the shared AWS config file, on a free loopback port.
 // It stops when the test ends.
@@ -77,6 +88,7 @@ func startCredd(t *testing.T, cfgYAML, awsConfig string, opts ...creddOption) *c
 		AWSCredentialFiles: []string{awsCredPath},
 		UserName:           "e2e-tester",
 		ClientToken:        token,
+		RequestWait:        requestWait,
 	}
 	lns := []net.Listener{ln}
 	for _, o := range opts {

@@ -106,7 +106,8 @@ func (s *served) config(t *testing.T) string {
 func (s *served) io(out, errOut *bytes.Buffer) cli.IO {
 	return cli.IO{
 		In: strings.NewReader(""), Out: out, Err: errOut,
-		Getenv: func(k string) string { return s.env[k] },
+		RequestWait: requestWait,
+		Getenv:      func(k string) string { return s.env[k] },
 		Environ: func() []string {
 			e := []string{"PATH=" + os.Getenv("PATH")}
 			for k, v := range s.env {

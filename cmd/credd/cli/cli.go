@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -46,6 +47,10 @@ type IO struct {
 	OpenURL func(url string) error
 	// Notify, if set, replaces desktop notifications (tests).
 	Notify func(title, message string)
+	// RequestWait, if set, replaces how long serve's HTTP requests wait
+	// for credentials being fetched (daemon.Deps.RequestWait; tests whose
+	// helpers start slowly, under wine).
+	RequestWait time.Duration
 }
 
 // Std is the real process environment.

@@ -62,6 +62,7 @@ func (a *app) serveCmd() *cobra.Command {
 				Notifier:           a.notifier(),
 				HomeDir:            home,
 				LoginCacheDir:      a.io.Getenv("AWS_LOGIN_CACHE_DIRECTORY"),
+				RequestWait:        a.io.RequestWait,
 				// A reload reads everything again, as a start would: the
 				// file (or, with none, the profiles of the shared AWS
 				// config, listed anew), the environment and flags; and a
