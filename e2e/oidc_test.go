@@ -213,13 +213,10 @@ print(sorted(b["Name"] for b in s3.list_buckets()["Buckets"]))`, minio)
 			st.Sessions[0].Login != "credd login --provider mock" {
 			t.Fatalf("sessions after the refusal: %+v", st.Sessions)
 		}
-		select {
-		case n := <-s.notes:
-			if !strings.Contains(n, "sign-in required") || !strings.Contains(n, "credd login --provider mock") {
-				t.Errorf("notification %q", n)
-			}
-		default:
+		if n, ok := s.nextNote(t); !ok {
 			t.Errorf("no desktop notification that the session needs a sign-in")
+		} else if !strings.Contains(n, "sign-in required") || !strings.Contains(n, "credd login --provider mock") {
+			t.Errorf("notification %q", n)
 		}
 		if r := s.rawGet(t, "/v1/credentials/app", token); r.code != 503 || !strings.Contains(r.body, "credd login --provider mock") {
 			t.Errorf("app after the refusal: %d %s; want 503 naming the sign-in", r.code, r.body)

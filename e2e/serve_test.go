@@ -163,6 +163,20 @@ func (s *served) start(t *testing.T) {
 	}
 }
 
+// nextNote waits for the next desktop notification. A session that ends
+// is noted by the goroutine that found out, after it stored the state
+// that requests and status read, so a request's 503 can come first; the
+// bound only turns a missing notification into a failure.
+func (s *served) nextNote(t *testing.T) (string, bool) {
+	t.Helper()
+	select {
+	case n := <-s.notes:
+		return n, true
+	case <-time.After(20 * time.Second):
+		return "", false
+	}
+}
+
 // stop cancels serve (SIGTERM's path) and returns its exit code.
 func (s *served) stop(t *testing.T) int {
 	t.Helper()
