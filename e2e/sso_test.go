@@ -167,13 +167,10 @@ func TestSSOSignInServeRefreshExpire(t *testing.T) {
 				t.Errorf("%s after the session ended: %d %s", p, r.code, r.body)
 			}
 		}
-		select {
-		case n := <-s.notes:
-			if !strings.Contains(n, "sign-in required") || !strings.Contains(n, "credd login --sso-session corp") {
-				t.Errorf("notification %q", n)
-			}
-		default:
+		if n, ok := s.nextNote(t); !ok {
 			t.Errorf("no desktop notification that the session needs a sign-in")
+		} else if !strings.Contains(n, "sign-in required") || !strings.Contains(n, "credd login --sso-session corp") {
+			t.Errorf("notification %q", n)
 		}
 		if code, _, errOut := s.run(t, "export", "--profile", "late"); code != cli.ExitLoginRequired {
 			t.Errorf("export: exit %d (%s), want 4", code, errOut)
@@ -199,11 +196,13 @@ func TestSSORenewsInTheBackground(t *testing.T) {
 	fake := ssotest.New(t, ssotest.Options{Accounts: ssoAccounts, AccessTTL: 4 * time.Second})
 	s := newSSOServed(t, fake, "")
 	s.start(t)
+	// Counted before the sign-in: a renewal that began before the cache
+	// is read below may reach the fake first and the cache after.
+	grants := fake.Calls("CreateToken/refresh_token")
 	if code, out, errOut := s.signIn(t, "--sso-session", "corp"); code != 0 {
 		t.Fatalf("login: %d %s %s", code, out, errOut)
 	}
 	before := readSSOCache(t, s.env["HOME"], "corp")
-	grants := fake.Calls("CreateToken/refresh_token")
 	// Wait for the renewal to reach the AWS CLI cache (the daemon writes it
 	// after it has kept the renewed token).
 	var after ssoCache
