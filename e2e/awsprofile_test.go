@@ -18,8 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credd/credd/atomicfile"
 	"github.com/credd/credd/internal/ssotest"
 	"github.com/credd/credd/internal/ststest"
+	"github.com/credd/credd/refresh"
 )
 
 // These tests prove two more kinds of `aws_profile` end to end: the AWS SDK
@@ -212,7 +214,11 @@ func writeSSOCache(t *testing.T, home, session string, c ssoCache) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, path, string(b))
+	// Replaced at once, never seen half-written: credd's SDK reads the
+	// cache on every fetch, and a torn read would be a failure of its own.
+	if err := atomicfile.Write(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func readSSOCache(t *testing.T, home, session string) ssoCache {
@@ -428,13 +434,24 @@ sso_oidc =
 	}
 
 	// `aws sso login` writes a fresh token; the SDK reads the cache on every
-	// fetch, so credd serves again once its backoff (2s, doubling) lets it
-	// retry: no restart, no reload.
+	// fetch, so credd serves again at its next attempt, when its backoff
+	// (2s, doubling with each failure since the first 503) lets it retry:
+	// no restart, no reload.
 	t.Run("stale: after aws sso login writes a fresh token, credd serves again", func(t *testing.T) {
+		stale := func() refresh.Status {
+			t.Helper()
+			for _, st := range c.D.Status() {
+				if st.Profile == "stale" {
+					return st.Status
+				}
+			}
+			t.Fatal("no profile stale in the status")
+			return refresh.Status{}
+		}
 		fake.Accept("stale-new-access-token")
 		writeSSOCache(t, home, "stale", session("stale-new-access-token", future, "stale-refresh-token"))
+		written, failures := time.Now(), stale().Failures
 		wantKey, _, _ := ssotest.RoleCredentials("111122223333", "Developer")
-		deadline := time.Now().Add(20 * time.Second)
 		for {
 			status, body, doc := getContainerCreds(t, c, "stale")
 			if status == http.StatusOK {
@@ -443,8 +460,20 @@ sso_oidc =
 				}
 				break
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("still %d after 20s: %s", status, body)
+			// How long the backoff is depends on how many retries failed
+			// before the token was written (the subtests above take their
+			// time on a loaded machine): the bound is the next attempt.
+			// One more failure may be of a retry that read the old token.
+			st := stale()
+			if st.Failures > failures+1 {
+				t.Fatalf("%d more failures after the fresh token was written: %v", st.Failures-failures, st.LastError)
+			}
+			next := written
+			if st.NextAttempt.After(next) {
+				next = st.NextAttempt
+			}
+			if time.Since(next) > 20*time.Second {
+				t.Fatalf("still %d 20s after the attempt due at %s: %s", status, next.Format(time.RFC3339), body)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
