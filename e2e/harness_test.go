@@ -224,10 +224,10 @@ func goSDKFromContainer(t *testing.T, uri, tokenVar, tokenValue string) (aws.Con
 
 // waitFor polls cond until it holds: for what credd does asynchronously
 // (file watches, background renewal, shutdown). The bound only turns a
-// hang into a failure.
+// hang into a failure, also on a machine loaded by other packages' tests.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
 		}

@@ -142,7 +142,11 @@ func startMinioEnv(t *testing.T, extraEnv ...string) (endpoint, rootUser, rootPa
 	})
 
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(30 * time.Second)
+	// MinIO initialises its IAM in the background after it starts: seconds
+	// on a quiet machine, more on a loaded one. The bound only turns a
+	// MinIO that never gets ready into a failure.
+	const readyWithin = 2 * time.Minute
+	deadline := time.Now().Add(readyWithin)
 	for {
 		select {
 		case err := <-exited:
@@ -155,7 +159,7 @@ func startMinioEnv(t *testing.T, extraEnv ...string) (endpoint, rootUser, rootPa
 			return endpoint, rootUser, rootPass, out
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("MinIO at %s not ready after 30s (last: %v)", endpoint, err)
+			t.Fatalf("MinIO at %s not ready after %v (last: %v)", endpoint, readyWithin, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -396,7 +400,7 @@ func minioPeerEnv(t *testing.T, c *credd, path string) []string {
 // the test with the client's output if it does not succeed.
 func minioRunPeer(t *testing.T, env []string, name string, args ...string) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), clientTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = env

@@ -20,8 +20,11 @@ import (
 // Debian's AWS CLI v2 at /usr/bin/aws) and the helpers every subprocess
 // judge shares (js_test.go uses them too).
 
-// clientTimeout bounds every run of a non-Go client.
-const clientTimeout = 30 * time.Second
+// clientTimeout bounds every run of a non-Go client: peertest's bound on a
+// peer, which only stops a hung one. The AWS CLI alone takes 2 to 3 s of
+// CPU to start, and the tests run several clients at once beside other
+// packages' tests (go test ./...): under load one boto3 run took 23 s.
+const clientTimeout = peertest.Timeout
 
 // clientEnv is the whole environment of a client subprocess, built from
 // scratch so that nothing on the machine leaks in: PATH, a fresh HOME, empty

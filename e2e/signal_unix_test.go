@@ -129,7 +129,7 @@ func TestServeSignals(t *testing.T) {
 			if err != nil {
 				t.Errorf("credd serve exited with %v, want 0", err)
 			}
-		case <-time.After(20 * time.Second):
+		case <-time.After(time.Minute):
 			t.Fatal("credd serve did not exit after SIGTERM")
 		}
 	})

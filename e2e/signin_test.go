@@ -227,7 +227,7 @@ func TestSignInLoginServesClients(t *testing.T) {
 		exit <- cli.Run(t.Context(), []string{"--config", s.cfgPath, "login", "--signin", "--profile", "console", "--remote"}, rio)
 	}()
 	var authURL string
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for authURL == "" && time.Now().Before(deadline) {
 		for _, line := range strings.Split(rout.String(), "\n") {
 			if u := strings.TrimSpace(line); strings.HasPrefix(u, f.URL+"/v1/authorize?") {
@@ -250,7 +250,7 @@ func TestSignInLoginServesClients(t *testing.T) {
 		if c != 0 || !strings.Contains(rout.String(), "paste it again") || !strings.Contains(rout.String(), "Ready: console") {
 			t.Fatalf("credd login --remote: exit %d\n%s", c, rout.String())
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatalf("credd login --remote did not end:\n%s", rout.String())
 	}
 	pw.Close()
