@@ -20,24 +20,29 @@ import (
 
 // slowServe runs the credd binary (`credd serve`, with main's signal
 // handling) serving one aws_profile whose credential_process announces
-// itself in a file and then takes `sleep` seconds.
+// itself in a file and answers once the test releases it (or the test
+// ends): a fetch in flight for as long as the test needs, however slowly
+// the process started.
 type slowServe struct {
 	cmd     *exec.Cmd
 	url     string
 	started string // the credential_process creates it when it runs
+	release string // the credential_process answers once it exists
 	exited  chan error
 	logs    string // file: a pipe would keep Wait waiting for the grandchild credential_process
 	state   string // state_dir: the control socket's
 }
 
-func startSlowServe(t *testing.T, sleep int) *slowServe {
+func startSlowServe(t *testing.T) *slowServe {
 	t.Helper()
 	bin := creddBinary(t)
 	dir := t.TempDir()
-	s := &slowServe{started: filepath.Join(dir, "started"), exited: make(chan error, 1), logs: filepath.Join(dir, "credd.log"), state: filepath.Join(dir, "state")}
+	s := &slowServe{started: filepath.Join(dir, "started"), release: filepath.Join(dir, "release"), exited: make(chan error, 1),
+		logs: filepath.Join(dir, "credd.log"), state: filepath.Join(dir, "state")}
 	script := filepath.Join(dir, "slow.sh")
 	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	writeFile(t, script, fmt.Sprintf("#!/bin/sh\ntouch %q\nsleep %d\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIASLOW\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}'\n", s.started, sleep, exp))
+	writeFile(t, script, fmt.Sprintf("#!/bin/sh\ntouch %q\nwhile [ ! -e %q ]; do sleep 0.05; done\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIASLOW\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}'\n", s.started, s.release, exp))
+	t.Cleanup(func() { s.releaseFetch(t) }) // a credential_process credd left behind ends too
 	if err := os.Chmod(script, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +87,30 @@ func startSlowServe(t *testing.T, sleep int) *slowServe {
 	return s
 }
 
+// releaseFetch lets the credential_process answer.
+func (s *slowServe) releaseFetch(t *testing.T) {
+	t.Helper()
+	if err := os.WriteFile(s.release, nil, 0o600); err != nil {
+		t.Error(err)
+	}
+}
+
+// waitShutdownBegun waits until the listener refuses a new connection,
+// which says credd took the first signal. Not any error: a connection
+// the default client kept from an earlier server on the same port fails
+// too, before credd took the signal.
+func (s *slowServe) waitShutdownBegun(t *testing.T) {
+	t.Helper()
+	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	waitFor(t, "the shutdown to begin", func() bool {
+		resp, err := fresh.Get(s.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return errors.Is(err, syscall.ECONNREFUSED)
+	})
+}
+
 // fetchIMDS asks for the slow profile over IMDSv2, as an SDK would; the
 // status code goes to result.
 func (s *slowServe) fetchIMDS(result chan<- string) {
@@ -114,13 +143,18 @@ func sighupSelf() error { return syscall.Kill(os.Getpid(), syscall.SIGHUP) }
 // at once.
 func TestServeSignals(t *testing.T) {
 	t.Run("SIGTERM answers the request in flight, then exits 0", func(t *testing.T) {
-		s := startSlowServe(t, 2)
+		s := startSlowServe(t)
 		result := make(chan string, 1)
 		go s.fetchIMDS(result)
 		waitFor(t, "the upstream fetch to start", func() bool { _, err := os.Stat(s.started); return err == nil })
 		if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
+		// The fetch answers only once the shutdown has begun: the request
+		// is in flight through it, however slowly the helper started
+		// (IMDS waits 3 s from the request for it).
+		s.waitShutdownBegun(t)
+		s.releaseFetch(t)
 		if got := <-result; !strings.HasPrefix(got, "200 ") || !strings.Contains(got, "ASIASLOW") {
 			t.Errorf("the request in flight got %q, want 200 with the credentials", got)
 		}
@@ -135,7 +169,7 @@ func TestServeSignals(t *testing.T) {
 	})
 	t.Run("a second signal exits at once", func(t *testing.T) {
 		// The graceful shutdown waits (up to 10 s) for the requests in
-		// flight, whose fetch takes a minute, but IMDS answers 503 after
+		// flight, whose fetch never answers, but IMDS answers 503 after
 		// its 3 s wait: on a loaded machine the shutdown may end before
 		// the second signal is sent. That run proves nothing either way
 		// and is tried again.
@@ -156,7 +190,7 @@ func TestServeSignals(t *testing.T) {
 // once, by the signal.
 func secondSignalForcesExit(t *testing.T) bool {
 	t.Helper()
-	s := startSlowServe(t, 60)
+	s := startSlowServe(t)
 	result := make(chan string, 1)
 	go s.fetchIMDS(result)
 	// A request on the control channel waits for the fetch longer than
@@ -166,18 +200,8 @@ func secondSignalForcesExit(t *testing.T) bool {
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	// The listener refusing a new connection says credd took the first
-	// signal. Not any error: a connection the default client kept from
-	// an earlier server on the same port fails too, and a second signal
-	// sent before the first is taken would be lost.
-	fresh := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	waitFor(t, "the shutdown to begin", func() bool {
-		resp, err := fresh.Get(s.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return errors.Is(err, syscall.ECONNREFUSED)
-	})
+	// A second signal sent before the first is taken would be lost.
+	s.waitShutdownBegun(t)
 	select {
 	case err := <-s.exited:
 		s.exited <- err // for the cleanup
