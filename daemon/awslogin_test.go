@@ -47,6 +47,15 @@ func browse(t *testing.T, u string) string {
 	return string(b)
 }
 
+// leapsAreNotSleep is the Deps.WakeCheck of tests that move the fake
+// clock on by minutes at once to reach a background renewal. The daemon's
+// sleep detector (clock.WatchSleep) takes such a leap for the machine
+// waking, and re-times what fell due to a point within
+// refresh.ResumeSpread after it: a time the clock then never reaches, so
+// the renewal never came when the detector looked before the scheduler
+// ran it. Looking every 1000 hours, it never looks in these tests.
+const leapsAreNotSleep = 1000 * time.Hour
+
 // TestSignInSession: `credd login --signin` signs in to AWS Sign-In with
 // the browser flow; the profile is served the session's credentials, the
 // session is kept in the store (with its DPoP key) and shared in the AWS
@@ -57,7 +66,9 @@ func TestSignInSession(t *testing.T) {
 	f := signintest.New(t, signintest.Options{Now: clk.Now})
 	home := t.TempDir()
 	sessions := store.NewMemory()
-	r := startWith(t, signinConfig(f, ""), "", func(d *Deps) { d.Sessions = sessions; d.HomeDir = home; d.Clock = clk })
+	r := startWith(t, signinConfig(f, ""), "", func(d *Deps) {
+		d.Sessions, d.HomeDir, d.Clock, d.WakeCheck = sessions, home, clk, leapsAreNotSleep
+	})
 	ctl := r.d.ControlBackend(ControlInfo{})
 
 	if _, err := r.d.Current(t.Context(), "console"); !errors.Is(err, cred.ErrLoginRequired) || !strings.Contains(err.Error(), "credd login --signin --profile console") {
@@ -343,6 +354,7 @@ func TestSignInSessionEnds(t *testing.T) {
 		d.HomeDir = t.TempDir()
 		d.Clock = clk
 		d.Notifier = notes
+		d.WakeCheck = leapsAreNotSleep
 	})
 	ctl := r.d.ControlBackend(ControlInfo{})
 	st, err := ctl.Login(t.Context(), control.LoginRequest{SignIn: true})
