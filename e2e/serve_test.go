@@ -486,10 +486,21 @@ var (
 	binErr  error
 )
 
+// binEnv names a credd binary built beforehand, for test binaries that
+// cannot build one: under wine there is no go.exe (the machine's Go is a
+// Linux program), so scripts/test-windows builds credd.exe and names it.
+const binEnv = "CREDD_E2E_BIN"
+
 // creddBinary builds credd once for the tests that need it as a separate
-// program (credential_process).
+// program (credential_process), or takes the one $CREDD_E2E_BIN names.
 func creddBinary(t *testing.T) string {
 	t.Helper()
+	if bin := os.Getenv(binEnv); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			t.Fatalf("$%s: %v", binEnv, err)
+		}
+		return bin
+	}
 	// The Go toolchain is a peer: a Windows test binary run under wine
 	// finds no go.exe (the machine's is a Linux program).
 	goTool, err := exec.LookPath("go")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
@@ -112,6 +113,11 @@ func TestOfChildProcess(t *testing.T) {
 	}
 	if proc.PID != p.PID || !sameFile(proc.Exe, bin) {
 		t.Errorf("Describe = %+v, want pid %d running %s", proc, p.PID, bin)
+	}
+	// The command line as the child was given it (Windows: as
+	// CommandLineToArgvW splits it).
+	if len(proc.Cmdline) == 0 || !slices.Equal(proc.Cmdline[1:], cmd.Args[1:]) {
+		t.Errorf("Describe's command line = %q, want %q after the program", proc.Cmdline, cmd.Args[1:])
 	}
 }
 

@@ -23,8 +23,9 @@
 //     connection; the owner is the user SID of that process's token, and
 //     the executable its image name. A process another user owns cannot be
 //     opened without privileges, so its owner is unknown and it is
-//     refused as such. The command line is not read (it lives in the other
-//     process's memory).
+//     refused as such. The command line is read from the process's
+//     memory (its PEB's parameters), which the user may read of their own
+//     unelevated processes; elevated ones show none.
 //   - macOS and other Unix systems: without cgo (release builds are
 //     CGO_ENABLED=0) libproc is out of reach, so credd runs the system's
 //     lsof (-F, the machine-readable form) for the connection's address.

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -72,8 +71,7 @@ func TestSystemOwnConnection(t *testing.T) {
 			if !sameFile(proc.Exe, exe) {
 				t.Errorf("Exe = %q, want %q", proc.Exe, exe)
 			}
-			// Windows: the command line is not read.
-			if runtime.GOOS != "windows" && (len(proc.Cmdline) == 0 || !strings.HasSuffix(proc.Cmdline[0], ".test")) {
+			if len(proc.Cmdline) == 0 || !strings.HasSuffix(strings.TrimSuffix(proc.Cmdline[0], ".exe"), ".test") {
 				t.Errorf("Cmdline = %q, want the test binary's", proc.Cmdline)
 			}
 		})

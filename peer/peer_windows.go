@@ -31,7 +31,7 @@ func New() (*System, error) {
 func (s *System) Support() Support {
 	return Support{
 		Owner:   "GetExtendedTcpTable (owning PID), then the user SID of that process's token",
-		Process: "the process's image name; the command line is not read",
+		Process: "the process's image name, and its command line (read from its PEB; none for an elevated process)",
 		Limits:  "a process of another user cannot be opened without privileges: its owner is unknown, and it is refused as such",
 	}
 }
@@ -160,8 +160,8 @@ func (s *System) Process(p Peer) (Process, error) {
 	return Describe(p.PID)
 }
 
-// Describe is the process pid: its image name (the command line lives in
-// the other process's memory and is not read).
+// Describe is the process pid: its image name, and its command line where
+// credd may read it (see commandLine; nil otherwise).
 func Describe(pid int) (Process, error) {
 	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pid))
 	if err != nil {
@@ -173,5 +173,84 @@ func Describe(pid int) (Process, error) {
 	if err := windows.QueryFullProcessImageName(h, 0, &name[0], &size); err != nil {
 		return Process{PID: pid}, fmt.Errorf("naming process %d: %w", pid, err)
 	}
-	return Process{PID: pid, Exe: windows.UTF16ToString(name[:size])}, nil
+	return Process{PID: pid, Exe: windows.UTF16ToString(name[:size]), Cmdline: commandLine(uint32(pid))}, nil
+}
+
+// commandLine reads the command line of process pid where Windows keeps
+// it, in the process's own memory: its PEB names its
+// RTL_USER_PROCESS_PARAMETERS, whose CommandLine is a UNICODE_STRING. That
+// takes PROCESS_VM_READ, which a user holds on their own unelevated
+// processes (the callers credd serves); for anyone else it is nil. The
+// line is split as the process's runtime splits it (CommandLineToArgvW).
+// ProcessCommandLineInformation would need less, but Windows before 8.1
+// and wine lack it; one way is kept, the one tested here.
+//
+// Remote addresses are read as integers from raw bytes, never stored in
+// Go pointers (the garbage collector must not see them).
+func commandLine(pid uint32) []string {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION|windows.PROCESS_VM_READ, false, pid)
+	if err != nil {
+		return nil
+	}
+	defer windows.CloseHandle(h)
+	var pbi processBasicInformation
+	if err := windows.NtQueryInformationProcess(h, windows.ProcessBasicInformation, unsafe.Pointer(&pbi), uint32(unsafe.Sizeof(pbi)), nil); err != nil {
+		return nil
+	}
+	var peb windows.PEB
+	var params windows.RTL_USER_PROCESS_PARAMETERS
+	read := func(addr, n uintptr) []byte {
+		if addr == 0 {
+			return nil
+		}
+		buf := make([]byte, n)
+		var got uintptr
+		if windows.ReadProcessMemory(h, addr, &buf[0], n, &got) != nil || got != n {
+			return nil
+		}
+		return buf
+	}
+	word := func(b []byte, off uintptr) uintptr {
+		if unsafe.Sizeof(uintptr(0)) == 4 {
+			return uintptr(binary.LittleEndian.Uint32(b[off:]))
+		}
+		return uintptr(binary.LittleEndian.Uint64(b[off:]))
+	}
+	raw := read(pbi.PebBaseAddress, unsafe.Offsetof(peb.ProcessParameters)+unsafe.Sizeof(peb.ProcessParameters))
+	if raw == nil {
+		return nil
+	}
+	line := unsafe.Offsetof(params.CommandLine)
+	raw = read(word(raw, unsafe.Offsetof(peb.ProcessParameters)), line+unsafe.Sizeof(params.CommandLine))
+	if raw == nil {
+		return nil
+	}
+	length := uintptr(binary.LittleEndian.Uint16(raw[line:])) // bytes
+	if length == 0 || length%2 != 0 {
+		return nil
+	}
+	raw = read(word(raw, line+unsafe.Offsetof(params.CommandLine.Buffer)), length)
+	if raw == nil {
+		return nil
+	}
+	chars := make([]uint16, length/2)
+	for i := range chars {
+		chars[i] = binary.LittleEndian.Uint16(raw[2*i:])
+	}
+	args, err := windows.DecomposeCommandLine(windows.UTF16ToString(chars))
+	if err != nil {
+		return nil
+	}
+	return args
+}
+
+// processBasicInformation is windows.PROCESS_BASIC_INFORMATION with the
+// PEB's address, which lies in another process, as an integer.
+type processBasicInformation struct {
+	ExitStatus                   windows.NTStatus
+	PebBaseAddress               uintptr
+	AffinityMask                 uintptr
+	BasePriority                 int32
+	UniqueProcessId              uintptr
+	InheritedFromUniqueProcessId uintptr
 }
