@@ -372,16 +372,20 @@ func TestSignInSessionEnds(t *testing.T) {
 	f.ChangePassword()
 	const cmd = "credd login --signin --profile console"
 	var sessions []control.SessionStatus
+	// ended: the session says so, and its profile has dropped what it
+	// gave (the session's state is set before the daemon hears of it and
+	// drops the profile's credentials, which are still valid).
+	ended := func() bool {
+		sessions = ctl.Status(t.Context()).Sessions
+		return len(sessions) == 1 && sessions[0].State == "login-required" && profileState(t, ctl, "console") == "login-required"
+	}
 	// Past the renewal at 7.5 minutes; again if its timer was set after
 	// the clock moved.
 	for range 5 {
 		clk.Advance(8 * time.Minute)
-		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-			if sessions = ctl.Status(t.Context()).Sessions; len(sessions) == 1 && sessions[0].State == "login-required" {
-				break
-			}
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !ended(); time.Sleep(10 * time.Millisecond) {
 		}
-		if len(sessions) == 1 && sessions[0].State == "login-required" {
+		if ended() {
 			break
 		}
 	}
