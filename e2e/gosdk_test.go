@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -31,10 +32,32 @@ func startTwo(t *testing.T) (*credd, processProfile, processProfile) {
 	return startCredd(t, twoProfiles, devSec+opsSec), dev, ops
 }
 
+// fetchedFirst has credd fetch profile's credentials before an SDK's IMDS
+// client asks, on Windows, whose tests run under wine: there the first
+// fetch starts cmd.exe and then the helper, 0.8 to 1.8 s here and more on
+// a loaded machine, and the IMDS client gives up after about 3.5 s (0.5 s
+// for each of three attempts and the backoff between them: measured with
+// a helper that takes 6 s), the margin that the endpoints' 3 s wait once
+// lacked (harness: requestWait). Windows itself starts the two in tens of
+// milliseconds, as Linux does, where the SDK's first request makes the
+// fetch; TestOneUpstreamCallForColdProfile tests the cold path everywhere.
+func fetchedFirst(t *testing.T, c *credd, profile string) {
+	t.Helper()
+	if runtime.GOOS != "windows" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := c.D.Current(ctx, profile); err != nil {
+		t.Fatalf("first fetch of %s: %v", profile, err)
+	}
+}
+
 // The Go SDK always takes the role IMDS lists (default_profile); it has no
 // setting for another name.
 func TestGoSDKEC2RoleCredsDirect(t *testing.T) {
 	c, dev, _ := startTwo(t)
+	fetchedFirst(t, c, "dev")
 	for _, tc := range []struct {
 		name, endpoint string
 		want           processProfile
@@ -63,6 +86,7 @@ func TestGoSDKEC2RoleCredsDirect(t *testing.T) {
 
 func TestGoSDKLoadDefaultConfigIMDSEnv(t *testing.T) {
 	c, dev, _ := startTwo(t)
+	fetchedFirst(t, c, "dev")
 	cleanAWSEnv(t)
 	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", c.imdsEndpoint())
 	cfg, err := awsconfig.LoadDefaultConfig(t.Context())
