@@ -82,7 +82,7 @@ func TestSignInSession(t *testing.T) {
 		t.Fatalf("sign-in %+v", st)
 	}
 	browse(t, st.URL)
-	ls, err := ctl.LoginStatus(t.Context(), st.ID, 10*time.Second)
+	ls, err := ctl.LoginStatus(t.Context(), st.ID, time.Minute)
 	if err != nil || ls.State != "done" || len(ls.Ready) != 1 || ls.Ready[0] != "console" {
 		t.Fatalf("login status %+v %v (refused: %q)", ls, err, f.Refusals())
 	}
@@ -116,7 +116,7 @@ func TestSignInSession(t *testing.T) {
 		t.Fatalf("renewed after 7 minutes (%d)", n)
 	}
 	clk.Advance(45 * time.Second)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for f.Calls("CreateOAuth2Token/refresh_token") == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -362,7 +362,7 @@ func TestSignInSessionEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	browse(t, st.URL)
-	if ls, err := ctl.LoginStatus(t.Context(), st.ID, 10*time.Second); err != nil || ls.State != "done" {
+	if ls, err := ctl.LoginStatus(t.Context(), st.ID, time.Minute); err != nil || ls.State != "done" {
 		t.Fatalf("login status %+v %v (refused: %q)", ls, err, f.Refusals())
 	}
 	if s := ctl.Status(t.Context()).Sessions; len(s) != 1 || s[0].State != "signed-in" || s[0].Login != "" {
@@ -418,7 +418,7 @@ func TestSignInOneRenewalForAll(t *testing.T) {
 		t.Fatal(err)
 	}
 	browse(t, st.URL)
-	if ls, err := ctl.LoginStatus(t.Context(), st.ID, 10*time.Second); err != nil || ls.State != "done" || strings.Join(ls.Ready, ",") != "console,console2" {
+	if ls, err := ctl.LoginStatus(t.Context(), st.ID, time.Minute); err != nil || ls.State != "done" || strings.Join(ls.Ready, ",") != "console,console2" {
 		t.Fatalf("login status %+v %v, want both profiles ready", ls, err)
 	}
 	if s := ctl.Status(t.Context()).Sessions; len(s) != 1 {

@@ -56,7 +56,7 @@ profiles:
 				// Cancel and wait for the end, so the next case starts a
 				// flow of its own instead of joining this one.
 				_ = ctl.CancelLogin(context.Background(), st.ID)
-				if ls, err := ctl.LoginStatus(context.Background(), st.ID, 10*time.Second); err != nil || ls.State == "pending" {
+				if ls, err := ctl.LoginStatus(context.Background(), st.ID, time.Minute); err != nil || ls.State == "pending" {
 					t.Errorf("cancelled sign-in: %+v, %v", ls, err)
 				}
 			})
