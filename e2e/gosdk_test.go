@@ -53,6 +53,23 @@ func fetchedFirst(t *testing.T, c *credd, profile string) {
 	}
 }
 
+// startTwoFetched is startTwo with both profiles fetched, for judges that
+// read IMDS with a 1-second timeout and one attempt (boto3, the JavaScript
+// SDK, the AWS CLI): a cold fetch runs a credential_process helper, which
+// on a loaded machine can take longer than that, while what those tests
+// judge is the answer. The cold path has its own tests (the Go SDK's,
+// whose IMDS client tries three times, and TestOneUpstreamCallForColdProfile).
+func startTwoFetched(t *testing.T) (*credd, processProfile, processProfile) {
+	t.Helper()
+	c, dev, ops := startTwo(t)
+	for _, p := range []string{"dev", "ops"} {
+		if _, err := c.D.Current(t.Context(), p); err != nil {
+			t.Fatalf("fetching %s: %v", p, err)
+		}
+	}
+	return c, dev, ops
+}
+
 // The Go SDK always takes the role IMDS lists (default_profile); it has no
 // setting for another name.
 func TestGoSDKEC2RoleCredsDirect(t *testing.T) {

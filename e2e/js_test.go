@@ -53,7 +53,7 @@ func requireJSSDK(t *testing.T) (node, dir string) {
 // setting for a role name; it takes the one .../security-credentials/ lists.
 func TestJSSDK(t *testing.T) {
 	node, dir := requireJSSDK(t)
-	c, dev, ops := startTwo(t)
+	c, dev, ops := startTwoFetched(t)
 	const imdsFeature, httpFeature = "CREDENTIALS_IMDS", "CREDENTIALS_HTTP"
 	for _, tc := range []struct {
 		name, mode  string

@@ -179,7 +179,7 @@ type boto3Creds struct {
 // .../security-credentials/ lists, i.e. credd's default_profile.
 func TestBoto3(t *testing.T) {
 	py := requireBoto3(t)
-	c, dev, ops := startTwo(t)
+	c, dev, ops := startTwoFetched(t)
 	const imds, container = "iam-role", "container-role"
 	for _, tc := range []struct {
 		name       string
@@ -293,7 +293,7 @@ type exportCredentials struct {
 // is the one used.
 func TestDebianAWSCLI(t *testing.T) {
 	requireDebianAWSCLI(t)
-	c, dev, ops := startTwo(t)
+	c, dev, ops := startTwoFetched(t)
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
