@@ -38,9 +38,9 @@ func startTwo(t *testing.T) (*credd, processProfile, processProfile) {
 // a loaded machine, and the IMDS client gives up after about 3.5 s (0.5 s
 // for each of three attempts and the backoff between them: measured with
 // a helper that takes 6 s), the margin that the endpoints' 3 s wait once
-// lacked (harness: requestWait). Windows itself starts the two in tens of
-// milliseconds, as Linux does, where the SDK's first request makes the
-// fetch; TestOneUpstreamCallForColdProfile tests the cold path everywhere.
+// lacked (harness: requestWait). Elsewhere the helper starts in
+// milliseconds and the SDK's first request makes the fetch;
+// TestOneUpstreamCallForColdProfile tests the cold path everywhere.
 func fetchedFirst(t *testing.T, c *credd, profile string) {
 	t.Helper()
 	if runtime.GOOS != "windows" {
