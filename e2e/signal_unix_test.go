@@ -41,7 +41,11 @@ func startSlowServe(t *testing.T) *slowServe {
 		logs: filepath.Join(dir, "credd.log"), state: filepath.Join(dir, "state")}
 	script := filepath.Join(dir, "slow.sh")
 	exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	writeFile(t, script, fmt.Sprintf("#!/bin/sh\ntouch %q\nwhile [ ! -e %q ]; do sleep 0.05; done\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIASLOW\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}'\n", s.started, s.release, exp))
+	// The helper waits for release, or for its dir to be gone: a helper
+	// that credd, exiting at once, left behind can miss the release file
+	// the cleanup makes, removed with the dir before its next look, and
+	// would loop on forever.
+	writeFile(t, script, fmt.Sprintf("#!/bin/sh\ntouch %q\nwhile [ ! -e %q ] && [ -d %q ]; do sleep 0.05; done\nprintf '%%s' '{\"Version\":1,\"AccessKeyId\":\"ASIASLOW\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"t\",\"Expiration\":\"%s\"}'\n", s.started, s.release, dir, exp))
 	t.Cleanup(func() { s.releaseFetch(t) }) // a credential_process credd left behind ends too
 	if err := os.Chmod(script, 0o700); err != nil {
 		t.Fatal(err)
