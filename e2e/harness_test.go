@@ -3,11 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +117,26 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// replaceFile renames tmp over path, as an editor saves. On Windows a
+// rename over a file that another process holds open without sharing
+// delete access (Go's os.Open and os.ReadFile, which credd and the SDK
+// read the config files with) is refused with ERROR_ACCESS_DENIED: credd
+// reading the file for a reload the previous edit started made
+// TestReloadKeepsServing's next rename fail once under wine. The reader
+// holds it for milliseconds; the rename is tried again for up to 10 s.
+func replaceFile(t *testing.T, tmp, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		err := os.Rename(tmp, path)
+		if err == nil {
+			return
+		}
+		if runtime.GOOS != "windows" || !errors.Is(err, fs.ErrPermission) || time.Now().After(deadline) {
+			t.Fatal(err)
+		}
 	}
 }
 

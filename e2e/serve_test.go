@@ -89,9 +89,7 @@ func (s *served) writeConfig(t *testing.T, content string) {
 	// Replace atomically, as editors do.
 	tmp := s.cfgPath + ".tmp"
 	writeFile(t, tmp, content)
-	if err := os.Rename(tmp, s.cfgPath); err != nil {
-		t.Fatal(err)
-	}
+	replaceFile(t, tmp, s.cfgPath)
 }
 
 func (s *served) config(t *testing.T) string {
@@ -631,9 +629,7 @@ func TestEditedAWSProfileIsRebuilt(t *testing.T) {
 	awsCfg := s.env["AWS_CONFIG_FILE"]
 	tmp := awsCfg + ".tmp"
 	writeFile(t, tmp, devSec+opsNewSec)
-	if err := os.Rename(tmp, awsCfg); err != nil {
-		t.Fatal(err)
-	}
+	replaceFile(t, tmp, awsCfg)
 	s.waitStatus(t, "ops rebuilt", func(st control.Status) bool {
 		return strings.Contains(s.logs.String(), `"new_or_changed":["ops"]`)
 	})
@@ -743,9 +739,7 @@ func TestZeroConfigServeFollowsTheAWSConfig(t *testing.T) {
 	awsCfg := s.env["AWS_CONFIG_FILE"]
 	tmp := awsCfg + ".tmp"
 	writeFile(t, tmp, devSec+extraSec)
-	if err := os.Rename(tmp, awsCfg); err != nil {
-		t.Fatal(err)
-	}
+	replaceFile(t, tmp, awsCfg)
 	s.waitStatus(t, "the edit applied", func(st control.Status) bool { return profileNames(st) == "dev,extra" })
 	for _, tc := range []struct {
 		profile string
