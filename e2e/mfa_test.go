@@ -46,8 +46,11 @@ profiles:
 `, sts.URL, e2eSerial), mfaKeys)
 	s.start(t)
 	imds := map[string]string{"AWS_EC2_METADATA_SERVICE_ENDPOINT": s.url + "/"}
-	tokenFile := filepath.Join(s.stateDir, "token")
-	container := map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": s.url + "/v1/credentials/admin", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile}
+	token, err := os.ReadFile(filepath.Join(s.stateDir, "token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	container := map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": s.url + "/v1/credentials/admin", "AWS_CONTAINER_AUTHORIZATION_TOKEN": strings.TrimSpace(string(token))}
 
 	// Before a code: nothing served, boto3 reads why, status says
 	// mfa-required, one notification, and STS was never called.

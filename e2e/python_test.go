@@ -133,6 +133,21 @@ func requireBoto3(t *testing.T) string {
 	return py
 }
 
+// requireTokenFile skips a case that gives boto3 the container token in a
+// file when its botocore predates AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
+// (Debian 12's 1.29 does; the machine's python3 may hold a newer one).
+// Every other case judges that botocore with the token in the environment.
+func requireTokenFile(t *testing.T, py string) {
+	t.Helper()
+	out, err := exec.Command(py, "-c", "import botocore, botocore.credentials as c; print(botocore.__version__, 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE' in open(c.__file__).read())").Output()
+	if err != nil {
+		t.Fatalf("asking botocore: %v", err)
+	}
+	if version, reads, _ := strings.Cut(strings.TrimSpace(string(out)), " "); reads != "True" {
+		t.Skipf("botocore %s does not read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", version)
+	}
+}
+
 // boto3CredsScript resolves credentials the way every boto3 client does
 // (Session().get_credentials(), the default chain) and prints them with the
 // provider botocore reports. The expiry is the private _expiry_time of
@@ -215,11 +230,14 @@ func TestBoto3(t *testing.T) {
 			"AWS_CONTAINER_AUTHORIZATION_TOKEN":      c.Token,
 		}, ops, container},
 		{"container on localhost", map[string]string{
-			"AWS_CONTAINER_CREDENTIALS_FULL_URI":     "http://localhost:" + c.Port + "/v1/credentials",
-			"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": c.TokenPath,
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://localhost:" + c.Port + "/v1/credentials",
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN":  c.Token,
 		}, dev, container},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if _, ok := tc.env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]; !ok && tc.env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] != "" {
+				requireTokenFile(t, py)
+			}
 			t.Parallel()
 			var got boto3Creds
 			runClient(t, clientEnv(t, tc.env), t.TempDir(), py, "-c", boto3CredsScript).decodeOutput(t, &got)
@@ -250,8 +268,8 @@ func TestBoto3Errors(t *testing.T) {
 			"AWS_CONTAINER_AUTHORIZATION_TOKEN":  "wrong",
 		}, []string{"container-role", "401"}},
 		{"container, unknown profile", map[string]string{
-			"AWS_CONTAINER_CREDENTIALS_FULL_URI":     c.URL + "/v1/credentials/nope",
-			"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": c.TokenPath,
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI": c.URL + "/v1/credentials/nope",
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN":  c.Token,
 		}, []string{"container-role", "404", "unknown profile"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
